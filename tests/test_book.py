@@ -1,0 +1,75 @@
+"""Run every notebook in the smoke profile, build the book with warnings as errors, check the HTML."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from retention_lib import params as P
+from retention_lib import runner
+
+
+@pytest.fixture(scope="module")
+def smoke_run():
+    logs = []
+    paths = runner.run("smoke", log=logs.append)
+    return paths, logs
+
+
+@pytest.fixture(scope="module")
+def smoke_html(smoke_run):
+    return runner.build("smoke", log=lambda m: None)
+
+
+def test_every_notebook_runs_in_the_smoke_profile(smoke_run):
+    paths, _ = smoke_run
+    assert [p.stem for p in paths] == P.notebooks()
+    for p in paths:
+        assert runner.notebook_errors(p) == []
+        meta = json.loads(p.read_text())["metadata"]["retention_lib"]
+        assert meta["ok"] and meta["profile"] == "smoke"
+
+
+def test_a_second_run_with_nothing_changed_reuses_the_executed_notebooks(smoke_run):
+    logs = []
+    runner.run("smoke", log=logs.append)
+    assert sum("unchanged, reusing" in m for m in logs) == len(P.notebooks())
+    assert not any("running" in m for m in logs)
+
+
+def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html):
+    assert (smoke_html / "index.html").exists()
+    assert runner.check_offline_html(smoke_html) == []
+    for stem in P.notebooks():
+        page = (smoke_html / "notebooks" / f"{stem}.html").read_text()
+        assert "<img" in page, f"{stem}: no figure"
+        assert "{glue" not in page, f"{stem}: a glued number was not filled in"
+        assert "Traceback" not in page
+    assert list(smoke_html.rglob("tex-chtml*.js")), "MathJax is served locally"
+    params_page = (smoke_html / "parameters.html").read_text()
+    for stem in P.notebooks():
+        for name in P.parameters(stem):
+            assert name in params_page
+
+
+def test_check_offline_html_finds_remote_assets(tmp_path):
+    (tmp_path / "a.html").write_text('<script src="https://cdn.example/x.js"></script>'
+                                     '<link href="//fonts.example/f.css"><img src="_static/ok.png">')
+    found = runner.check_offline_html(tmp_path)
+    assert len(found) == 2 and "cdn.example" in found[0]
+
+
+def test_a_notebook_that_raises_fails_the_run_and_the_build(tmp_path):
+    root = tmp_path / "proj"
+    shutil.copytree(ROOT / "book", root / "book")
+    (root / "notebooks").mkdir()
+    nb = json.loads((ROOT / "notebooks" / "01_data.ipynb").read_text())
+    nb["cells"].insert(2, {"cell_type": "code", "id": "boom", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": "raise RuntimeError('deliberate failure')"})
+    (root / "notebooks" / "01_data.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(runner.RunError, match="deliberate failure"):
+        runner.run("smoke", only=["01_data"], root=root, log=lambda m: None)
+    with pytest.raises(runner.BuildError, match="01_data: the executed notebook raised"):
+        runner.build("smoke", root=root, log=lambda m: None)
