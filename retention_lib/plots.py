@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-__all__ = ["set_style", "cohort_heatmap", "retention_curves"]
+__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves"]
 
 
 def set_style() -> None:
@@ -20,6 +20,16 @@ def set_style() -> None:
         set_matplotlib_formats("retina")
     except ImportError:  # pragma: no cover
         pass
+
+
+def date_axis(ax):
+    """Concise, non-overlapping date labels on the x axis."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    return ax
 
 
 def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series, ax=None):

@@ -12,10 +12,25 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Session", "start", "seed_everything", "device"]
+__all__ = ["Session", "start", "seed_everything", "device", "glue"]
 
 _PACKAGES = ["retention-lib", "numpy", "pandas", "scipy", "scikit-learn", "torch", "transformers",
              "matplotlib", "seaborn", "papermill"]
+
+
+def glue(name: str, value) -> None:
+    """Store a value for the prose (``{glue:text}`name:.2f```) without displaying it.
+
+    NumPy scalars are turned into Python numbers first: myst-nb formats a glued value by parsing
+    its text, and ``np.float64(0.4)`` is not a number it can parse.
+    """
+    from myst_nb import glue as _glue
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (int, float, str)):
+        raise TypeError(f"glue {name!r}: expected a number or text, got {type(value).__name__}")
+    _glue(name, value, display=False)
 
 
 def seed_everything(seed: int) -> None:

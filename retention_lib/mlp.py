@@ -1,0 +1,128 @@
+"""A small torch MLP for tabular retention data, trained on the retention loss (BCE with logits).
+
+Dropout and weight decay are the two regularisers; class weighting answers imbalanced labels.
+The surface follows scikit-learn: ``fit(X, y)``, ``predict_proba(X)`` of shape (N, 2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["MLPRetention"]
+
+
+@dataclass
+class MLPRetention:
+    """Feed-forward network: inputs standardised, ``hidden`` ReLU layers with dropout, one logit.
+
+    ``weight_decay`` is AdamW's decoupled decay; ``pos_weight`` multiplies the loss of positive
+    examples (``"balanced"`` sets it to negatives / positives). With validation data, the weights
+    of the epoch with the lowest validation loss are kept (early stopping with ``patience``).
+    """
+
+    hidden: tuple[int, ...] = (32, 16)
+    dropout: float = 0.2
+    weight_decay: float = 1e-4
+    lr: float = 1e-3
+    epochs: int = 50
+    batch_size: int = 256
+    pos_weight: float | str | None = None
+    patience: int | None = 10
+    seed: int = 0
+    device: str | None = None
+    history_: pd.DataFrame | None = field(default=None, init=False, repr=False)
+
+    def _net(self, d: int):
+        import torch.nn as nn
+
+        layers, width = [], d
+        for h in self.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(self.dropout)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        return nn.Sequential(*layers)
+
+    def _tensor(self, X):
+        import torch
+
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.mean_.shape[0]:
+            raise ValueError(f"X must have shape (N, {self.mean_.shape[0]}), got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X holds NaN or infinite values")
+        return torch.from_numpy((X - self.mean_) / self.scale_).to(self.device_)
+
+    def fit(self, X, y, X_val=None, y_val=None) -> "MLPRetention":
+        import torch
+        import torch.nn.functional as F
+
+        from .session import device as best_device
+
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        X = np.asarray(X, dtype=np.float32)
+        y = np.asarray(y, dtype=np.float32)
+        if X.ndim != 2 or len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"X must be (N, d) and y (N,), got {X.shape} and {y.shape}")
+        if not set(np.unique(y)) <= {0.0, 1.0}:
+            raise ValueError("y must hold only 0 and 1")
+        self.device_ = self.device or best_device()
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0) + 1e-8
+        torch.manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)
+        self.net_ = self._net(X.shape[1]).to(self.device_)
+        opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        pw = self.pos_weight
+        if pw == "balanced":
+            pw = float((y == 0).sum() / max((y == 1).sum(), 1))
+        pw_t = None if pw is None else torch.tensor([float(pw)], device=self.device_)
+        Xt, yt = self._tensor(X), torch.from_numpy(y).to(self.device_)
+        has_val = X_val is not None
+        if has_val:
+            Xv, yv = self._tensor(X_val), torch.from_numpy(np.asarray(y_val, dtype=np.float32)).to(self.device_)
+        rows, best, best_state, bad = [], np.inf, None, 0
+        for epoch in range(1, self.epochs + 1):
+            self.net_.train()
+            order = torch.randperm(len(Xt), generator=gen).to(self.device_)
+            total = 0.0
+            for start in range(0, len(Xt), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                logits = self.net_(Xt[idx]).squeeze(1)
+                loss = F.binary_cross_entropy_with_logits(logits, yt[idx], pos_weight=pw_t)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            row = {"epoch": epoch, "train_loss": total / len(Xt)}
+            if has_val:
+                self.net_.eval()
+                with torch.no_grad():
+                    row["val_loss"] = float(F.binary_cross_entropy_with_logits(
+                        self.net_(Xv).squeeze(1), yv, pos_weight=pw_t))
+                if row["val_loss"] < best - 1e-6:
+                    best, bad = row["val_loss"], 0
+                    best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}
+                else:
+                    bad += 1
+            rows.append(row)
+            if has_val and self.patience is not None and bad >= self.patience:
+                break
+        if best_state is not None:
+            self.net_.load_state_dict(best_state)
+        self.history_ = pd.DataFrame(rows).set_index("epoch")
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of class 0 and class 1, shape (N, 2); rows sum to 1."""
+        import torch
+
+        if not hasattr(self, "net_"):
+            raise RuntimeError("call fit before predict_proba")
+        self.net_.eval()
+        with torch.no_grad():
+            p = torch.sigmoid(self.net_(self._tensor(X)).squeeze(1)).double().cpu().numpy()
+        return np.column_stack([1 - p, p])
