@@ -175,7 +175,7 @@ def sklearn_C(l2: float, n: int) -> float:
     """scikit-learn's C for the same optimum: sklearn minimises C * sum_i w_i l_i + ||theta||^2 / 2,
     which is our objective times 1 / l2 when C = 1 / (N * l2)."""
     if l2 <= 0:
-        raise ValueError("with l2 = 0 use LogisticRegression(penalty=None)")
+        raise ValueError("with l2 = 0 there is no penalty: use LogisticRegression(C=numpy.inf)")
     return 1.0 / (n * l2)
 
 
