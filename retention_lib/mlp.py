@@ -6,16 +6,14 @@ The surface follows scikit-learn: ``fit(X, y)``, ``predict_proba(X)`` of shape (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 __all__ = ["MLPRetention"]
 
 
-@dataclass
-class MLPRetention:
+class MLPRetention(ClassifierMixin, BaseEstimator):
     """Feed-forward network: inputs standardised, ``hidden`` ReLU layers with dropout, one logit.
 
     ``weight_decay`` is AdamW's decoupled decay; ``pos_weight`` multiplies the loss of positive
@@ -23,17 +21,20 @@ class MLPRetention:
     of the epoch with the lowest validation loss are kept (early stopping with ``patience``).
     """
 
-    hidden: tuple[int, ...] = (32, 16)
-    dropout: float = 0.2
-    weight_decay: float = 1e-4
-    lr: float = 1e-3
-    epochs: int = 50
-    batch_size: int = 256
-    pos_weight: float | str | None = None
-    patience: int | None = 10
-    seed: int = 0
-    device: str | None = None
-    history_: pd.DataFrame | None = field(default=None, init=False, repr=False)
+    def __init__(self, hidden: tuple[int, ...] = (32, 16), dropout: float = 0.2, weight_decay: float = 1e-4,
+                 lr: float = 1e-3, epochs: int = 50, batch_size: int = 256,
+                 pos_weight: float | str | None = None, patience: int | None = 10, seed: int = 0,
+                 device: str | None = None):
+        self.hidden = hidden
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.pos_weight = pos_weight
+        self.patience = patience
+        self.seed = seed
+        self.device = device
 
     def _net(self, d: int):
         import torch.nn as nn
@@ -69,6 +70,7 @@ class MLPRetention:
             raise ValueError(f"X must be (N, d) and y (N,), got {X.shape} and {y.shape}")
         if not set(np.unique(y)) <= {0.0, 1.0}:
             raise ValueError("y must hold only 0 and 1")
+        self.classes_ = np.array([0, 1])
         self.device_ = self.device or best_device()
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0) + 1e-8

@@ -36,7 +36,7 @@ class ParameterError(ValueError):
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: str  # int, float, bool, str
+    type: str  # int, float, bool, str, date (ISO text, YYYY-MM-DD)
     help: str
     values: dict[str, Any]  # profile -> value
     min: float | None = None
@@ -46,7 +46,8 @@ class Param:
     def allowed(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        kind = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text"}[self.type]
+        kind = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text",
+                "date": "a date YYYY-MM-DD"}[self.type]
         if self.min is not None and self.max is not None:
             return f"{kind} from {self.min} to {self.max}"
         if self.min is not None:
@@ -77,9 +78,10 @@ def _load(path: str) -> dict:
             param = Param(name=name, type=p["type"], help=p["help"], values=values,
                           min=p.get("min"), max=p.get("max"),
                           choices=tuple(p["choices"]) if "choices" in p else None)
-            for prof, v in values.items():  # the file itself must obey its own rules
-                coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}")
-            params[name] = param
+            # the file itself must obey its own rules; values are stored in their coerced form
+            values = {prof: coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}")
+                      for prof, v in values.items()}
+            params[name] = Param(**{**param.__dict__, "values": values})
         books[stem] = {"title": nb["title"], "parameters": params}
     return {"profiles": profiles, "notebooks": books}
 
@@ -152,6 +154,18 @@ def coerce(param: Param, value: Any, where: str = "") -> Any:
         if not isinstance(value, str):
             raise fail()
         out = value
+    elif t == "date":
+        import datetime as dt
+
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        try:
+            out = dt.date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise fail() from None
+        if (param.min is not None and out < str(param.min)) or (param.max is not None and out > str(param.max)):
+            raise fail()
+        return out
     else:
         raise ParameterError(f"{prefix}parameter '{param.name}' has unknown type {t!r}")
     if param.choices is not None and out not in param.choices:

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves"]
+__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart"]
 
 
 def set_style() -> None:
@@ -52,4 +52,50 @@ def retention_curves(retention: pd.DataFrame, ax=None):
     sns.lineplot(data=long, x="month", y="share", hue="cohort", marker="o", ax=ax)
     ax.set(xlabel="months since the first purchase", ylabel="customers buying (%)",
            title="Retention curves by acquisition cohort", ylim=(0, None))
+    return ax
+
+
+def roc_and_calibration(y, predictions: dict, n_bins: int = 10, axes=None):
+    """Left: ROC curves of every score. Right: calibration curves of the probability scores.
+
+    ``predictions`` maps a label to ``(score, is_probability)``.
+    """
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 5))
+    ax_roc, ax_cal = axes
+    for k, (label, (score, is_prob)) in enumerate(predictions.items()):
+        fpr, tpr, _ = roc_curve(y, score)
+        ax_roc.plot(fpr, tpr, color=f"C{k}", label=f"{label} (AUC {roc_auc_score(y, score):.3f})")
+        if is_prob:
+            frac, mean_pred = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
+            ax_cal.plot(mean_pred, frac, "o-", ms=4, color=f"C{k}", label=label)
+    ax_roc.plot([0, 1], [0, 1], ls=":", color="grey")
+    ax_roc.set(xlabel="false positive rate (leavers flagged as stayers)",
+               ylabel="true positive rate (stayers found)", title="ROC curves")
+    ax_roc.legend(fontsize=8, loc="lower right")
+    ax_cal.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
+    ax_cal.set(xlabel="mean predicted P(any holdout purchase)", ylabel="observed share who purchased",
+               title=f"Calibration ({n_bins} equal-size bins)", xlim=(0, 1), ylim=(0, 1))
+    ax_cal.legend(fontsize=8, loc="upper left")
+    return axes
+
+
+def gains_chart(y, scores: dict, ax=None):
+    """Cumulative gains: share of all stayers found when targeting the top x % by each score."""
+    import numpy as np
+
+    ax = ax or plt.subplots()[1]
+    y = np.asarray(y, dtype=float)
+    for k, (label, score) in enumerate(scores.items()):
+        order = np.argsort(-np.asarray(score), kind="stable")
+        captured = np.concatenate([[0], np.cumsum(y[order]) / y.sum()])
+        share = np.linspace(0, 1, len(captured))
+        ax.plot(share * 100, captured * 100, color=f"C{k}", label=label)
+    ax.plot([0, 100], [0, 100], ls=":", color="grey", label="random order")
+    ax.set(xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)",
+           title="Cumulative gains")
+    ax.legend(fontsize=8, loc="lower right")
     return ax
