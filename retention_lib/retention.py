@@ -231,7 +231,7 @@ def gains_table(y, score, n_groups: int = 10) -> pd.DataFrame:
     """Cumulative gains and lift by group of customers ranked from highest score down."""
     y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
     order = np.argsort(-score, kind="stable")
-    groups = np.array_split(y[order], n_groups)
+    groups = np.array_split(y[order], min(n_groups, len(y)))
     total = y.sum()
     rows, cum_n, cum_pos = [], 0, 0.0
     for k, g in enumerate(groups, 1):
