@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart"]
+__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart", "reliability_diagram"]
 
 
 def set_style() -> None:
@@ -98,4 +98,29 @@ def gains_chart(y, scores: dict, ax=None):
     ax.set(xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)",
            title="Cumulative gains")
     ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
+    """Accuracy against confidence in equal-width bins, with the share of predictions per bin."""
+    import numpy as np
+
+    ax = ax or plt.subplots(figsize=(5.5, 5))[1]
+    correct, confidence = np.asarray(correct, dtype=float), np.asarray(confidence, dtype=float)
+    edges = np.linspace(0, 1, n_bins + 1)
+    idx = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
+    centers, acc, share = [], [], []
+    for k in range(n_bins):
+        m = idx == k
+        if m.any():
+            centers.append(confidence[m].mean())
+            acc.append(correct[m].mean())
+            share.append(m.mean())
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
+    ax.plot(centers, acc, "o-", color="C0", label="model")
+    for c, a, s in zip(centers, acc, share):
+        ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12), fontsize=7)
+    ax.set(xlabel="confidence in the predicted class", ylabel="share of predictions that are right",
+           title="Reliability diagram (labels: share of predictions)", xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(loc="upper left", fontsize=8)
     return ax

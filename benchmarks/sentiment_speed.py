@@ -1,0 +1,89 @@
+"""Training and inference throughput of the sentiment model: padding, bucketing, bf16, batch size.
+
+Every number is reported as a ratio against the naive setting (fp32, every review padded to 128
+tokens, no bucketing) measured in the same run at the same batch size, so results from different
+machines can be compared. Appends a section to benchmarks/RESULTS.md (use --no-record to skip).
+
+    .venv/bin/python benchmarks/sentiment_speed.py                 # CPU or GPU, whatever is present
+    .venv/bin/python benchmarks/sentiment_speed.py --examples 64 --batch-sizes 16 --no-record
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+
+def machine() -> str:
+    import os
+
+    import torch
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {gpu}")
+
+
+def main(argv=None) -> pd.DataFrame:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", type=int, default=256, help="reviews per measurement")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 32, 64])
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    ap.add_argument("--cpu-bf16", action="store_true", help="also try bf16 autocast on the CPU")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from retention_lib import data, sentiment
+
+    df, _ = sentiment.make_dataset(data.load("reviews"))
+    sample = df.sample(args.examples, random_state=0)
+    texts, labels = sample["text"].tolist(), sample["label"].tolist()
+    clf = sentiment.SentimentClassifier.from_pretrained(None, max_length=args.max_length, pooling="mean")
+    cuda = clf.device.startswith("cuda")
+    bf16_ok = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and args.cpu_bf16)
+    settings = [("fp32, padded to max length (naive)", True, False, False),
+                ("fp32, dynamic padding", False, False, False),
+                ("fp32, dynamic padding + length bucketing", False, True, False)]
+    if bf16_ok:
+        settings.append(("bf16, dynamic padding + length bucketing", False, True, True))
+    rows = []
+    for mode in ("inference", "training"):
+        for bs in args.batch_sizes:
+            base = None
+            for name, pad, bucket, bf16 in settings:
+                rate = sentiment.throughput(clf, texts, labels, bs, train=(mode == "training"),
+                                            pad_to_max_length=pad, bucket=bucket, bf16=bf16)
+                base = base or rate
+                rows.append({"mode": mode, "batch size": bs, "setting": name, "reviews/s": round(rate, 1),
+                             "ratio vs naive": round(rate / base, 2)})
+                print(f"{mode:9s} batch {bs:3d}  {name:45s} {rate:9.1f} reviews/s  x{rate / base:.2f}", flush=True)
+    table = pd.DataFrame(rows)
+    if not args.no_record:
+        out = Path(__file__).with_name("RESULTS.md")
+        head = "" if out.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "
+                                        "each section names the machine it ran on.\n")
+        section = (f"\n## sentiment_speed.py, {dt.date.today().isoformat()}\n\n"
+                   f"Machine: {machine()}. Device: {clf.device}. {args.examples} real reviews per "
+                   f"measurement, max length {args.max_length} tokens, all-MiniLM-L6-v2 with mean pooling.\n\n"
+                   + table.to_markdown(index=False) + "\n")
+        out.write_text((out.read_text() if out.exists() else head) + section)
+        print(f"recorded in {out}")
+    return table
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_lib import sentiment
+from retention_lib.sentiment import SentimentClassifier, TrainConfig
+
+WORDS = ["good", "great", "love", "bad", "awful", "hate", "okay", "fine", "dress", "shirt", "the", "is", "it"]
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A 1-layer BERT built from a config, with a 20-word vocabulary: fast and fully offline."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny")
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    tok = BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
+    assert tok("the dress is good")["input_ids"] == [2, 15, 13, 16, 5, 3]  # no [UNK]: the vocabulary is used
+    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=32, max_position_embeddings=64, hidden_dropout_prob=0.0,
+                     attention_probs_dropout_prob=0.0)
+    BertForSequenceClassification(cfg).bert.save_pretrained(folder)  # an encoder without a head
+    tok.save_pretrained(folder)
+    return folder
+
+
+def toy_data(n, seed):
+    rng = np.random.default_rng(seed)
+    pos, neg, neu = ["good", "great", "love"], ["bad", "awful", "hate"], ["okay", "fine"]
+    texts, labels = [], []
+    for _ in range(n):
+        k = int(rng.integers(0, 3))
+        word = rng.choice([neg, neu, pos][k])
+        texts.append(f"the {rng.choice(['dress', 'shirt'])} is {word}")
+        labels.append(k)
+    return texts, labels
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_probabilities_and_save_load_roundtrip(tiny_checkpoint, tmp_path, pooling):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling=pooling, device="cpu")
+    assert clf.new_parameters_ and all("classifier" in k for k in clf.new_parameters_)
+    texts, _ = toy_data(10, 0)
+    p = clf.predict_proba(texts)
+    assert p.shape == (10, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-9)
+    clf.save(tmp_path / "m")
+    again = SentimentClassifier.load(tmp_path / "m", device="cpu")
+    assert again.labels == clf.labels and again.pooling == pooling
+    np.testing.assert_array_equal(again.predict_proba(texts), p)
+    assert (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_fine_tuning_learns_and_keeps_the_best_weights(tiny_checkpoint):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean", device="cpu")
+    tr, ytr = toy_data(300, 1)
+    va, yva = toy_data(90, 2)
+    hist = clf.fit(tr, ytr, va, yva, TrainConfig(epochs=6, lr=5e-3, batch_size=16, max_length=16, patience=6,
+                                                 evals_per_epoch=1, warmup_ratio=0.1), progress=False, log=lambda m: None)
+    assert list(hist.columns[:3]) == ["epoch", "step", "examples"]
+    assert hist["val_macro_f1"].max() > 0.95
+    ev = sentiment.evaluate(np.array(yva), clf.predict_proba(va), clf.labels)
+    assert ev["macro_f1"] == pytest.approx(hist["val_macro_f1"].max())
+
+
+def test_an_interrupted_run_resumes_to_the_same_model(tiny_checkpoint, tmp_path):
+    tr, ytr = toy_data(120, 1)
+    va, yva = toy_data(30, 2)
+    cfg = TrainConfig(epochs=3, lr=5e-3, batch_size=16, max_length=16, patience=10, evals_per_epoch=2,
+                      checkpoint_every=3)
+
+    def fresh():
+        return SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean",
+                                                   device="cpu")
+
+    reference = fresh()
+    reference.fit(tr, ytr, va, yva, cfg, progress=False, log=lambda m: None)
+
+    class Interrupt(Exception):
+        pass
+
+    seen = []
+
+    def stop_at_third_evaluation(msg):
+        seen.append(msg)
+        if sum("validation macro-F1" in m for m in seen) == 3:
+            raise Interrupt
+
+    first = fresh()
+    with pytest.raises(Interrupt):
+        first.fit(tr, ytr, va, yva, cfg, checkpoint_dir=tmp_path, progress=False, log=stop_at_third_evaluation)
+    assert (tmp_path / "checkpoint.pt").exists()
+    logs = []
+    resumed = fresh()
+    resumed.fit(tr, ytr, va, yva, cfg, checkpoint_dir=tmp_path, progress=False, log=logs.append)
+    assert any(m.startswith("resuming from") for m in logs)
+    assert len(resumed.history_) == len(reference.history_)
+    np.testing.assert_allclose(resumed.predict_proba(va), reference.predict_proba(va), atol=1e-6)
+
+
+@pytest.mark.parametrize("texts,labels,exc,match", [
+    ([], [], ValueError, "empty"),
+    ("one review", [0], TypeError, "list of strings"),
+    (["fine", 3], [0, 1], TypeError, r"texts\[1\] is int"),
+    (["fine", "good"], [0, "happy"], ValueError, r"labels\[1\] = 'happy' is not a known label"),
+    (["fine", "good"], [0, 7], ValueError, r"labels\[1\] = 7"),
+    (["fine", "good"], [0], ValueError, "1 labels for 2 texts"),
+])
+def test_bad_input_gives_clear_errors(tiny_checkpoint, texts, labels, exc, match):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+    with pytest.raises(exc, match=match):
+        clf.fit(texts, labels, ["fine"], [1], TrainConfig(epochs=1), progress=False)
+
+
+def test_predict_rejects_bad_texts(tiny_checkpoint):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+    with pytest.raises(ValueError, match="empty"):
+        clf.predict_proba([])
+    with pytest.raises(TypeError, match=r"texts\[0\] is NoneType"):
+        clf.predict_proba([None])
+
+
+def test_config_and_loading_errors(tmp_path):
+    with pytest.raises(ValueError, match="class_weighting"):
+        TrainConfig(class_weighting="inverse")
+    with pytest.raises(FileNotFoundError, match="not a saved SentimentClassifier"):
+        SentimentClassifier.load(tmp_path)
+    with pytest.raises(OSError, match="cannot load a model"):
+        SentimentClassifier.from_pretrained(tmp_path / "nothing-here")
+
+
+def test_labels_and_texts_from_ratings():
+    reviews = pd.DataFrame({"title": ["Nice", None, None, "Meh", "Bad"],
+                            "review_text": ["Lovely dress", "Too small", None, None, "Tore at once"],
+                            "rating": [5, 2, 4, 3, 1]}).astype({"title": "string", "review_text": "string"})
+    assert sentiment.review_texts(reviews).tolist()[:2] == ["Nice. Lovely dress", "Too small"]
+    df, excluded = sentiment.make_dataset(reviews, "3class")
+    assert df["label"].tolist() == [2, 0, 1, 0] and excluded == {"no title and no text": 1}
+    df2, excluded2 = sentiment.make_dataset(reviews, "binary")
+    assert df2["label"].tolist() == [1, 0, 0] and excluded2["3-star (neutral) reviews"] == 1
+    with pytest.raises(ValueError, match="scheme"):
+        sentiment.make_dataset(reviews, "5class")
+
+
+def test_split_is_stratified_disjoint_and_seeded():
+    df = pd.DataFrame({"text": [f"t{i}" for i in range(1000)], "label": [0] * 100 + [1] * 150 + [2] * 750})
+    a, b = sentiment.split(df, seed=3), sentiment.split(df, seed=3)
+    assert [len(a[k]) for k in ("train", "val", "test")] == [700, 100, 200]
+    assert set(a["train"].index).isdisjoint(a["test"].index) and set(a["val"].index).isdisjoint(a["test"].index)
+    assert a["test"]["label"].value_counts().to_dict() == {2: 150, 1: 30, 0: 20}
+    assert a["test"].index.equals(b["test"].index)
+
+
+def test_baselines_learn_the_toy_task():
+    tr, ytr = toy_data(300, 1)
+    te, yte = toy_data(100, 2)
+    tfidf = sentiment.tfidf_baseline().fit(tr, ytr)
+    assert (tfidf.predict(te) == np.array(yte)).mean() > 0.95
+    vader = sentiment.VaderBaseline(3).fit(tr, ytr)
+    assert len(vader.thresholds_) == 2 and (vader.predict(te) == np.array(yte)).mean() > 0.6
+
+
+def test_evaluate_and_confident_errors():
+    proba = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.7, 0.2, 0.1]])
+    y = np.array([0, 1, 2, 2])
+    ev = sentiment.evaluate(y, proba, ("n", "u", "p"))
+    assert ev["accuracy"] == 0.75 and ev["confusion"].to_numpy()[2, 0] == 1
+    err = sentiment.confident_errors(["a", "b", "c", "d"], y, proba, ("n", "u", "p"))
+    assert err["text"].tolist() == ["d"] and err["predicted"].tolist() == ["n"]
+    with pytest.raises(ValueError, match="shape"):
+        sentiment.evaluate(y, proba[:, :2], ("n", "u", "p"))
+
+
+def test_throughput_is_measured(tiny_checkpoint):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+    texts, labels = toy_data(32, 0)
+    for train in (False, True):
+        assert sentiment.throughput(clf, texts, labels, 8, train=train, pad_to_max_length=True, bucket=False,
+                                    bf16=False) > 0
+
+
+def test_benchmark_script_runs_on_the_packaged_model():
+    import runpy
+
+    from conftest import ROOT
+
+    mod = runpy.run_path(str(ROOT / "benchmarks" / "sentiment_speed.py"))
+    table = mod["main"](["--examples", "16", "--batch-sizes", "8", "--no-record"])
+    assert set(table["mode"]) == {"inference", "training"}
+    assert (table.groupby("mode")["ratio vs naive"].first() == 1.0).all()
