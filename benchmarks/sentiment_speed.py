@@ -54,24 +54,10 @@ def main(argv=None) -> pd.DataFrame:
     texts, labels = sample["text"].tolist(), sample["label"].tolist()
     clf = sentiment.SentimentClassifier.from_pretrained(None, max_length=args.max_length, pooling="mean")
     cuda = clf.device.startswith("cuda")
-    bf16_ok = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and args.cpu_bf16)
-    settings = [("fp32, padded to max length (naive)", True, False, False),
-                ("fp32, dynamic padding", False, False, False),
-                ("fp32, dynamic padding + length bucketing", False, True, False)]
-    if bf16_ok:
-        settings.append(("bf16, dynamic padding + length bucketing", False, True, True))
-    rows = []
-    for mode in ("inference", "training"):
-        for bs in args.batch_sizes:
-            base = None
-            for name, pad, bucket, bf16 in settings:
-                rate = sentiment.throughput(clf, texts, labels, bs, train=(mode == "training"),
-                                            pad_to_max_length=pad, bucket=bucket, bf16=bf16)
-                base = base or rate
-                rows.append({"mode": mode, "batch size": bs, "setting": name, "reviews/s": round(rate, 1),
-                             "ratio vs naive": round(rate / base, 2)})
-                print(f"{mode:9s} batch {bs:3d}  {name:45s} {rate:9.1f} reviews/s  x{rate / base:.2f}", flush=True)
-    table = pd.DataFrame(rows)
+    bf16 = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and args.cpu_bf16)
+    table = sentiment.speed_table(clf, texts, labels, args.batch_sizes, bf16=bf16).round(
+        {"reviews/s": 1, "ratio vs naive": 2})
+    print(table.to_string(index=False))
     if not args.no_record:
         out = Path(__file__).with_name("RESULTS.md")
         head = "" if out.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "

@@ -27,7 +27,7 @@ import pandas as pd
 
 __all__ = ["SCHEMES", "review_texts", "make_dataset", "split", "TrainConfig", "SentimentClassifier",
            "tfidf_baseline", "tfidf_learning_curve", "VaderBaseline", "evaluate", "confident_errors", "default_checkpoint",
-           "throughput"]
+           "throughput", "speed_table"]
 
 SCHEMES = {"3class": ("negative", "neutral", "positive"), "binary": ("negative", "positive")}
 
@@ -246,6 +246,25 @@ def _mean_pool_model(encoder, n_labels: int, dropout: float = 0.1):
     return MeanPoolClassifier()
 
 
+class _quiet_transformers:
+    """Silence transformers' load reports and progress bars inside a notebook's output."""
+
+    def __enter__(self):
+        from transformers.utils import logging as hf_logging
+
+        self._verbosity = hf_logging.get_verbosity()
+        self._bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+    def __exit__(self, *exc):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity(self._verbosity)
+        if self._bars:
+            hf_logging.enable_progress_bar()
+
+
 def default_checkpoint() -> Path:
     """The packaged all-MiniLM-L6-v2 folder (fetched and verified on first use)."""
     from . import assets
@@ -285,34 +304,26 @@ class SentimentClassifier:
         """
         import torch
         from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         source = str(default_checkpoint() if name_or_path is None else name_or_path)
         local = Path(source).expanduser().is_dir()
         labels = tuple(labels)
         torch.manual_seed(seed)
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # the load report is summarised in new_parameters_ instead
-        bars = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-            if pooling == "mean":
-                encoder = AutoModel.from_pretrained(source, local_files_only=local, add_pooling_layer=False)
-                model = _mean_pool_model(encoder, len(labels))
-                info = {"missing_keys": ["classifier.bias", "classifier.weight"]}
-            else:
-                model, info = AutoModelForSequenceClassification.from_pretrained(
-                    source, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                    label2id={n: i for i, n in enumerate(labels)}, local_files_only=local,
-                    output_loading_info=True)
+            with _quiet_transformers():  # the load report is summarised in new_parameters_ instead
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+                if pooling == "mean":
+                    encoder = AutoModel.from_pretrained(source, local_files_only=local, add_pooling_layer=False)
+                    model = _mean_pool_model(encoder, len(labels))
+                    info = {"missing_keys": ["classifier.bias", "classifier.weight"]}
+                else:
+                    model, info = AutoModelForSequenceClassification.from_pretrained(
+                        source, num_labels=len(labels), id2label=dict(enumerate(labels)),
+                        label2id={n: i for i, n in enumerate(labels)}, local_files_only=local,
+                        output_loading_info=True)
         except OSError as exc:
             raise OSError(f"cannot load a model from {source!r}: give a local folder (config.json, weights, "
                           f"tokenizer files) or a hub name on a machine that reaches the hub ({exc})") from exc
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
         clf = cls(model, tokenizer, labels, max_length=max_length, device=device, pooling=pooling)
         clf.new_parameters_ = sorted(info.get("missing_keys", []))
         clf.source_ = source
@@ -324,13 +335,14 @@ class SentimentClassifier:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        if self.pooling == "mean":
-            self.model.encoder.save_pretrained(folder, safe_serialization=True)
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.model.classifier.state_dict().items()},
-                      str(folder / "head.safetensors"))
-        else:
-            self.model.save_pretrained(folder, safe_serialization=True)
-        self.tokenizer.save_pretrained(folder)
+        with _quiet_transformers():
+            if self.pooling == "mean":
+                self.model.encoder.save_pretrained(folder, safe_serialization=True)
+                save_file({k: v.detach().cpu().contiguous() for k, v in self.model.classifier.state_dict().items()},
+                          str(folder / "head.safetensors"))
+            else:
+                self.model.save_pretrained(folder, safe_serialization=True)
+            self.tokenizer.save_pretrained(folder)
         meta = {"labels": list(self.labels), "max_length": self.max_length, "pooling": self.pooling,
                 "config": asdict(self.config_) if self.config_ else None}
         (folder / "retention_lib.json").write_text(json.dumps(meta, indent=1))
@@ -350,13 +362,14 @@ class SentimentClassifier:
             raise FileNotFoundError(f"{folder} is not a saved SentimentClassifier (no retention_lib.json)")
         meta = json.loads(meta_file.read_text())
         pooling = meta.get("pooling", "cls")
-        if pooling == "mean":
-            encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
-            model = _mean_pool_model(encoder, len(meta["labels"]))
-            model.classifier.load_state_dict(load_file(str(folder / "head.safetensors")))
-        else:
-            model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        with _quiet_transformers():
+            if pooling == "mean":
+                encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
+                model = _mean_pool_model(encoder, len(meta["labels"]))
+                model.classifier.load_state_dict(load_file(str(folder / "head.safetensors")))
+            else:
+                model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         clf = cls(model, tokenizer, meta["labels"], max_length=meta["max_length"], device=device, pooling=pooling)
         clf.config_ = TrainConfig(**meta["config"]) if meta.get("config") else None
         if (folder / "history.csv").exists():
@@ -636,6 +649,36 @@ def throughput(clf: "SentimentClassifier", texts, labels, batch_size: int, train
             n += len(b)
     sync()
     return n / (time.perf_counter() - t0)
+
+
+SPEED_SETTINGS = [  # name, pad to max length, bucket, bf16
+    ("fp32, padded to max length (naive)", True, False, False),
+    ("fp32, dynamic padding", False, False, False),
+    ("fp32, dynamic padding + length bucketing", False, True, False),
+    ("bf16, dynamic padding + length bucketing", False, True, True),
+]
+
+
+def speed_table(clf: "SentimentClassifier", texts, labels, batch_sizes=(32,), bf16: bool | None = None) -> pd.DataFrame:
+    """Inference and training throughput of each setting, as reviews/s and as a ratio against the
+    naive setting measured in the same call at the same batch size. bf16 rows only where it runs
+    (``None``: on a CUDA device that supports it)."""
+    import torch
+
+    if bf16 is None:
+        bf16 = clf.device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    settings = [s for s in SPEED_SETTINGS if bf16 or not s[3]]
+    rows = []
+    for mode in ("inference", "training"):
+        for bs in batch_sizes:
+            base = None
+            for name, pad, bucket, use_bf16 in settings:
+                rate = throughput(clf, texts, labels, bs, train=(mode == "training"), pad_to_max_length=pad,
+                                  bucket=bucket, bf16=use_bf16)
+                base = base or rate
+                rows.append({"mode": mode, "batch size": bs, "setting": name, "reviews/s": rate,
+                             "ratio vs naive": rate / base})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------------------------
