@@ -503,8 +503,11 @@ class SentimentClassifier:
             class_w = None
         bf16 = self._bf16(cfg.bf16)
 
+        # a checkpoint is only resumed by the same data, configuration, model and training code
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
         fingerprint = hashlib.sha256(json.dumps([asdict(cfg), list(self.labels), tr_texts[:50], len(tr_texts),
-                                                 va_texts[:20], len(va_texts)]).encode()).hexdigest()
+                                                 va_texts[:20], len(va_texts), self.pooling,
+                                                 getattr(self, "source_", None), code]).encode()).hexdigest()
         ckpt = Path(checkpoint_dir) / "checkpoint.pt" if checkpoint_dir else None
         state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "history": [], "best_f1": -1.0,
                  "bad_evals": 0, "best_state": None, "seconds": 0.0, "examples": 0, "loss_sum": 0.0,
@@ -519,8 +522,11 @@ class SentimentClassifier:
                 if saved.get("cuda_rng") is not None and torch.cuda.is_available():
                     torch.cuda.set_rng_state_all([t.cpu() for t in saved["cuda_rng"]])
                 state = saved["state"]
-                log(f"resuming from {ckpt}: epoch {state['epoch'] + 1}, step {state['step_in_epoch']} "
-                    f"of {steps_per_epoch}")
+                if state["stopped"] or state["epoch"] >= cfg.epochs:
+                    log(f"{ckpt} holds this run, finished: reusing it ({state['seconds'] / 60:.1f} min of training)")
+                else:
+                    log(f"resuming from {ckpt}: epoch {state['epoch'] + 1}, step {state['step_in_epoch']} "
+                        f"of {steps_per_epoch}")
             else:
                 log(f"ignoring {ckpt}: it belongs to another run (data or config differ)")
 
@@ -601,6 +607,7 @@ class SentimentClassifier:
         if state["best_state"] is not None:
             self.model.load_state_dict(state["best_state"])
         self.history_ = pd.DataFrame(state["history"])
+        self.train_seconds_ = state["seconds"]  # optimisation time, including before a resume
         self.train_examples_per_second_ = state["examples"] / max(state["seconds"], 1e-9)
         return self.history_
 

@@ -97,6 +97,13 @@ def test_an_interrupted_run_resumes_to_the_same_model(tiny_checkpoint, tmp_path)
     assert any(m.startswith("resuming from") for m in logs)
     assert len(resumed.history_) == len(reference.history_)
     np.testing.assert_allclose(resumed.predict_proba(va), reference.predict_proba(va), atol=1e-6)
+    # a finished run is reused as it is, and still reports the time its training took
+    logs = []
+    again = fresh()
+    again.fit(tr, ytr, va, yva, cfg, checkpoint_dir=tmp_path, progress=False, log=logs.append)
+    assert any("finished: reusing it" in m for m in logs)
+    assert again.train_seconds_ == pytest.approx(resumed.train_seconds_) and again.train_seconds_ > 0
+    np.testing.assert_allclose(again.predict_proba(va), reference.predict_proba(va), atol=1e-6)
 
 
 @pytest.mark.parametrize("texts,labels,exc,match", [
