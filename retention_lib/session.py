@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -96,6 +97,13 @@ def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
 
     seed_everything(seed)
     plots.set_style()
+    try:  # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need
+        from tqdm import TqdmExperimentalWarning, TqdmWarning
+
+        warnings.filterwarnings("ignore", category=TqdmWarning)
+        warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
+    except ImportError:  # pragma: no cover
+        pass
     folder = Path(artifacts_dir)
     folder.mkdir(parents=True, exist_ok=True)
     return Session(profile=profile, seed=seed, artifacts_dir=folder)
