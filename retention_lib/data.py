@@ -396,7 +396,8 @@ def _read_reviews(path: Path) -> pd.DataFrame:
     return raw.rename(columns=_REVIEW_COLUMNS)
 
 
-def _read_instacart(path: Path) -> pd.DataFrame:
+def _read_indexed_csv(path: Path) -> pd.DataFrame:
+    """A CSV whose first, unnamed column is a row index written by pandas (Instacart, Open Bandit)."""
     raw = _read_csv(path)
     return raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed") or c == ""])
 
@@ -405,9 +406,6 @@ _POLICIES = ("random", "bts")
 _CAMPAIGNS = ("all", "men", "women")
 
 
-def _read_obd_file(path: Path) -> pd.DataFrame:
-    raw = _read_csv(path)
-    return raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed") or c == ""])
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,7 +454,7 @@ def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.Data
             root = given if given is not None else assets.fetch("obd")
             files = [(root / p / c / f"{c}.csv", p, c) for p in _POLICIES for c in _CAMPAIGNS]
         for file, policy, campaign in files:
-            df, rep = validate(_read_obd_file(file), schema, str(file))
+            df, rep = validate(_read_indexed_csv(file), schema, str(file))
             df.insert(0, "policy", policy)
             df.insert(1, "campaign", campaign)
             frames.append(df)
@@ -472,7 +470,7 @@ def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.Data
         "cdnow": ("CDNOW_master.txt", lambda p: _read_cdnow(p, sample=False)),
         "cdnow_sample": ("CDNOW_sample.txt", lambda p: _read_cdnow(p, sample=True)),
         "reviews": ("WomensClothingE-CommerceReviews.parquet.brotli", _read_reviews),
-        "instacart": ("df_sample.csv", _read_instacart),
+        "instacart": ("df_sample.csv", _read_indexed_csv),
     }
     member, reader = readers[name]
     file = given if given is not None else assets.path(DATASETS[name]["asset"], member)

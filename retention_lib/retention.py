@@ -86,8 +86,9 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     out["frequency_cal"] = out["n_days"] - 1
     out["recency_cal"] = (out["last"] - out["first"]) / week
     out["T_cal"] = (cal_end - out["first"]) / week
-    first_rows = cal.sort_values("date").groupby("customer_id").first()
-    last_rows = cal.sort_values("date").groupby("customer_id").last()
+    ordered = cal.sort_values(["customer_id", "date"])
+    first_rows = ordered.groupby("customer_id").first()
+    last_rows = ordered.groupby("customer_id").last()
     repeat_spend = out["spend_cal"] - first_rows["amount"]
     out["monetary_value_cal"] = np.where(out["frequency_cal"] > 0,
                                          repeat_spend / out["frequency_cal"].clip(lower=1), 0.0)
@@ -96,8 +97,8 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     out["first_quantity"] = first_rows["quantity"]
     out["last_spend"] = last_rows["amount"]
     out["spend_trend"] = out["last_spend"] - out["first_spend"]
-    gaps = cal.sort_values(["customer_id", "date"]).groupby("customer_id")["date"].diff() / week
-    ipt = gaps.groupby(cal.sort_values(["customer_id", "date"])["customer_id"])
+    gaps = ordered.groupby("customer_id")["date"].diff() / week
+    ipt = gaps.groupby(ordered["customer_id"])
     out["ipt_mean_weeks"] = ipt.mean().reindex(out.index).fillna(0.0)
     out["ipt_std_weeks"] = ipt.std(ddof=0).reindex(out.index).fillna(0.0)
     for weeks, name in [(13, "days_last_13w"), (4, "days_last_4w")]:
@@ -127,12 +128,15 @@ class BGNBD:
         p = self.params_
         return p["r"], p["alpha"], p["a"], p["b"]
 
+    def _dead_to_alive(self, x, tx, T) -> np.ndarray:
+        """Posterior odds of having dropped out after the last purchase (0 without a repeat purchase)."""
+        r, alpha, a, b = self._p()
+        return np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0)
+
     def p_alive(self, x, tx, T) -> np.ndarray:
         """P(the customer is still active at T | x repeat purchases, last at tx)."""
-        r, alpha, a, b = self._p()
         x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
-        ratio = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0)
-        return 1.0 / (1.0 + ratio)
+        return 1.0 / (1.0 + self._dead_to_alive(x, tx, T))
 
     def conditional_expected_purchases(self, t, x, tx, T) -> np.ndarray:
         """E[purchases in (T, T + t] | x, tx, T] (equation 10 of the paper)."""
@@ -141,8 +145,7 @@ class BGNBD:
         z = t / (alpha + T + t)
         first = (a + b + x - 1) / (a - 1)
         second = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-        ratio = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + tx)) ** (r + x), 0.0)
-        return first * second / (1 + ratio)
+        return first * second / (1 + self._dead_to_alive(x, tx, T))
 
     def prob_any_purchase(self, t, x, tx, T) -> np.ndarray:
         """P(at least one purchase in (T, T + t] | x, tx, T).

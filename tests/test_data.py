@@ -5,6 +5,8 @@ from retention_lib import data
 from retention_lib.data import DataValidationError
 
 CDNOW_HEADER = "customer_id date number_of_cds dollar_value\n"
+REVIEWS_HEADER = ("Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
+                  "Division Name,Department Name,Class Name\n")
 
 
 def write(tmp_path, name, text):
@@ -147,9 +149,7 @@ def test_bad_dates(tmp_path, date, rule):
 
 
 def test_rating_out_of_range_and_bad_flag(tmp_path):
-    head = ("Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
-            "Division Name,Department Name,Class Name\n")
-    p = write(tmp_path, "bad.csv", head + "1,30,Nice,Lovely dress,6,1,0,General,Dresses,Dresses\n"
+    p = write(tmp_path, "bad.csv", REVIEWS_HEADER + "1,30,Nice,Lovely dress,6,1,0,General,Dresses,Dresses\n"
                                           "2,40,,,0,2,0,General,Tops,Knits\n")
     with pytest.raises(DataValidationError) as err:
         data.load("reviews", p)
@@ -159,9 +159,7 @@ def test_rating_out_of_range_and_bad_flag(tmp_path):
 
 
 def test_good_reviews_csv_loads(tmp_path):
-    head = ("Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
-            "Division Name,Department Name,Class Name\n")
-    p = write(tmp_path, "ok.csv", head + "1,30,Nice,Lovely dress,5,1,0,General,Dresses,Dresses\n"
+    p = write(tmp_path, "ok.csv", REVIEWS_HEADER + "1,30,Nice,Lovely dress,5,1,0,General,Dresses,Dresses\n"
                                          "2,40,,,3,0,2,General,Tops,Knits\n")
     r = data.load("reviews", p)
     assert r["rating"].tolist() == [5, 3] and r["title"].isna().tolist() == [False, True]
