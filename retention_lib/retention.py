@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import gammaln, hyp2f1
 
 from .explore import customer_days
 

@@ -234,9 +234,9 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
             problems.append(f"{stem}: not run in profile '{profile}' "
                             f"(python -m retention_lib run --profile {profile} --only {stem})")
             continue
-        meta = _meta(nb)
-        if not meta.get("ok") or notebook_errors(nb):
-            problems.append(f"{stem}: the executed notebook raised: {'; '.join(notebook_errors(nb)) or 'see ' + str(nb)}")
+        meta, errors = _meta(nb), notebook_errors(nb)
+        if not meta.get("ok") or errors:
+            problems.append(f"{stem}: the executed notebook raised: {'; '.join(errors) or 'see ' + str(nb)}")
         elif meta.get("profile") != profile:
             problems.append(f"{stem}: executed in profile '{meta.get('profile')}', not '{profile}'")
     if problems:

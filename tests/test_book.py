@@ -1,7 +1,6 @@
 """Run every notebook in the smoke profile, build the book with warnings as errors, check the HTML."""
 
 import json
-import re
 import shutil
 
 import pytest

@@ -5,6 +5,8 @@ from retention_lib import data
 from retention_lib.data import DataValidationError
 
 CDNOW_HEADER = "customer_id date number_of_cds dollar_value\n"
+INSTACART_HEADER = (",order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,"
+                    "product_id,add_to_cart_order,reordered\n")
 REVIEWS_HEADER = ("Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
                   "Division Name,Department Name,Class Name\n")
 
@@ -121,9 +123,7 @@ def test_wrong_type(tmp_path):
 
 
 def test_null_where_a_value_is_required(tmp_path):
-    p = write(tmp_path, "bad.csv", ",order_id,user_id,order_number,order_dow,order_hour_of_day,"
-              "days_since_prior_order,product_id,add_to_cart_order,reordered\n"
-              "0,,1,1,2,8,,196,1.0,0.0\n1,5,1,2,2,8,3,197,1.0,1.0\n")
+    p = write(tmp_path, "bad.csv", INSTACART_HEADER + "0,,1,1,2,8,,196,1.0,0.0\n1,5,1,2,2,8,3,197,1.0,1.0\n")
     with pytest.raises(DataValidationError) as err:
         data.load("instacart", p)
     v = violation(err, "order_id")
@@ -166,9 +166,7 @@ def test_good_reviews_csv_loads(tmp_path):
 
 
 def test_duplicate_key(tmp_path):
-    head = (",order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,"
-            "product_id,add_to_cart_order,reordered\n")
-    p = write(tmp_path, "bad.csv", head + "0,7,1,1,2,8,,196,1.0,0.0\n1,7,1,1,2,8,,196,2.0,0.0\n"
+    p = write(tmp_path, "bad.csv", INSTACART_HEADER + "0,7,1,1,2,8,,196,1.0,0.0\n1,7,1,1,2,8,,196,2.0,0.0\n"
                                           "2,7,1,1,2,8,,200,3.0,0.0\n")
     with pytest.raises(DataValidationError) as err:
         data.load("instacart", p)

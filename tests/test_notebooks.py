@@ -1,7 +1,6 @@
 """Static checks of the committed notebooks and of the packaging files (fast, no execution)."""
 
 import ast
-import json
 import re
 import tomllib
 
