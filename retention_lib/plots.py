@@ -101,6 +101,24 @@ def gains_chart(y, scores: dict, ax=None):
     return ax
 
 
+def learning_curves(curve: pd.DataFrame, ax=None):
+    """AUC against training customers (log scale): validation solid with a band of one sd, training dashed.
+
+    ``curve`` is the output of :func:`retention_lib.retention.auc_learning_curve`.
+    """
+    ax = ax or plt.subplots()[1]
+    for k, (name, d) in enumerate(curve.groupby("model", sort=False)):
+        ax.plot(d["customers"], d["validation AUC"], "o-", color=f"C{k}", label=f"{name}, validation")
+        ax.fill_between(d["customers"], d["validation AUC"] - d["validation AUC sd"],
+                        d["validation AUC"] + d["validation AUC sd"], color=f"C{k}", alpha=0.15)
+        ax.plot(d["customers"], d["training AUC"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
+    ax.set_xscale("log")
+    ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC",
+           title="More customers, same ceiling")
+    ax.legend(fontsize=8)
+    return ax
+
+
 def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     """Accuracy against confidence in equal-width bins, with the share of predictions per bin."""
     import numpy as np

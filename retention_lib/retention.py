@@ -23,7 +23,8 @@ from .explore import customer_days
 
 __all__ = ["calibration_holdout", "FEATURES_RFM", "FEATURES_RICH", "BGNBD", "fit_bgnbd",
            "bgnbd_log_likelihood", "expected_calibration_error", "gains_table", "evaluate", "bootstrap_ci",
-           "paired_bootstrap_diff", "signed_log", "make_models", "cross_validated_predictions", "holdout_by_frequency"]
+           "paired_bootstrap_diff", "signed_log", "make_models", "cross_validated_predictions", "holdout_by_frequency",
+           "FEATURES_EXTRA", "extra_features", "compare_feature_sets", "auc_learning_curve"]
 
 FEATURES_RFM = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]
 FEATURES_RICH = FEATURES_RFM + [
@@ -110,6 +111,58 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
             "duration_holdout"] + [c for c in FEATURES_RICH if c not in FEATURES_RFM]
     return out[cols].astype(float).astype({"frequency_cal": int, "frequency_holdout": int,
                                            "orders_cal": int, "days_last_13w": int, "days_last_4w": int})
+
+
+FEATURES_EXTRA = ["price_per_cd", "days_first_13w", "weeks_to_second"]
+
+
+def extra_features(transactions: pd.DataFrame, calibration_end, customers, block_weeks: int = 4,
+                   n_blocks: int = 10) -> pd.DataFrame:
+    """Behaviour features beyond ``FEATURES_RICH``, used to probe how much purchases can tell.
+
+    One row per customer in ``customers`` (ids whose first purchase is on or before
+    ``calibration_end``), from the calibration period only:
+
+    - ``price_per_cd``: calibration spend / CDs bought (0 if no CD was counted);
+    - ``days_first_13w``: repeat purchase days in the 13 weeks after the first purchase;
+    - ``weeks_to_second``: weeks from the first to the second purchase day; customers without a
+      second one get the weeks observed so far (``T_cal``, a lower bound);
+    - ``days_block_0`` .. ``days_block_{n_blocks-1}``: purchase days in consecutive blocks of
+      ``block_weeks`` weeks counted back from the calibration end (block 0 is the most recent;
+      the last block also holds everything older): the customer's timeline.
+    """
+    cal_end = pd.Timestamp(calibration_end)
+    if block_weeks < 1 or n_blocks < 1:
+        raise ValueError(f"block_weeks and n_blocks must be >= 1, got {block_weeks} and {n_blocks}")
+    _check_transactions(transactions, pd.Timestamp.max)
+    if "quantity" not in transactions.columns:
+        raise ValueError("transactions: extra_features needs a 'quantity' column (CDs per purchase)")
+    ids = pd.Index(customers, name="customer_id")
+    days = customer_days(transactions[transactions["date"] <= cal_end])
+    missing = ids.difference(days["customer_id"].unique())
+    if len(missing):
+        raise ValueError(f"customers: {len(missing)} id(s) without a purchase on or before {cal_end.date()}, "
+                         f"e.g. {list(missing[:3])}")
+    days = days[days["customer_id"].isin(ids)].sort_values(["customer_id", "date"])
+    g = days.groupby("customer_id")
+    week = pd.Timedelta(days=7)
+    first = g["date"].transform("min")
+    out = pd.DataFrame(index=ids)
+    quantity = g["quantity"].sum()
+    out["price_per_cd"] = (g["amount"].sum() / quantity.where(quantity > 0)).fillna(0.0)
+    early = days[(days["date"] > first) & (days["date"] <= first + pd.Timedelta(weeks=13))]
+    out["days_first_13w"] = early.groupby("customer_id").size().reindex(ids, fill_value=0)
+    second = days[g.cumcount() == 1].set_index("customer_id")["date"]
+    first_day = g["date"].min()
+    observed = (cal_end - first_day) / week
+    out["weeks_to_second"] = ((second - first_day.reindex(second.index)) / week).reindex(ids)
+    out["weeks_to_second"] = out["weeks_to_second"].fillna(observed.reindex(ids))
+    block = ((cal_end - days["date"]).dt.days // (7 * block_weeks)).clip(upper=n_blocks - 1)
+    counts = days.groupby(["customer_id", block.rename("block")]).size().unstack(fill_value=0)
+    counts = counts.reindex(index=ids, columns=range(n_blocks), fill_value=0)
+    for k in range(n_blocks):
+        out[f"days_block_{k}"] = counts[k].astype(int)
+    return out.astype({"days_first_13w": int})
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,3 +429,62 @@ def holdout_by_frequency(summary: pd.DataFrame, expected, cap: int = 7) -> pd.Da
     out.index = [str(i) if i < cap else f"{cap}+" for i in out.index]
     out.index.name = "repeat purchases in calibration"
     return out
+
+
+def compare_feature_sets(frames: dict, y, folds: int, seed: int) -> pd.DataFrame:
+    """Out-of-fold ROC AUC of the chapter's logistic regression, gradient boosting and their
+    average on each feature set (``name -> DataFrame`` of features, one row per customer).
+
+    The folds are those of :func:`cross_validated_predictions` with the same ``seed``, so the
+    chapter's own feature set gives the same numbers here as in its main table.
+    """
+    from sklearn.base import clone
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    y = np.asarray(y)
+    models = make_models(seed)
+    lr, gb = models["logistic regression, rich"][1], models["gradient boosting, rich"][1]
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rows = {}
+    for name, X in frames.items():
+        if len(X) != len(y):
+            raise ValueError(f"feature set {name!r}: {len(X)} rows, but y has {len(y)}")
+        X = np.asarray(X, dtype=float)
+        p_lr = cross_val_predict(clone(lr), X, y, cv=cv, method="predict_proba")[:, 1]
+        p_gb = cross_val_predict(clone(gb), X, y, cv=cv, method="predict_proba")[:, 1]
+        rows[name] = {"features": X.shape[1], "logistic regression": roc_auc_score(y, p_lr),
+                      "gradient boosting": roc_auc_score(y, p_gb),
+                      "average of the two": roc_auc_score(y, (p_lr + p_gb) / 2)}
+    out = pd.DataFrame(rows).T.astype({"features": int})
+    out.index.name = "feature set"
+    return out
+
+
+def auc_learning_curve(summary: pd.DataFrame, model_names, train_sizes, folds: int, seed: int) -> pd.DataFrame:
+    """ROC AUC on training and validation folds as the number of training customers grows.
+
+    A thin layer over ``sklearn.model_selection.learning_curve`` for the chapter's models
+    (names of :func:`make_models`). ``train_sizes`` are fractions of a training fold. Returns one
+    row per model and size: ``customers`` trained on, ``training AUC``, ``validation AUC`` (mean
+    over folds) and ``validation AUC sd``.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, learning_curve
+
+    y = (summary["frequency_holdout"] > 0).astype(int).to_numpy()
+    models = make_models(seed)
+    unknown = [m for m in model_names if m not in models]
+    if unknown:
+        raise ValueError(f"model_names: unknown {unknown}; expected some of {list(models)}")
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    rows = []
+    for name in model_names:
+        cols, model = models[name]
+        sizes, train, test = learning_curve(clone(model), summary[cols].to_numpy(dtype=float), y,
+                                            train_sizes=train_sizes, cv=cv, scoring="roc_auc",
+                                            shuffle=True, random_state=seed)
+        for n, tr, te in zip(sizes, train, test):
+            rows.append({"model": name, "customers": int(n), "training AUC": tr.mean(),
+                         "validation AUC": te.mean(), "validation AUC sd": te.std(ddof=1)})
+    return pd.DataFrame(rows)

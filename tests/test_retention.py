@@ -161,12 +161,69 @@ def test_evaluate_rejects_a_ranking_as_probability():
     assert r["ROC AUC"] == 1.0 and np.isnan(r["log loss"])
 
 
-def test_cross_validated_predictions_on_a_subsample():
+@pytest.fixture(scope="module")
+def subsample():
     full = retention.calibration_holdout(data.load("cdnow"), "1997-09-30", "1998-06-30")
-    sub = full.sample(1500, random_state=0)
-    oof = retention.cross_validated_predictions(sub, folds=3, seed=0, mlp_epochs=2)
+    return full.sample(1500, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def oof(subsample):
+    return retention.cross_validated_predictions(subsample, folds=3, seed=0, mlp_epochs=2)
+
+
+def test_cross_validated_predictions_on_a_subsample(oof):
     assert oof["fold"].between(0, 2).all() and len(oof) == 1500
     probs = oof.drop(columns=["y", "fold", "BG/NBD, expected purchases"])
     assert ((probs >= 0) & (probs <= 1)).all().all()
     for col in probs:
         assert roc_auc_score(oof["y"], oof[col]) > 0.68, col
+
+
+def test_extra_features_by_hand():
+    e = retention.extra_features(TINY, "2020-02-26", [1, 2], block_weeks=2, n_blocks=3)
+    assert list(e.index) == [1, 2]
+    c1, c2 = e.loc[1], e.loc[2]
+    assert c1["price_per_cd"] == pytest.approx(42.0 / 5)     # 5 CDs for 42 in calibration
+    assert c1["days_first_13w"] == 2                          # 01-15 and 02-12
+    assert c1["weeks_to_second"] == pytest.approx(2.0)        # 01-01 -> 01-15
+    # days before 02-26: 02-12 = 14 (block 1), 01-15 = 42 and 01-01 = 56 (block 3, clipped to 2)
+    assert [c1[f"days_block_{k}"] for k in range(3)] == [0, 1, 2]
+    assert c2["price_per_cd"] == pytest.approx(10.0) and c2["days_first_13w"] == 0
+    assert c2["weeks_to_second"] == pytest.approx(4.0)        # no second purchase: weeks observed
+    assert [c2[f"days_block_{k}"] for k in range(3)] == [0, 0, 1]
+
+
+def test_extra_features_bad_input():
+    with pytest.raises(ValueError, match="1 id\\(s\\) without a purchase on or before 2020-02-26, e.g. \\[3\\]"):
+        retention.extra_features(TINY, "2020-02-26", [1, 3])
+    with pytest.raises(ValueError, match="needs a 'quantity' column"):
+        retention.extra_features(TINY.drop(columns="quantity"), "2020-02-26", [1])
+    with pytest.raises(ValueError, match="block_weeks and n_blocks must be >= 1"):
+        retention.extra_features(TINY, "2020-02-26", [1], block_weeks=0)
+
+
+def test_compare_feature_sets_uses_the_chapter_folds_and_sees_noise_as_noise(subsample, oof):
+    y = oof["y"].to_numpy()
+    noise = pd.DataFrame(np.random.default_rng(0).normal(size=(len(y), 3)), index=subsample.index)
+    t = retention.compare_feature_sets({"rich": subsample[retention.FEATURES_RICH], "noise": noise},
+                                       y, folds=3, seed=0)
+    assert list(t.columns) == ["features", "logistic regression", "gradient boosting", "average of the two"]
+    assert t.loc["rich", "features"] == len(retention.FEATURES_RICH) and t.loc["noise", "features"] == 3
+    # same folds and models as cross_validated_predictions: the same out-of-fold AUCs
+    assert t.loc["rich", "logistic regression"] == pytest.approx(
+        roc_auc_score(y, oof["logistic regression, rich"]), abs=1e-12)
+    assert t.loc["rich", "average of the two"] == pytest.approx(
+        roc_auc_score(y, oof["average of LR and GB, rich"]), abs=1e-12)
+    assert (t.loc["noise", ["logistic regression", "gradient boosting"]] < 0.6).all()
+    with pytest.raises(ValueError, match="feature set 'short': 10 rows, but y has 1500"):
+        retention.compare_feature_sets({"short": noise.iloc[:10]}, y, folds=3, seed=0)
+
+
+def test_auc_learning_curve(subsample):
+    curve = retention.auc_learning_curve(subsample, ["logistic regression, RFM"], [300, 1000], folds=3, seed=0)
+    assert list(curve["customers"]) == [300, 1000]
+    assert list(curve.columns) == ["model", "customers", "training AUC", "validation AUC", "validation AUC sd"]
+    assert (curve["validation AUC"] > 0.68).all() and (curve["validation AUC sd"] > 0).all()
+    with pytest.raises(ValueError, match="unknown \\['LSTM'\\]"):
+        retention.auc_learning_curve(subsample, ["LSTM"], [300], folds=3, seed=0)
