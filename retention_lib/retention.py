@@ -24,7 +24,7 @@ from .explore import customer_days
 __all__ = ["calibration_holdout", "FEATURES_RFM", "FEATURES_RICH", "BGNBD", "fit_bgnbd",
            "bgnbd_log_likelihood", "expected_calibration_error", "gains_table", "evaluate", "bootstrap_ci",
            "paired_bootstrap_diff", "signed_log", "make_models", "cross_validated_predictions", "holdout_by_frequency",
-           "FEATURES_EXTRA", "extra_features", "compare_feature_sets", "auc_learning_curve"]
+           "FEATURES_EXTRA", "extra_features", "evaluate_by_group", "compare_feature_sets", "auc_learning_curve"]
 
 FEATURES_RFM = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]
 FEATURES_RICH = FEATURES_RFM + [
@@ -320,6 +320,40 @@ def evaluate(y, p, probability: bool = True) -> dict:
             "log loss": log_loss(y, p), "Brier": brier_score_loss(y, p),
             "ECE": expected_calibration_error(y, p),
             "top-decile capture": gains_table(y, p).loc[1, "cumulative_capture"]}
+
+
+def evaluate_by_group(y, scores: dict, groups) -> pd.DataFrame:
+    """How each score ranks and how calibrated it is within each group of customers.
+
+    ``scores`` maps a name to ``(score, is_probability)``; ``groups`` gives each customer's group
+    (a categorical keeps its order). One row per group: ``customers``, ``observed rate``, then
+    ``AUC: name`` for every score (NaN where the group holds one class only) and ``mean p: name``
+    for the probability scores, to set against the observed rate.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y, dtype=float)
+    groups = pd.Series(groups).reset_index(drop=True)
+    if len(groups) != len(y):
+        raise ValueError(f"groups: {len(groups)} values, but y has {len(y)}")
+    cols = {}
+    for name, (score, _) in scores.items():
+        cols[name] = np.asarray(score, dtype=float)
+        if cols[name].shape != y.shape:
+            raise ValueError(f"score {name!r}: shape {cols[name].shape}, expected {y.shape}")
+    rows = {}
+    for g, idx in groups.groupby(groups, observed=True, sort=True).indices.items():
+        yy = y[idx]
+        row = {"customers": len(yy), "observed rate": yy.mean()}
+        for name in scores:
+            row[f"AUC: {name}"] = roc_auc_score(yy, cols[name][idx]) if 0 < yy.sum() < len(yy) else np.nan
+        for name, (_, is_probability) in scores.items():
+            if is_probability:
+                row[f"mean p: {name}"] = cols[name][idx].mean()
+        rows[g] = row
+    out = pd.DataFrame(rows).T.astype({"customers": int})
+    out.index.name = "group"
+    return out
 
 
 def bootstrap_ci(y, p, metric, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0):

@@ -227,3 +227,20 @@ def test_auc_learning_curve(subsample):
     assert (curve["validation AUC"] > 0.68).all() and (curve["validation AUC sd"] > 0).all()
     with pytest.raises(ValueError, match="unknown \\['LSTM'\\]"):
         retention.auc_learning_curve(subsample, ["LSTM"], [300], folds=3, seed=0)
+
+
+def test_evaluate_by_group_by_hand():
+    y = [0, 1, 0, 1, 1, 0, 1, 1]
+    groups = pd.Categorical(["b", "b", "b", "a", "a", "a", "c", "c"], categories=["c", "b", "a"])
+    score = [0.1, 0.9, 0.2, 0.3, 0.8, 0.5, 0.6, 0.7]
+    t = retention.evaluate_by_group(y, {"m": (score, True), "rank": (np.arange(8), False)}, groups)
+    assert list(t.index) == ["c", "b", "a"]                   # the categories' order
+    assert list(t.columns) == ["customers", "observed rate", "AUC: m", "AUC: rank", "mean p: m"]
+    assert t.loc["b", "AUC: m"] == 1.0 and t.loc["a", "AUC: m"] == 0.5   # a: positives 0.3, 0.8; negative 0.5
+    assert np.isnan(t.loc["c", "AUC: m"])                      # one class only
+    assert t.loc["a", "mean p: m"] == pytest.approx(1.6 / 3) and t.loc["b", "observed rate"] == pytest.approx(1 / 3)
+    assert t["customers"].tolist() == [2, 3, 3]
+    with pytest.raises(ValueError, match="groups: 3 values, but y has 8"):
+        retention.evaluate_by_group(y, {"m": (score, True)}, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="score 'm': shape \\(2,\\), expected \\(8,\\)"):
+        retention.evaluate_by_group(y, {"m": ([0.1, 0.2], True)}, groups)
