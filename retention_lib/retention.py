@@ -20,6 +20,7 @@ from scipy import optimize
 from scipy.special import gammaln, hyp2f1
 
 from .explore import customer_days
+from .metrics import expected_calibration_error
 
 __all__ = ["calibration_holdout", "FEATURES_RFM", "FEATURES_RICH", "BGNBD", "fit_bgnbd",
            "bgnbd_log_likelihood", "expected_calibration_error", "gains_table", "evaluate", "bootstrap_ci",
@@ -256,31 +257,6 @@ def fit_bgnbd(summary: pd.DataFrame, x="frequency_cal", tx="recency_cal", T="T_c
 
 # --------------------------------------------------------------------------------------------
 # evaluation
-
-
-def expected_calibration_error(y, p, n_bins: int = 10, strategy: str = "quantile") -> float:
-    """Weighted mean |observed rate - mean predicted probability| over bins of the prediction.
-
-    ``quantile`` bins hold equal numbers of customers; ``uniform`` bins have equal widths.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    if y.shape != p.shape or y.ndim != 1 or len(y) == 0:
-        raise ValueError(f"y and p must be equal-length 1-D arrays, got {y.shape} and {p.shape}")
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("p must hold probabilities in [0, 1]")
-    if strategy == "quantile":
-        edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
-    elif strategy == "uniform":
-        edges = np.linspace(0, 1, n_bins + 1)
-    else:
-        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
-    idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
-    ece = 0.0
-    for k in range(len(edges) - 1):
-        m = idx == k
-        if m.any():
-            ece += m.mean() * abs(y[m].mean() - p[m].mean())
-    return float(ece)
 
 
 def gains_table(y, score, n_groups: int = 10) -> pd.DataFrame:

@@ -8,7 +8,8 @@ Layout, one folder per profile so that profiles never overwrite each other::
     _build/<profile>/_build/html  the rendered book
 
 An executed notebook records a key: the hash of the source notebook, its parameters and the
-library's source. A later run with the same key reuses it instead of executing again.
+source of the library modules it imports (followed through the library's own imports). A later
+run with the same key reuses it instead of executing again.
 """
 
 from __future__ import annotations
@@ -54,12 +55,86 @@ def profile_dir(profile: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "_build" / profile
 
 
-def library_hash() -> str:
+def _imported_modules(code: str, package: str, within_package: bool) -> set[str] | None:
+    """Names of ``package``'s modules that ``code`` imports; None when it imports the whole package."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] == package:
+                    if len(parts) == 1:
+                        return None
+                    found.add(parts[1])
+        elif isinstance(node, ast.ImportFrom):
+            relative = within_package and node.level == 1
+            parts = (node.module or "").split(".") if node.module else []
+            if relative and not parts:          # from . import x, y
+                found.update(a.name for a in node.names)
+            elif relative:                      # from .x import y
+                found.add(parts[0])
+            elif node.level == 0 and parts and parts[0] == package:
+                if len(parts) > 1:              # from retention_lib.x import y
+                    found.add(parts[1])
+                elif any(a.name == "*" for a in node.names):
+                    return None
+                else:                           # from retention_lib import x, y
+                    found.update(a.name for a in node.names)
+    return found
+
+
+def notebook_code(nb_path: Path) -> str:
+    """The code cells of a notebook as one Python source (IPython magics and shell lines dropped)."""
+    nb = json.loads(Path(nb_path).read_text())
+    lines = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            src = "".join(cell.get("source", []))
+            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    return "\n".join(lines)
+
+
+def _library_files(code: str, lib_dir: Path, every: list[Path]) -> list[Path]:
+    package = lib_dir.name
+    try:
+        todo = _imported_modules(code, package, within_package=False)
+        if todo is None:
+            return every
+        seen: set[str] = set()
+        while todo:
+            name = todo.pop()
+            f = lib_dir / f"{name}.py"
+            if name in seen or not f.is_file():
+                continue
+            seen.add(name)
+            more = _imported_modules(f.read_text(), package, within_package=True)
+            if more is None:
+                return every
+            todo |= more - seen
+    except SyntaxError:
+        return every
+    wanted = {lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)}
+    return [f for f in every if f in wanted or f.suffix == ".yaml"]
+
+
+def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:
+    """Hash of the library source that ``code`` depends on.
+
+    With ``code`` (a notebook's code), only the modules it imports from the package count,
+    followed through the package's own imports, with ``__init__.py`` and the ``.yaml`` files:
+    editing the sentiment module does not invalidate the chapter on the retention loss. Without
+    ``code``, when something imports the package as a whole, or when a module cannot be parsed,
+    every ``.py`` and ``.yaml`` file counts.
+    """
+    every = sorted(f for f in lib_dir.rglob("*")
+                   if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
+    files = every if code is None else _library_files(code, lib_dir, every)
     h = hashlib.sha256()
-    for f in sorted(LIB_DIR.rglob("*")):
-        if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts:
-            h.update(f.relative_to(LIB_DIR).as_posix().encode())
-            h.update(f.read_bytes())
+    for f in files:
+        h.update(f.relative_to(lib_dir).as_posix().encode())
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -125,14 +200,13 @@ def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] |
     nb_dir, art_dir = out_dir / "notebooks", out_dir / "artifacts"
     nb_dir.mkdir(parents=True, exist_ok=True)
     art_dir.mkdir(parents=True, exist_ok=True)
-    lib = library_hash()
     done = []
     total = time.perf_counter()
     for i, stem in enumerate(stems, 1):
         source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
         if not source.exists():
             raise FileNotFoundError(f"notebook {source} is listed in {P.SPEC_FILE.name} but missing")
-        key = _key(source, values[stem], profile, lib)
+        key = _key(source, values[stem], profile, library_hash(notebook_code(source)))
         prev = _meta(target) if target.exists() else {}
         tag = f"[{i}/{len(stems)}] {stem} ({profile})"
         if not force and prev.get("key") == key and prev.get("ok"):

@@ -696,7 +696,7 @@ def evaluate(y_true, proba: np.ndarray, labels: Sequence[str]) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1, confusion matrix, top-label ECE."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-    from .retention import expected_calibration_error
+    from .metrics import expected_calibration_error
 
     y = np.asarray(y_true)
     proba = np.asarray(proba, dtype=float)
