@@ -147,14 +147,14 @@ def extra_features(transactions: pd.DataFrame, calibration_end, customers, block
     days = days[days["customer_id"].isin(ids)].sort_values(["customer_id", "date"])
     g = days.groupby("customer_id")
     week = pd.Timedelta(days=7)
-    first = g["date"].transform("min")
+    first_day = g["date"].min()
+    first = days["customer_id"].map(first_day)
     out = pd.DataFrame(index=ids)
     quantity = g["quantity"].sum()
     out["price_per_cd"] = (g["amount"].sum() / quantity.where(quantity > 0)).fillna(0.0)
     early = days[(days["date"] > first) & (days["date"] <= first + pd.Timedelta(weeks=13))]
     out["days_first_13w"] = early.groupby("customer_id").size().reindex(ids, fill_value=0)
     second = days[g.cumcount() == 1].set_index("customer_id")["date"]
-    first_day = g["date"].min()
     observed = (cal_end - first_day) / week
     out["weeks_to_second"] = ((second - first_day.reindex(second.index)) / week).reindex(ids)
     out["weeks_to_second"] = out["weeks_to_second"].fillna(observed.reindex(ids))
@@ -397,6 +397,13 @@ def make_models(seed: int, mlp_epochs: int = 30) -> dict[str, tuple[list[str], o
     }
 
 
+def _outer_folds(folds: int, seed: int):
+    """The chapter's outer cross-validation: every function that compares models uses these folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+
+
 def cross_validated_predictions(summary: pd.DataFrame, folds: int, seed: int, mlp_epochs: int = 30,
                                 horizon: float | None = None, log=None) -> pd.DataFrame:
     """Out-of-fold P(any holdout purchase) of BG/NBD and of every classifier, one row per customer.
@@ -407,8 +414,6 @@ def cross_validated_predictions(summary: pd.DataFrame, folds: int, seed: int, ml
     not a probability), then one probability column per model. The fold of each customer is in
     ``fold``.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     y = (summary["frequency_holdout"] > 0).astype(int).to_numpy()
     t = float(summary["duration_holdout"].iloc[0]) if horizon is None else horizon
     out = pd.DataFrame({"y": y, "fold": -1}, index=summary.index)
@@ -416,7 +421,7 @@ def cross_validated_predictions(summary: pd.DataFrame, folds: int, seed: int, ml
     args = (summary["frequency_cal"], summary["recency_cal"], summary["T_cal"])
     out["BG/NBD, expected purchases"] = bg.conditional_expected_purchases(t, *args)
     out["BG/NBD, P(any purchase)"] = bg.prob_any_purchase(t, *args)
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cv = _outer_folds(folds, seed)
     for k, (train, test) in enumerate(cv.split(summary, y)):
         out.iloc[test, out.columns.get_loc("fold")] = k
         te = summary.iloc[test]
@@ -445,17 +450,17 @@ def compare_feature_sets(frames: dict, y, folds: int, seed: int) -> pd.DataFrame
     """Out-of-fold ROC AUC of the chapter's logistic regression, gradient boosting and their
     average on each feature set (``name -> DataFrame`` of features, one row per customer).
 
-    The folds are those of :func:`cross_validated_predictions` with the same ``seed``, so the
+    The folds are those of :func:`cross_validated_predictions` (``_outer_folds``), so the
     chapter's own feature set gives the same numbers here as in its main table.
     """
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import cross_val_predict
 
     y = np.asarray(y)
     models = make_models(seed)
     lr, gb = models["logistic regression, rich"][1], models["gradient boosting, rich"][1]
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cv = _outer_folds(folds, seed)
     rows = {}
     for name, X in frames.items():
         if len(X) != len(y):
@@ -480,14 +485,14 @@ def auc_learning_curve(summary: pd.DataFrame, model_names, train_sizes, folds: i
     over folds) and ``validation AUC sd``.
     """
     from sklearn.base import clone
-    from sklearn.model_selection import StratifiedKFold, learning_curve
+    from sklearn.model_selection import learning_curve
 
     y = (summary["frequency_holdout"] > 0).astype(int).to_numpy()
     models = make_models(seed)
     unknown = [m for m in model_names if m not in models]
     if unknown:
         raise ValueError(f"model_names: unknown {unknown}; expected some of {list(models)}")
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cv = _outer_folds(folds, seed)
     rows = []
     for name in model_names:
         cols, model = models[name]

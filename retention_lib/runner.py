@@ -70,7 +70,7 @@ def _imported_modules(code: str, package: str, within_package: bool) -> set[str]
                     found.add(parts[1])
         elif isinstance(node, ast.ImportFrom):
             relative = within_package and node.level == 1
-            parts = (node.module or "").split(".") if node.module else []
+            parts = node.module.split(".") if node.module else []
             if relative and not parts:          # from . import x, y
                 found.update(a.name for a in node.names)
             elif relative:                      # from .x import y
@@ -96,7 +96,18 @@ def notebook_code(nb_path: Path) -> str:
     return "\n".join(lines)
 
 
-def _library_files(code: str, lib_dir: Path, every: list[Path]) -> list[Path]:
+def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path]:
+    """The library files that ``code`` (a notebook's code) depends on, sorted.
+
+    Only the modules it imports from the package count, followed through the package's own
+    imports, with ``__init__.py`` and the ``.yaml`` files: editing the sentiment module does not
+    invalidate the chapter on the retention loss. Without ``code``, when something imports the
+    package as a whole, or when a module cannot be parsed, every ``.py`` and ``.yaml`` file counts.
+    """
+    every = sorted(f for f in lib_dir.rglob("*")
+                   if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
+    if code is None:
+        return every
     package = lib_dir.name
     try:
         todo = _imported_modules(code, package, within_package=False)
@@ -120,19 +131,9 @@ def _library_files(code: str, lib_dir: Path, every: list[Path]) -> list[Path]:
 
 
 def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:
-    """Hash of the library source that ``code`` depends on.
-
-    With ``code`` (a notebook's code), only the modules it imports from the package count,
-    followed through the package's own imports, with ``__init__.py`` and the ``.yaml`` files:
-    editing the sentiment module does not invalidate the chapter on the retention loss. Without
-    ``code``, when something imports the package as a whole, or when a module cannot be parsed,
-    every ``.py`` and ``.yaml`` file counts.
-    """
-    every = sorted(f for f in lib_dir.rglob("*")
-                   if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
-    files = every if code is None else _library_files(code, lib_dir, every)
+    """Hash of the library source that ``code`` depends on (see :func:`library_files`)."""
     h = hashlib.sha256()
-    for f in files:
+    for f in library_files(code, lib_dir):
         h.update(f.relative_to(lib_dir).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()

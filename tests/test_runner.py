@@ -65,8 +65,7 @@ def test_the_book_chapters_depend_on_the_modules_they_use():
     from pathlib import Path
 
     root = Path(runner.__file__).resolve().parents[1]
-    every = sorted(f for f in runner.LIB_DIR.rglob("*") if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
-    used = {nb.stem: {f.name for f in runner._library_files(runner.notebook_code(nb), runner.LIB_DIR, every)}
+    used = {nb.stem: {f.name for f in runner.library_files(runner.notebook_code(nb))}
             for nb in (root / "notebooks").glob("*.ipynb")}
     assert "sentiment.py" not in used["03_retention_loss"] and "losses.py" in used["03_retention_loss"]
     assert "retention.py" not in used["02_sentiment"] and "metrics.py" in used["02_sentiment"]
