@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", default="standard", choices=P.PROFILES)
     p = sub.add_parser("params", help="list the parameters of each notebook and their values")
     p.add_argument("--profile", default="standard", choices=P.PROFILES)
+    g = sub.add_parser("glued", help="the numbers each executed notebook glued into its prose")
+    g.add_argument("--profile", default="standard", choices=P.PROFILES)
+    g.add_argument("--save", metavar="FILE.json", help="write them to a JSON file")
+    g.add_argument("--compare", metavar="FILE.json",
+                   help="compare with a file written by --save (timings ignored); exit 1 on a difference")
     args = ap.parse_args(argv)
 
     from . import assets, runner
@@ -39,9 +44,37 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{stem}:")
                 for name, prm in P.parameters(stem).items():
                     print(f"  {name} = {prm.values[args.profile]!r}  ({prm.allowed()}) {prm.help}")
+        elif args.command == "glued":
+            return _glued(args, runner)
     except (P.ParameterError, assets.AssetError, runner.RunError, runner.BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _glued(args, runner) -> int:
+    import json
+    from pathlib import Path
+
+    from . import params as P
+
+    nb_dir = runner.profile_dir(args.profile) / "notebooks"
+    values = {stem: runner.glued_values(nb_dir / f"{stem}.ipynb")
+              for stem in P.notebooks() if (nb_dir / f"{stem}.ipynb").exists()}
+    if args.save:
+        Path(args.save).write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
+        print(f"{sum(map(len, values.values()))} glued values of {len(values)} notebook(s) -> {args.save}")
+    if args.compare:
+        before = json.loads(Path(args.compare).read_text())
+        diffs = runner.compare_glued(before, values)
+        compared = sum(len(set(v) - runner.TIMINGS) for v in before.values())
+        print(f"compared {compared} glued values (timings ignored: {', '.join(sorted(runner.TIMINGS))})")
+        print("\n".join(diffs) if diffs else "no difference")
+        return 1 if diffs else 0
+    if not args.save:
+        for stem, v in values.items():
+            for name, text in v.items():
+                print(f"{stem}.{name} = {text}")
     return 0
 
 

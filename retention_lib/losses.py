@@ -17,14 +17,14 @@ Arrays are NumPy float64: ``X`` has shape (N, d), ``y``, ``weights`` and logits 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 __all__ = ["bce_with_logits", "bce_naive", "objective", "bce_grad", "numeric_grad", "autograd_grad",
-           "article_expression", "LogisticFit", "fit_logistic", "sklearn_C", "loss_grid", "relative_error"]
+           "article_expression", "ScratchLogisticRegression", "sklearn_C", "loss_grid", "relative_error"]
 
 
 def _vec(name: str, a, n: int | None = None) -> np.ndarray:
@@ -179,65 +179,102 @@ def sklearn_C(l2: float, n: int) -> float:
     return 1.0 / (n * l2)
 
 
-@dataclass
-class LogisticFit:
-    """A fitted logistic regression: coefficients, bias, and the optimiser's trace."""
+class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression fitted from scratch on :func:`objective`, by gradient descent or Newton/IRLS.
 
-    theta: np.ndarray
-    bias: float
-    method: str
-    n_iter: int
-    converged: bool
-    path: list[np.ndarray] = field(repr=False, default_factory=list)  # (theta..., bias) per iteration
-    losses: list[float] = field(repr=False, default_factory=list)
+    Follows scikit-learn's surface: ``fit`` returns the model, ``predict_proba`` has shape (n, 2).
+    Gradient descent (``method="gd"``) takes steps of size ``lr``; Newton solves H delta = g with the
+    Hessian H = (1/N) X~^T diag(w p (1-p)) X~ + l2 * diag(1, ..., 1, 0) on the design X~ = [X, 1].
+    Stops when the gradient's largest entry is below ``tol``.
+
+    Parameters
+    ----------
+    l2 : float
+        Penalty lambda of (lambda / 2) ||theta||^2; the bias is not penalised.
+    method : {"newton", "gd"}
+    lr : float
+        Step size of gradient descent.
+    max_iter : int
+    tol : float
+
+    Attributes
+    ----------
+    theta_ : array of shape (d,)
+    bias_ : float
+    n_iter_ : int
+        Iterations taken.
+    converged_ : bool
+    path_ : list of arrays of shape (d + 1,)
+        (theta..., bias) at the start and after every iteration.
+    losses_ : list of float
+        The objective at each point of ``path_``.
+    classes_ : array ``[0, 1]``
+    """
+
+    def __init__(self, l2: float = 0.0, method: str = "newton", lr: float = 1.0, max_iter: int = 100,
+                 tol: float = 1e-10):
+        self.l2 = l2
+        self.method = method
+        self.lr = lr
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y, sample_weight=None, theta0=None, bias0: float = 0.0) -> "ScratchLogisticRegression":
+        """Minimise the objective from ``theta0`` (zeros by default) and ``bias0``; return the model.
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+        y : array of shape (n,)
+            Labels 0/1 (or probabilities).
+        sample_weight : array of shape (n,) or None
+            The weights w_i of the objective.
+        theta0 : array of shape (d,) or None
+        bias0 : float
+        """
+        if self.method not in ("gd", "newton"):
+            raise ValueError(f"method must be 'gd' or 'newton', got {self.method!r}")
+        X = np.asarray(X, dtype=np.float64)
+        n, d = X.shape
+        l2 = self.l2
+        y, w = _check_labels_weights(y, sample_weight, n)
+        theta = np.zeros(d) if theta0 is None else _vec("theta0", theta0, d).copy()
+        bias = float(bias0)
+        path, losses = [np.append(theta, bias)], [objective(X, y, theta, bias, l2, w)]
+        converged = False
+        Xt = np.hstack([X, np.ones((n, 1))])
+        ridge = np.full(d + 1, l2)
+        ridge[-1] = 0.0
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            g_theta, g_bias = bce_grad(X, y, theta, bias, l2, w)
+            g = np.append(g_theta, g_bias)
+            if np.max(np.abs(g)) < self.tol:
+                converged = True
+                it -= 1
+                break
+            if self.method == "gd":
+                step = self.lr * g
+            else:
+                p = expit(Xt @ np.append(theta, bias))
+                H = (Xt * (w * p * (1 - p))[:, None]).T @ Xt / n + np.diag(ridge)
+                step = np.linalg.solve(H, g)
+            theta, bias = theta - step[:-1], bias - float(step[-1])
+            path.append(np.append(theta, bias))
+            losses.append(objective(X, y, theta, bias, l2, w))
+        else:
+            g_theta, g_bias = bce_grad(X, y, theta, bias, l2, w)
+            converged = bool(np.max(np.abs(np.append(g_theta, g_bias))) < self.tol)
+        self.theta_, self.bias_, self.n_iter_, self.converged_ = theta, bias, it, converged
+        self.path_, self.losses_ = path, losses
+        self.classes_ = np.array([0, 1])
+        return self
 
     def decision_function(self, X) -> np.ndarray:
-        return np.asarray(X, dtype=np.float64) @ self.theta + self.bias
+        """The score phi = X theta + b, shape (n,)."""
+        return np.asarray(X, dtype=np.float64) @ self.theta_ + self.bias_
 
     def predict_proba(self, X) -> np.ndarray:
-        """P(y = 1 | x), shape (N,)."""
-        return expit(self.decision_function(X))
-
-
-def fit_logistic(X, y, l2: float = 0.0, weights=None, method: str = "newton", lr: float = 1.0,
-                 max_iter: int = 100, tol: float = 1e-10, theta0=None, bias0: float = 0.0) -> LogisticFit:
-    """Minimise :func:`objective` from scratch by gradient descent (``gd``) or Newton/IRLS (``newton``).
-
-    Gradient descent takes steps of size ``lr``; Newton solves H delta = g with the Hessian
-    H = (1/N) X~^T diag(w p (1-p)) X~ + l2 * diag(1, ..., 1, 0) on the design X~ = [X, 1].
-    Stops when the gradient's largest entry is below ``tol``.
-    """
-    if method not in ("gd", "newton"):
-        raise ValueError(f"method must be 'gd' or 'newton', got {method!r}")
-    X = np.asarray(X, dtype=np.float64)
-    n, d = X.shape
-    y, w = _check_labels_weights(y, weights, n)
-    theta = np.zeros(d) if theta0 is None else _vec("theta0", theta0, d).copy()
-    bias = float(bias0)
-    path, losses = [np.append(theta, bias)], [objective(X, y, theta, bias, l2, w)]
-    converged = False
-    Xt = np.hstack([X, np.ones((n, 1))])
-    ridge = np.full(d + 1, l2)
-    ridge[-1] = 0.0
-    it = 0
-    for it in range(1, max_iter + 1):
-        g_theta, g_bias = bce_grad(X, y, theta, bias, l2, w)
-        g = np.append(g_theta, g_bias)
-        if np.max(np.abs(g)) < tol:
-            converged = True
-            it -= 1
-            break
-        if method == "gd":
-            step = lr * g
-        else:
-            p = expit(Xt @ np.append(theta, bias))
-            H = (Xt * (w * p * (1 - p))[:, None]).T @ Xt / n + np.diag(ridge)
-            step = np.linalg.solve(H, g)
-        theta, bias = theta - step[:-1], bias - float(step[-1])
-        path.append(np.append(theta, bias))
-        losses.append(objective(X, y, theta, bias, l2, w))
-    else:
-        g_theta, g_bias = bce_grad(X, y, theta, bias, l2, w)
-        converged = bool(np.max(np.abs(np.append(g_theta, g_bias))) < tol)
-    return LogisticFit(theta=theta, bias=bias, method=method, n_iter=it, converged=converged,
-                       path=path, losses=losses)
+        """P(y = 0 | x) and P(y = 1 | x), shape (n, 2)."""
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])

@@ -57,6 +57,14 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         return torch.from_numpy((X - self.mean_) / self.scale_).to(self.device_)
 
     def fit(self, X, y, X_val=None, y_val=None) -> "MLPRetention":
+        """Train; return the model, with ``history_`` (one row per epoch: ``train_loss``, ``val_loss``).
+
+        Parameters
+        ----------
+        X : array of shape (n, d)
+        y : array of shape (n,), 0 or 1
+        X_val, y_val : optional validation data (enables early stopping with ``patience``)
+        """
         import torch
         import torch.nn.functional as F
 
@@ -79,8 +87,13 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         self.net_ = self._net(X.shape[1]).to(self.device_)
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         pw = self.pos_weight
-        if pw == "balanced":
-            pw = float((y == 0).sum() / max((y == 1).sum(), 1))
+        if pw == "balanced":  # w(1) / w(0) of scikit-learn's balanced class weights = negatives / positives
+            from sklearn.utils.class_weight import compute_class_weight
+
+            if len(np.unique(y)) < 2:
+                raise ValueError("pos_weight='balanced' needs both classes in y")
+            w0, w1 = compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=y)
+            pw = float(w1 / w0)
         pw_t = None if pw is None else torch.tensor([float(pw)], device=self.device_)
         Xt, yt = self._tensor(X), torch.from_numpy(y).to(self.device_)
         has_val = X_val is not None

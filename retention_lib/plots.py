@@ -6,7 +6,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart", "reliability_diagram"]
+from .names import label
+
+__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
+           "learning_curves", "reliability_diagram"]
 
 
 def set_style() -> None:
@@ -55,10 +58,11 @@ def retention_curves(retention: pd.DataFrame, ax=None):
     return ax
 
 
-def roc_and_calibration(y, predictions: dict, n_bins: int = 10, axes=None):
+def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axes=None):
     """Left: ROC curves of every score. Right: calibration curves of the probability scores.
 
-    ``predictions`` maps a label to ``(score, is_probability)``.
+    ``predictions`` maps a model key to its scores; ``rankings`` lists the keys whose scores only
+    rank (they get no calibration curve). Legends use the keys' labels.
     """
     from sklearn.calibration import calibration_curve
     from sklearn.metrics import roc_auc_score, roc_curve
@@ -66,12 +70,12 @@ def roc_and_calibration(y, predictions: dict, n_bins: int = 10, axes=None):
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 5))
     ax_roc, ax_cal = axes
-    for k, (label, (score, is_prob)) in enumerate(predictions.items()):
+    for k, (key, score) in enumerate(predictions.items()):
         fpr, tpr, _ = roc_curve(y, score)
-        ax_roc.plot(fpr, tpr, color=f"C{k}", label=f"{label} (AUC {roc_auc_score(y, score):.3f})")
-        if is_prob:
+        ax_roc.plot(fpr, tpr, color=f"C{k}", label=f"{label(key)} (AUC {roc_auc_score(y, score):.3f})")
+        if key not in rankings:
             frac, mean_pred = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
-            ax_cal.plot(mean_pred, frac, "o-", ms=4, color=f"C{k}", label=label)
+            ax_cal.plot(mean_pred, frac, "o-", ms=4, color=f"C{k}", label=label(key))
     ax_roc.plot([0, 1], [0, 1], ls=":", color="grey")
     ax_roc.set(xlabel="false positive rate (leavers flagged as stayers)",
                ylabel="true positive rate (stayers found)", title="ROC curves")
@@ -84,16 +88,16 @@ def roc_and_calibration(y, predictions: dict, n_bins: int = 10, axes=None):
 
 
 def gains_chart(y, scores: dict, ax=None):
-    """Cumulative gains: share of all stayers found when targeting the top x % by each score."""
+    """Cumulative gains: share of all stayers found when targeting the top x % by each score (key -> score)."""
     import numpy as np
 
     ax = ax or plt.subplots()[1]
     y = np.asarray(y, dtype=float)
-    for k, (label, score) in enumerate(scores.items()):
+    for k, (key, score) in enumerate(scores.items()):
         order = np.argsort(-np.asarray(score), kind="stable")
         captured = np.concatenate([[0], np.cumsum(y[order]) / y.sum()])
         share = np.linspace(0, 1, len(captured))
-        ax.plot(share * 100, captured * 100, color=f"C{k}", label=label)
+        ax.plot(share * 100, captured * 100, color=f"C{k}", label=label(key))
     ax.plot([0, 100], [0, 100], ls=":", color="grey", label="random order")
     ax.set(xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)",
            title="Cumulative gains")
@@ -107,11 +111,12 @@ def learning_curves(curve: pd.DataFrame, ax=None):
     ``curve`` is the output of :func:`retention_lib.retention.auc_learning_curve`.
     """
     ax = ax or plt.subplots()[1]
-    for k, (name, d) in enumerate(curve.groupby("model", sort=False)):
-        ax.plot(d["customers"], d["validation AUC"], "o-", color=f"C{k}", label=f"{name}, validation")
-        ax.fill_between(d["customers"], d["validation AUC"] - d["validation AUC sd"],
-                        d["validation AUC"] + d["validation AUC sd"], color=f"C{k}", alpha=0.15)
-        ax.plot(d["customers"], d["training AUC"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
+    for k, (key, d) in enumerate(curve.groupby("model", sort=False)):
+        name = label(key)
+        ax.plot(d["customers"], d["validation_auc"], "o-", color=f"C{k}", label=f"{name}, validation")
+        ax.fill_between(d["customers"], d["validation_auc"] - d["validation_auc_sd"],
+                        d["validation_auc"] + d["validation_auc_sd"], color=f"C{k}", alpha=0.15)
+        ax.plot(d["customers"], d["training_auc"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
     ax.set_xscale("log")
     ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC",
            title="More customers, same ceiling")

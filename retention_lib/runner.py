@@ -29,7 +29,8 @@ from typing import Any, Callable
 from . import params as P
 
 __all__ = ["project_root", "run", "build", "check_offline_html", "notebook_errors",
-           "write_parameter_appendix", "RunError", "BuildError"]
+           "write_parameter_appendix", "write_toc", "glued_values", "compare_glued", "TIMINGS",
+           "RunError", "BuildError"]
 
 LIB_DIR = Path(__file__).resolve().parent
 
@@ -55,34 +56,51 @@ def profile_dir(profile: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "_build" / profile
 
 
-def _imported_modules(code: str, package: str, within_package: bool) -> set[str] | None:
-    """Names of ``package``'s modules that ``code`` imports; None when it imports the whole package."""
+def _imported_modules(code: str, package: str, current: str | None = None,
+                      is_package: bool = False) -> set[str] | None:
+    """Dotted names (``pkg.sub.mod``) of ``package``'s modules that ``code`` imports.
+
+    ``current`` is the dotted name of the module holding ``code`` (None for a notebook), so that
+    relative imports resolve; ``is_package`` says it is an ``__init__.py``. A name may be a module
+    or an attribute of a package: :func:`library_files` keeps what exists as a file. Returns None
+    when ``code`` imports the whole package (``import pkg`` or ``from pkg import *``).
+    """
     import ast
 
     found: set[str] = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
             for a in node.names:
-                parts = a.name.split(".")
-                if parts[0] == package:
-                    if len(parts) == 1:
+                if a.name.split(".")[0] == package:
+                    if a.name == package:
                         return None
-                    found.add(parts[1])
+                    found.add(a.name)
         elif isinstance(node, ast.ImportFrom):
-            relative = within_package and node.level == 1
-            parts = node.module.split(".") if node.module else []
-            if relative and not parts:          # from . import x, y
-                found.update(a.name for a in node.names)
-            elif relative:                      # from .x import y
-                found.add(parts[0])
-            elif node.level == 0 and parts and parts[0] == package:
-                if len(parts) > 1:              # from retention_lib.x import y
-                    found.add(parts[1])
-                elif any(a.name == "*" for a in node.names):
-                    return None
-                else:                           # from retention_lib import x, y
-                    found.update(a.name for a in node.names)
+            if node.level:
+                if current is None:
+                    continue
+                parts = current.split(".")
+                keep = len(parts) - node.level + (1 if is_package else 0)
+                base = ".".join(parts[:keep])
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            if mod.split(".")[0] != package:
+                continue
+            if mod == package and any(a.name == "*" for a in node.names):
+                return None
+            found.add(mod)
+            found.update(f"{mod}.{a.name}" for a in node.names if a.name != "*")
     return found
+
+
+def _module_file(name: str, lib_dir: Path) -> Path | None:
+    """The file of dotted module ``name`` (a ``.py`` file or a package's ``__init__.py``), if any."""
+    rel = Path(*name.split(".")[1:]) if "." in name else Path()
+    for f in (lib_dir / rel.with_suffix(".py") if rel.parts else None, lib_dir / rel / "__init__.py"):
+        if f is not None and f.is_file():
+            return f
+    return None
 
 
 def notebook_code(nb_path: Path) -> str:
@@ -100,9 +118,10 @@ def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path
     """The library files that ``code`` (a notebook's code) depends on, sorted.
 
     Only the modules it imports from the package count, followed through the package's own
-    imports, with ``__init__.py`` and the ``.yaml`` files: editing the sentiment module does not
-    invalidate the chapter on the retention loss. Without ``code``, when something imports the
-    package as a whole, or when a module cannot be parsed, every ``.py`` and ``.yaml`` file counts.
+    imports (relative and absolute, in subpackages too), with the ``__init__.py`` of every
+    package on the way and the ``.yaml`` files: editing the sentiment code does not invalidate
+    the chapter on the retention loss. Without ``code``, when something imports the package as a
+    whole, or when a module cannot be parsed, every ``.py`` and ``.yaml`` file counts.
     """
     every = sorted(f for f in lib_dir.rglob("*")
                    if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
@@ -110,24 +129,29 @@ def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path
         return every
     package = lib_dir.name
     try:
-        todo = _imported_modules(code, package, within_package=False)
+        todo = _imported_modules(code, package)
         if todo is None:
             return every
         seen: set[str] = set()
+        files: set[Path] = set()
         while todo:
             name = todo.pop()
-            f = lib_dir / f"{name}.py"
-            if name in seen or not f.is_file():
+            if name in seen:
                 continue
             seen.add(name)
-            more = _imported_modules(f.read_text(), package, within_package=True)
+            parts = name.split(".")
+            todo |= {".".join(parts[:k]) for k in range(1, len(parts))} - seen  # parents run first
+            f = _module_file(name, lib_dir)
+            if f is None:
+                continue
+            files.add(f)
+            more = _imported_modules(f.read_text(), package, name, f.name == "__init__.py")
             if more is None:
                 return every
             todo |= more - seen
     except SyntaxError:
         return every
-    wanted = {lib_dir / "__init__.py", *(lib_dir / f"{n}.py" for n in seen)}
-    return [f for f in every if f in wanted or f.suffix == ".yaml"]
+    return [f for f in every if f in files or f.suffix == ".yaml"]
 
 
 def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:
@@ -165,6 +189,52 @@ def notebook_errors(nb_path: Path) -> list[str]:
     if nb.get("metadata", {}).get("papermill", {}).get("exception"):
         errs = errs or ["papermill recorded an exception"]
     return errs
+
+
+def glued_values(nb_path: Path) -> dict[str, str]:
+    """The values an executed notebook glued for its prose, as the text myst-nb reads (name -> text)."""
+    nb = json.loads(Path(nb_path).read_text())
+    out = {}
+    for cell in nb.get("cells", []):
+        for o in cell.get("outputs", []) or []:
+            book = o.get("metadata", {}).get("scrapbook")
+            if book:
+                data = o.get("data", {})
+                out[book["name"]] = data.get(book.get("mime_prefix", "") + "text/plain", "")
+    return out
+
+
+#: glued values that measure the machine (speed, device), not the method: they differ run to run
+TIMINGS = frozenset({"device", "ft_minutes", "ft_rate", "score_rate", "speed_infer", "speed_train",
+                     "bg_fit_seconds", "cv_seconds"})
+
+
+def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
+                  rtol: float = 1e-9, ignore=TIMINGS) -> list[str]:
+    """Differences between two sets of glued values (chapter -> name -> text); empty when equal.
+
+    Numbers are equal within ``rtol`` (relative); text must match exactly. Names in ``ignore``
+    (by default the timings) are skipped; a value present on one side only is a difference.
+    """
+    import math
+
+    diffs = []
+    for stem in sorted(set(before) | set(after)):
+        b, a = before.get(stem, {}), after.get(stem, {})
+        for name in sorted(set(b) | set(a)):
+            if name in ignore:
+                continue
+            if name not in a or name not in b:
+                diffs.append(f"{stem}.{name}: only {'before' if name in b else 'after'} ({b.get(name, a.get(name))})")
+                continue
+            x, y = b[name], a[name]
+            try:
+                same = math.isclose(float(x), float(y), rel_tol=rtol, abs_tol=1e-15)
+            except ValueError:
+                same = x == y
+            if not same:
+                diffs.append(f"{stem}.{name}: {x} -> {y}")
+    return diffs
 
 
 def _set_meta(nb_path: Path, meta: dict) -> None:
@@ -273,6 +343,34 @@ def write_parameter_appendix(path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
+#: the book's pages around the chapters; the chapters come from ``profiles.yaml``, in its order
+_TOC_BEFORE = [("Using this book", ["how-to-use"])]
+_TOC_AFTER = [("Appendix", ["parameters", "references"])]
+
+
+def write_toc(path: Path) -> None:
+    """Write the book's table of contents: the prose pages, and every chapter of ``profiles.yaml``.
+
+    Generated from the one list of chapters (as the parameter appendix is), so a chapter cannot
+    silently drop out of the book.
+    """
+    import yaml
+
+    def part(caption, files, numbered=None):
+        out = {"caption": caption}
+        if numbered is not None:
+            out["numbered"] = numbered
+        out["chapters"] = [{"file": f} for f in files]
+        return out
+
+    toc = {"format": "jb-book", "root": "intro",
+           "parts": [part(c, f) for c, f in _TOC_BEFORE]
+           + [part("Chapters", [f"notebooks/{stem}" for stem in P.notebooks()], numbered=False)]
+           + [part(c, f) for c, f in _TOC_AFTER]}
+    path.write_text("# Generated by retention_lib.runner.write_toc from profiles.yaml: do not edit.\n"
+                    + yaml.safe_dump(toc, sort_keys=False))
+
+
 class _AssetFinder(HTMLParser):
     def __init__(self):
         super().__init__()
@@ -322,6 +420,7 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     shutil.copytree(root / "book", stage, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
     shutil.copytree(nb_dir, stage / "notebooks")
     write_parameter_appendix(stage / "parameters.md")
+    write_toc(stage / "_toc.yml")
     html = out_dir / "_build" / "html"
     if html.exists():
         shutil.rmtree(out_dir / "_build")  # a clean build: a cached one hides warnings

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Session", "start", "seed_everything", "device", "glue"]
+__all__ = ["Session", "start", "seed_everything", "device", "glue", "glue_all", "timer", "Timer"]
 
 _PACKAGES = ["retention-lib", "numpy", "pandas", "scipy", "scikit-learn", "torch", "transformers",
              "matplotlib", "seaborn", "papermill"]
@@ -32,6 +32,33 @@ def glue(name: str, value) -> None:
     if not isinstance(value, (int, float, str)):
         raise TypeError(f"glue {name!r}: expected a number or text, got {type(value).__name__}")
     _glue(name, value, display=False)
+
+
+def glue_all(values: dict) -> None:
+    """:func:`glue` every ``name: value`` of a dict: a chapter's results for its prose in one call."""
+    for name, value in values.items():
+        glue(name, value)
+
+
+class Timer:
+    """Wall time of a block: ``with timer() as t: ...`` then ``t.seconds`` (``t.rate(n)``: n per second)."""
+
+    def __enter__(self) -> "Timer":
+        self._t0 = time.perf_counter()
+        self.seconds = float("nan")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self._t0
+
+    def rate(self, n: int) -> float:
+        """``n`` items over the block's time: items per second."""
+        return n / self.seconds
+
+
+def timer() -> Timer:
+    """A :class:`Timer` for a ``with`` block."""
+    return Timer()
 
 
 def seed_everything(seed: int) -> None:

@@ -85,11 +85,27 @@ def test_a_users_good_file_loads_like_the_asset(tmp_path):
 
 
 def test_data_cards_cover_every_dataset_and_column():
-    for name in data.SCHEMAS:
+    from retention_lib import assets
+
+    for name, ds in data.DATASETS.items():
+        assert ds.name == name and ds.asset in assets.ASSETS
         card = data.data_card(name)
         for key in ("title", "source", "licence", "citation", "description"):
             assert card[key], (name, key)
-        assert set(c.name for c in data.SCHEMAS[name].columns) <= set(card["columns"])
+        assert set(c.name for c in ds.schema.columns) <= set(card["columns"])
+        # every final type names a column the dataset has (after renaming), so none is silently ignored
+        known = {c.name for c in ds.schema.columns} | set(ds.added_columns)
+        assert set(ds.dtypes) <= known and set(ds.sort_by) <= known, name
+        assert set(ds.renames.values()) <= known, name
+
+
+def test_subsample():
+    df = pd.DataFrame({"x": range(10)})
+    assert data.subsample(df, 0, 1) is df and data.subsample(df, 10, 1) is df and data.subsample(df, 50, 1) is df
+    part = data.subsample(df, 4, 1)
+    assert len(part) == 4 and part.equals(data.subsample(df, 4, 1)) and part.equals(df.sample(4, random_state=1))
+    with pytest.raises(ValueError, match=">= 0"):
+        data.subsample(df, -1, 1)
 
 
 # ---------------------------------------------------------------- every rule, on crafted bad files

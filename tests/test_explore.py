@@ -60,3 +60,18 @@ def test_word_counts_and_missing_values():
     assert explore.word_counts(s).tolist() == [3, 0, 1]
     mv = explore.missing_values(pd.DataFrame({"x": [1, None], "y": [1, 2]}))
     assert mv.index.tolist() == ["x"] and mv.loc["x", "share"] == 0.5
+
+
+def test_labels_for_display_and_session_helpers():
+    import time
+
+    from retention_lib import names, session
+
+    t = pd.DataFrame({"roc_auc": [0.7], "custom": [1]}, index=["lr_rich"])
+    shown = names.human(t)
+    assert list(shown.columns) == ["ROC AUC", "custom"] and list(shown.index) == ["logistic regression, rich"]
+    assert names.label("unknown key") == "unknown key"
+    assert len(set(names.LABELS.values())) == len(names.LABELS), "two keys share a label"
+    with session.timer() as clock:
+        time.sleep(0.01)
+    assert clock.seconds >= 0.01 and clock.rate(10) == pytest.approx(10 / clock.seconds)

@@ -72,9 +72,9 @@ def test_matches_torch_bce_with_logits():
 def test_gradient_vanishes_at_the_trainers_optimum(seed, l2, weighted):
     X, y, _, _ = simulate.retention_data(300, 3, 0.3, seed)
     w = np.random.default_rng(seed).uniform(0.5, 2, 300) if weighted else None
-    fit = losses.fit_logistic(X, y, l2=l2, weights=w, method="newton", tol=1e-10)
-    g, gb = losses.bce_grad(X, y, fit.theta, fit.bias, l2, w)
-    assert fit.converged
+    fit = losses.ScratchLogisticRegression(l2=l2, method="newton", tol=1e-10).fit(X, y, sample_weight=w)
+    g, gb = losses.bce_grad(X, y, fit.theta_, fit.bias_, l2, w)
+    assert fit.converged_
     assert np.max(np.abs(np.append(g, gb))) < 1e-9
 
 
@@ -85,18 +85,22 @@ def test_newton_and_gradient_descent_reach_scikit_learn(weighted):
     l2 = 0.01
     sk = LogisticRegression(C=losses.sklearn_C(l2, len(y)), tol=1e-12, max_iter=10_000).fit(X, y, sample_weight=w)
     ref = np.append(sk.coef_[0], sk.intercept_[0])
-    newton = losses.fit_logistic(X, y, l2=l2, weights=w, method="newton")
-    gd = losses.fit_logistic(X, y, l2=l2, weights=w, method="gd", lr=2.0, max_iter=20_000, tol=1e-9)
-    np.testing.assert_allclose(np.append(newton.theta, newton.bias), ref, atol=1e-6)
-    np.testing.assert_allclose(np.append(gd.theta, gd.bias), ref, atol=1e-5)
-    assert newton.n_iter < 15 < gd.n_iter
+    newton = losses.ScratchLogisticRegression(l2=l2, method="newton").fit(X, y, sample_weight=w)
+    gd = losses.ScratchLogisticRegression(l2=l2, method="gd", lr=2.0, max_iter=20_000, tol=1e-9).fit(
+        X, y, sample_weight=w)
+    np.testing.assert_allclose(np.append(newton.theta_, newton.bias_), ref, atol=1e-6)
+    np.testing.assert_allclose(np.append(gd.theta_, gd.bias_), ref, atol=1e-5)
+    assert newton.n_iter_ < 15 < gd.n_iter_
+    # the model contract: probabilities of both classes, as scikit-learn's
+    np.testing.assert_allclose(newton.predict_proba(X), sk.predict_proba(X), atol=1e-6)
+    assert list(newton.classes_) == [0, 1]
 
 
 def test_unpenalised_fit_matches_scikit_learn_without_penalty():
     X, y, _, _ = simulate.retention_data(1000, 3, 0.4, 5)
     sk = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
-    fit = losses.fit_logistic(X, y, l2=0.0)
-    np.testing.assert_allclose(fit.theta, sk.coef_[0], atol=1e-5)
+    fit = losses.ScratchLogisticRegression(l2=0.0).fit(X, y)
+    np.testing.assert_allclose(fit.theta_, sk.coef_[0], atol=1e-5)
 
 
 def test_article_expression_is_a_scalar_and_not_the_gradient():
@@ -122,7 +126,7 @@ def test_numeric_grad_of_a_known_function():
     (lambda: losses.bce_grad(np.ones(3), [1, 0, 1], [0.0]), "two-dimensional"),
     (lambda: losses.bce_grad(np.ones((3, 2)), [1, 0, 1], [0.0]), "theta has 1 entries, expected 2"),
     (lambda: losses.objective(np.ones((3, 1)), [1, 0, 1], [0.0], l2=-1), "l2 must be >= 0"),
-    (lambda: losses.fit_logistic(np.ones((3, 1)), [1, 0, 1], method="adam"), "'gd' or 'newton'"),
+    (lambda: losses.ScratchLogisticRegression(method="adam").fit(np.ones((3, 1)), [1, 0, 1]), "'gd' or 'newton'"),
 ])
 def test_bad_input_gives_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from retention_lib import data, retention
+from retention_lib import data, metrics, retention
 
 
 def tx(rows):
@@ -70,17 +70,20 @@ def test_bgnbd_reproduces_the_published_parameters(sample_summary):
     """Fader, Hardie and Lee (2005): r 0.243, alpha 4.414, a 0.793, b 2.426 on the CDNOW sample."""
     assert len(sample_summary) == 2357
     assert sample_summary["frequency_holdout"].sum() == 1882
-    m = retention.fit_bgnbd(sample_summary)
+    m = retention.BGNBD(horizon=39.0).fit(sample_summary)
     got = {k: round(v, 3) for k, v in m.params_.items()}
     assert got == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     assert m.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
-    ce = m.conditional_expected_purchases(39.0, sample_summary["frequency_cal"], sample_summary["recency_cal"],
-                                          sample_summary["T_cal"])
+    ce = m.expected_purchases(sample_summary)
+    np.testing.assert_array_equal(ce, m.conditional_expected_purchases(
+        39.0, sample_summary["frequency_cal"], sample_summary["recency_cal"], sample_summary["T_cal"]))
+    proba = m.predict_proba(sample_summary)
+    assert proba.shape == (2357, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert np.corrcoef(ce, sample_summary["frequency_holdout"])[0, 1] == pytest.approx(0.626, abs=0.0015)
 
 
 def test_bgnbd_quantities_are_consistent(sample_summary):
-    m = retention.fit_bgnbd(sample_summary)
+    m = retention.BGNBD(horizon=39.0).fit(sample_summary)
     x, tx_, T = (sample_summary[c] for c in ("frequency_cal", "recency_cal", "T_cal"))
     alive = m.p_alive(x, tx_, T)
     assert np.all((alive > 0) & (alive <= 1))
@@ -95,7 +98,7 @@ def test_bgnbd_quantities_are_consistent(sample_summary):
 
 def test_prob_any_purchase_matches_a_monte_carlo_of_the_model():
     """Simulate the BG/NBD story for one customer history and compare P(any purchase)."""
-    m = retention.BGNBD({"r": 0.8, "alpha": 5.0, "a": 0.9, "b": 2.5}, 0.0, 0)
+    m = retention.BGNBD.from_params({"r": 0.8, "alpha": 5.0, "a": 0.9, "b": 2.5})
     rng = np.random.default_rng(0)
     n, T, t = 400_000, 20.0, 10.0
     lam = rng.gamma(0.8, 1 / 5.0, n)  # dropout (beta-distributed p) cannot happen before a first repeat
@@ -111,18 +114,21 @@ def test_prob_any_purchase_matches_a_monte_carlo_of_the_model():
 def test_bgnbd_rejects_an_impossible_summary():
     bad = pd.DataFrame({"frequency_cal": [0, 2], "recency_cal": [1.0, 5.0], "T_cal": [10.0, 4.0]})
     with pytest.raises(ValueError, match="recency"):
-        retention.fit_bgnbd(bad)
+        retention.BGNBD().fit(bad)
     with pytest.raises(ValueError, match="missing column"):
-        retention.fit_bgnbd(bad.drop(columns="T_cal"))
+        retention.BGNBD().fit(bad.drop(columns="T_cal"))
+    good = pd.DataFrame({"frequency_cal": [0, 2], "recency_cal": [0.0, 3.0], "T_cal": [10.0, 4.0]})
+    with pytest.raises(ValueError, match="set horizon"):
+        retention.BGNBD.from_params({"r": 0.8, "alpha": 5.0, "a": 0.9, "b": 2.5}).predict_proba(good)
 
 
 def test_expected_calibration_error_by_hand():
     y = np.array([0, 0, 1, 1])
     p = np.array([0.1, 0.1, 0.9, 0.9])
-    assert retention.expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.1)
-    assert retention.expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0]), n_bins=2) == 0.0
+    assert metrics.expected_calibration_error(y, p, n_bins=2) == pytest.approx(0.1)
+    assert metrics.expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0]), n_bins=2) == 0.0
     with pytest.raises(ValueError, match="probabilities"):
-        retention.expected_calibration_error(y, p + 1)
+        metrics.expected_calibration_error(y, p + 1)
 
 
 def test_expected_calibration_error_agrees_with_sklearn_calibration_curve():
@@ -134,11 +140,11 @@ def test_expected_calibration_error_agrees_with_sklearn_calibration_curve():
     frac, mean_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
     counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
     ref = np.sum(counts[counts > 0] / len(p) * np.abs(frac - mean_pred))
-    assert retention.expected_calibration_error(y, p, 10, "uniform") == pytest.approx(ref, rel=1e-9)
+    assert metrics.expected_calibration_error(y, p, 10, "uniform") == pytest.approx(ref, rel=1e-9)
 
 
 def test_gains_table_by_hand():
-    g = retention.gains_table([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1], n_groups=2)
+    g = metrics.gains_table([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1], n_groups=2)
     assert g["cumulative_capture"].tolist() == [0.5, 1.0]
     assert g["lift"].tolist() == [1.0, 1.0]
 
@@ -148,17 +154,24 @@ def test_paired_bootstrap_interval_contains_the_difference_and_excludes_zero_for
     y = rng.integers(0, 2, 2000)
     good = y + rng.normal(0, 0.8, 2000)
     bad = y + rng.normal(0, 3.0, 2000)
-    d = retention.paired_bootstrap_diff(y, good, bad, roc_auc_score, n_resamples=200)
+    d = metrics.paired_bootstrap_diff(y, good, bad, roc_auc_score, n_resamples=200)
     assert d["low"] < d["difference"] < d["high"] and d["low"] > 0
-    same = retention.paired_bootstrap_diff(y, good, good, roc_auc_score, n_resamples=50)
+    same = metrics.paired_bootstrap_diff(y, good, good, roc_auc_score, n_resamples=50)
     assert same["difference"] == 0 and same["low"] == 0 and same["high"] == 0
 
 
 def test_evaluate_rejects_a_ranking_as_probability():
     with pytest.raises(ValueError, match="probability=False"):
-        retention.evaluate([0, 1], [0.5, 2.0])
-    r = retention.evaluate([0, 1, 0, 1], [0.1, 3.0, 0.2, 2.0], probability=False)
-    assert r["ROC AUC"] == 1.0 and np.isnan(r["log loss"])
+        metrics.binary_metrics([0, 1], [0.5, 2.0])
+    r = metrics.binary_metrics([0, 1, 0, 1], [0.1, 3.0, 0.2, 2.0], probability=False)
+    assert r["roc_auc"] == 1.0 and np.isnan(r["log_loss"])
+    t = metrics.evaluate_binary([0, 1, 0, 1], {"p": [0.1, 0.9, 0.2, 0.6], "rank": [0.1, 3.0, 0.2, 2.0]},
+                                rankings=["rank"])
+    assert list(t.columns) == list(metrics.BINARY_METRICS) and list(t.index) == ["p", "rank"]
+    assert np.isnan(t.loc["rank", "brier"]) and t.loc["p", "brier"] == pytest.approx(
+        np.mean([0.01, 0.01, 0.04, 0.16]))
+    with pytest.raises(ValueError, match="rankings"):
+        metrics.evaluate_binary([0, 1], {"p": [0.1, 0.9]}, rankings=["q"])
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +185,12 @@ def oof(subsample):
     return retention.cross_validated_predictions(subsample, folds=3, seed=0, mlp_epochs=2)
 
 
-def test_cross_validated_predictions_on_a_subsample(oof):
+def test_cross_validated_predictions_on_a_subsample(subsample, oof):
     assert oof["fold"].between(0, 2).all() and len(oof) == 1500
-    probs = oof.drop(columns=["y", "fold", "BG/NBD, expected purchases"])
+    assert list(oof.columns) == ["y", "fold", "bgnbd_expected", "bgnbd_p", "lr_rfm", "lr_rich", "gb_rich",
+                                 "mlp_rich", "lr_gb_rich"]
+    assert (oof["y"] == retention.retained(subsample)).all()
+    probs = oof.drop(columns=["y", "fold", *retention.RANKINGS])
     assert ((probs >= 0) & (probs <= 1)).all().all()
     for col in probs:
         assert roc_auc_score(oof["y"], oof[col]) > 0.68, col
@@ -208,23 +224,21 @@ def test_compare_feature_sets_uses_the_chapter_folds_and_sees_noise_as_noise(sub
     noise = pd.DataFrame(np.random.default_rng(0).normal(size=(len(y), 3)), index=subsample.index)
     t = retention.compare_feature_sets({"rich": subsample[retention.FEATURES_RICH], "noise": noise},
                                        y, folds=3, seed=0)
-    assert list(t.columns) == ["features", "logistic regression", "gradient boosting", "average of the two"]
+    assert list(t.columns) == ["features", "lr", "gb", "lr_gb"]
     assert t.loc["rich", "features"] == len(retention.FEATURES_RICH) and t.loc["noise", "features"] == 3
     # same folds and models as cross_validated_predictions: the same out-of-fold AUCs
-    assert t.loc["rich", "logistic regression"] == pytest.approx(
-        roc_auc_score(y, oof["logistic regression, rich"]), abs=1e-12)
-    assert t.loc["rich", "average of the two"] == pytest.approx(
-        roc_auc_score(y, oof["average of LR and GB, rich"]), abs=1e-12)
-    assert (t.loc["noise", ["logistic regression", "gradient boosting"]] < 0.6).all()
+    assert t.loc["rich", "lr"] == pytest.approx(roc_auc_score(y, oof["lr_rich"]), abs=1e-12)
+    assert t.loc["rich", "lr_gb"] == pytest.approx(roc_auc_score(y, oof["lr_gb_rich"]), abs=1e-12)
+    assert (t.loc["noise", ["lr", "gb"]] < 0.6).all()
     with pytest.raises(ValueError, match="feature set 'short': 10 rows, but y has 1500"):
         retention.compare_feature_sets({"short": noise.iloc[:10]}, y, folds=3, seed=0)
 
 
 def test_auc_learning_curve(subsample):
-    curve = retention.auc_learning_curve(subsample, ["logistic regression, RFM"], [300, 1000], folds=3, seed=0)
+    curve = retention.auc_learning_curve(subsample, ["lr_rfm"], [300, 1000], folds=3, seed=0)
     assert list(curve["customers"]) == [300, 1000]
-    assert list(curve.columns) == ["model", "customers", "training AUC", "validation AUC", "validation AUC sd"]
-    assert (curve["validation AUC"] > 0.68).all() and (curve["validation AUC sd"] > 0).all()
+    assert list(curve.columns) == ["model", "customers", "training_auc", "validation_auc", "validation_auc_sd"]
+    assert (curve["validation_auc"] > 0.68).all() and (curve["validation_auc_sd"] > 0).all()
     with pytest.raises(ValueError, match="unknown \\['LSTM'\\]"):
         retention.auc_learning_curve(subsample, ["LSTM"], [300], folds=3, seed=0)
 
@@ -233,14 +247,31 @@ def test_evaluate_by_group_by_hand():
     y = [0, 1, 0, 1, 1, 0, 1, 1]
     groups = pd.Categorical(["b", "b", "b", "a", "a", "a", "c", "c"], categories=["c", "b", "a"])
     score = [0.1, 0.9, 0.2, 0.3, 0.8, 0.5, 0.6, 0.7]
-    t = retention.evaluate_by_group(y, {"m": (score, True), "rank": (np.arange(8), False)}, groups)
+    t = metrics.evaluate_by_group(y, {"m": score, "rank": np.arange(8)}, groups, probabilities=["m"])
     assert list(t.index) == ["c", "b", "a"]                   # the categories' order
-    assert list(t.columns) == ["customers", "observed rate", "AUC: m", "AUC: rank", "mean p: m"]
-    assert t.loc["b", "AUC: m"] == 1.0 and t.loc["a", "AUC: m"] == 0.5   # a: positives 0.3, 0.8; negative 0.5
-    assert np.isnan(t.loc["c", "AUC: m"])                      # one class only
-    assert t.loc["a", "mean p: m"] == pytest.approx(1.6 / 3) and t.loc["b", "observed rate"] == pytest.approx(1 / 3)
-    assert t["customers"].tolist() == [2, 3, 3]
+    assert list(t.columns) == [("customers", ""), ("observed_rate", ""), ("roc_auc", "m"), ("roc_auc", "rank"),
+                               ("mean_p", "m")]
+    assert t.loc["b", ("roc_auc", "m")] == 1.0 and t.loc["a", ("roc_auc", "m")] == 0.5  # a: 0.3, 0.8 vs 0.5
+    assert np.isnan(t.loc["c", ("roc_auc", "m")])               # one class only
+    assert t.loc["a", ("mean_p", "m")] == pytest.approx(1.6 / 3)
+    assert t.loc["b", ("observed_rate", "")] == pytest.approx(1 / 3)
+    assert t[("customers", "")].tolist() == [2, 3, 3]
     with pytest.raises(ValueError, match="groups: 3 values, but y has 8"):
-        retention.evaluate_by_group(y, {"m": (score, True)}, ["a", "b", "c"])
+        metrics.evaluate_by_group(y, {"m": score}, ["a", "b", "c"])
     with pytest.raises(ValueError, match="score 'm': shape \\(2,\\), expected \\(8,\\)"):
-        retention.evaluate_by_group(y, {"m": ([0.1, 0.2], True)}, groups)
+        metrics.evaluate_by_group(y, {"m": [0.1, 0.2]}, groups)
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.evaluate_by_group(y, {"m": score}, groups, probabilities=["x"])
+
+
+def test_retained_and_fold_sizes():
+    s = retention.calibration_holdout(TINY, "2020-02-26", "2020-03-25")
+    assert retention.retained(s).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="frequency_holdout"):
+        retention.retained(s.drop(columns="frequency_holdout"))
+    from sklearn.model_selection import StratifiedKFold
+    y = np.r_[np.zeros(40), np.ones(63)]
+    smallest = min(len(tr) for tr, _ in StratifiedKFold(5, shuffle=True, random_state=0).split(y, y))
+    assert retention.smallest_training_fold(103, 5) == smallest == 82
+    with pytest.raises(ValueError, match="folds"):
+        retention.smallest_training_fold(3, 5)

@@ -61,12 +61,72 @@ def test_notebook_code_skips_markdown_and_magics(tmp_path):
     assert runner.notebook_code(path) == "from mylib import a"
 
 
+def test_hash_follows_relative_imports_in_subpackages(tmp_path):
+    lib = make_package(tmp_path)
+    sub = lib / "sub"
+    sub.mkdir()
+    (sub / "__init__.py").write_text("from .x import f\n")
+    (sub / "x.py").write_text("from ..b import f\nfrom . import y\n")
+    (sub / "y.py").write_text("Y = 2\n")
+    (sub / "z.py").write_text("Z = 3\n")
+    names = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub import f", lib)}
+    assert names == {"__init__.py", "sub/__init__.py", "sub/x.py", "sub/y.py", "b.py", "spec.yaml"}
+    # a submodule imported directly runs its package's __init__ first, which imports x and y
+    direct = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub.z import Z", lib)}
+    assert {"sub/__init__.py", "sub/x.py", "sub/z.py"} <= direct and "d.py" not in direct
+    before = runner.library_hash("from mylib.sub import f", lib)
+    edit(sub / "z.py")
+    assert runner.library_hash("from mylib.sub import f", lib) == before
+    edit(lib / "b.py")
+    assert runner.library_hash("from mylib.sub import f", lib) != before
+
+
 def test_the_book_chapters_depend_on_the_modules_they_use():
     from pathlib import Path
 
     root = Path(runner.__file__).resolve().parents[1]
-    used = {nb.stem: {f.name for f in runner.library_files(runner.notebook_code(nb))}
+    lib = root / "retention_lib"
+    used = {nb.stem: {f.relative_to(lib).as_posix() for f in runner.library_files(runner.notebook_code(nb))}
             for nb in (root / "notebooks").glob("*.ipynb")}
-    assert "sentiment.py" not in used["03_retention_loss"] and "losses.py" in used["03_retention_loss"]
-    assert "retention.py" not in used["02_sentiment"] and "metrics.py" in used["02_sentiment"]
-    assert {"retention.py", "mlp.py", "metrics.py"} <= used["04_retention_purchases"]
+    assert not any(f.startswith("sentiment/") for f in used["03_retention_loss"])
+    assert "losses.py" in used["03_retention_loss"]
+    assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "metrics.py" in used["02_sentiment"]
+    assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "mlp.py",
+            "metrics.py"} <= used["04_retention_purchases"]
+
+
+def test_the_training_fingerprint_covers_the_training_code_only():
+    """Editing the speed code must not discard a resumable fine-tuning run (chapter 02's 10 minutes)."""
+    import inspect
+
+    from retention_lib.sentiment import classifier
+
+    src = inspect.getsource(classifier.SentimentClassifier.fit)
+    assert "Path(__file__).read_bytes()" in src and classifier.__file__.endswith("classifier.py")
+    assert "throughput" not in inspect.getsource(classifier)
+
+
+def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):
+    import yaml
+
+    from retention_lib import params as P
+
+    runner.write_toc(tmp_path / "_toc.yml")
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    chapters = [f for f in files if f.startswith("notebooks/")]
+    assert chapters == [f"notebooks/{s}" for s in P.notebooks()]
+    assert toc["root"] == "intro" and {"how-to-use", "parameters", "references"} <= set(files)
+
+
+def test_glued_values_are_read_and_compared(tmp_path):
+    out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "auc", "mime_prefix": "x/"}},
+           "data": {"x/text/plain": "0.7731"}}
+    nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [out]}], "metadata": {}}
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb))
+    assert runner.glued_values(path) == {"auc": "0.7731"}
+    before = {"04": {"auc": "0.7731", "best": "LR", "cv_seconds": "40.1"}}
+    assert runner.compare_glued(before, {"04": {"auc": "0.7731000000000001", "best": "LR", "cv_seconds": "9"}}) == []
+    diffs = runner.compare_glued(before, {"04": {"auc": "0.7732", "cv_seconds": "9"}})
+    assert diffs == ["04.auc: 0.7731 -> 0.7732", "04.best: only before (LR)"]

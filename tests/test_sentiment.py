@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import sentiment
+from retention_lib import metrics, sentiment
 from retention_lib.sentiment import SentimentClassifier, TrainConfig
 
 WORDS = ["good", "great", "love", "bad", "awful", "hate", "okay", "fine", "dress", "shirt", "the", "is", "it"]
@@ -56,11 +56,14 @@ def test_fine_tuning_learns_and_keeps_the_best_weights(tiny_checkpoint):
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean", device="cpu")
     tr, ytr = toy_data(300, 1)
     va, yva = toy_data(90, 2)
-    hist = clf.fit(tr, ytr, va, yva, TrainConfig(epochs=6, lr=5e-3, batch_size=16, max_length=16, patience=6,
-                                                 evals_per_epoch=1, warmup_ratio=0.1), progress=False, log=lambda m: None)
+    fitted = clf.fit(tr, ytr, va, yva, TrainConfig(epochs=6, lr=5e-3, batch_size=16, max_length=16, patience=6,
+                                                   evals_per_epoch=1, warmup_ratio=0.1), progress=False,
+                     log=lambda m: None)
+    assert fitted is clf and list(clf.classes_) == [0, 1, 2]
+    hist = clf.history_
     assert list(hist.columns[:3]) == ["epoch", "step", "examples"]
     assert hist["val_macro_f1"].max() > 0.95
-    ev = sentiment.evaluate(np.array(yva), clf.predict_proba(va), clf.labels)
+    ev = metrics.multiclass_metrics(np.array(yva), clf.predict_proba(va), clf.labels)
     assert ev["macro_f1"] == pytest.approx(hist["val_macro_f1"].max())
 
 
@@ -104,6 +107,30 @@ def test_an_interrupted_run_resumes_to_the_same_model(tiny_checkpoint, tmp_path)
     assert any("finished: reusing it" in m for m in logs)
     assert again.train_seconds_ == pytest.approx(resumed.train_seconds_) and again.train_seconds_ > 0
     np.testing.assert_allclose(again.predict_proba(va), reference.predict_proba(va), atol=1e-6)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this ran while loading a checkpoint",))
+
+
+def test_a_checkpoint_holding_an_arbitrary_object_is_refused(tiny_checkpoint, tmp_path, capsys):
+    import torch
+
+    torch.save({"fingerprint": "x", "state": _RunsCode()}, tmp_path / "checkpoint.pt")
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+    tr, ytr = toy_data(20, 1)
+    logs = []
+    clf.fit(tr, ytr, tr, ytr, TrainConfig(epochs=1), checkpoint_dir=tmp_path, progress=False, log=logs.append)
+    assert "this ran" not in capsys.readouterr().out
+    assert any("objects other than tensors and plain data" in m for m in logs)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["state"]["epoch"] == 1  # replaced by a safe one
+
+
+def test_balanced_weights_need_every_class(tiny_checkpoint):
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+    with pytest.raises(ValueError, match=r"no example of \['neutral'\]"):
+        clf.fit(["good", "bad"], [2, 0], ["fine"], [1], TrainConfig(epochs=1), progress=False)
 
 
 @pytest.mark.parametrize("texts,labels,exc,match", [
@@ -166,17 +193,24 @@ def test_baselines_learn_the_toy_task():
     assert (tfidf.predict(te) == np.array(yte)).mean() > 0.95
     vader = sentiment.VaderBaseline(3).fit(tr, ytr)
     assert len(vader.thresholds_) == 2 and (vader.predict(te) == np.array(yte)).mean() > 0.6
+    # every model has the same surface: predict_proba of shape (n, k), rows summing to 1
+    for model in (tfidf, vader):
+        p = model.predict_proba(te)
+        assert p.shape == (100, 3) and np.allclose(p.sum(axis=1), 1) and list(model.classes_) == [0, 1, 2]
+    np.testing.assert_array_equal(vader.predict_proba(te).argmax(axis=1), vader.predict(te))
 
 
 def test_evaluate_and_confident_errors():
     proba = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6], [0.7, 0.2, 0.1]])
     y = np.array([0, 1, 2, 2])
-    ev = sentiment.evaluate(y, proba, ("n", "u", "p"))
+    ev = metrics.multiclass_metrics(y, proba, ("n", "u", "p"))
     assert ev["accuracy"] == 0.75 and ev["confusion"].to_numpy()[2, 0] == 1
-    err = sentiment.confident_errors(["a", "b", "c", "d"], y, proba, ("n", "u", "p"))
+    err = metrics.confident_errors(["a", "b", "c", "d"], y, proba, ("n", "u", "p"))
     assert err["text"].tolist() == ["d"] and err["predicted"].tolist() == ["n"]
     with pytest.raises(ValueError, match="shape"):
-        sentiment.evaluate(y, proba[:, :2], ("n", "u", "p"))
+        metrics.multiclass_metrics(y, proba[:, :2], ("n", "u", "p"))
+    table = metrics.evaluate_multiclass(y, {"a": proba, "b": proba[:, [2, 1, 0]]}, ("n", "u", "p"))
+    assert list(table.columns) == ["macro_f1", "accuracy", "ece"] and table.loc["a", "accuracy"] == 0.75
 
 
 def test_throughput_is_measured(tiny_checkpoint):

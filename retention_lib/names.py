@@ -1,0 +1,74 @@
+"""One map from the short keys the code uses to the labels a reader sees.
+
+Models, metrics and feature sets are identified by short keys (``"lr_rich"``, ``"roc_auc"``) in
+code, artifacts and tables; :func:`label` turns a key into its human label and :func:`human`
+relabels a table's index and columns for display. A display string is never an identifier.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["LABELS", "label", "human"]
+
+LABELS: dict[str, str] = {
+    # retention models (chapter 04 onwards)
+    "bgnbd_expected": "BG/NBD, expected purchases",
+    "bgnbd_p": "BG/NBD, P(any purchase)",
+    "lr_rfm": "logistic regression, RFM",
+    "lr_rich": "logistic regression, rich",
+    "gb_rich": "gradient boosting, rich",
+    "mlp_rich": "MLP, rich",
+    "lr_gb_rich": "average of LR and GB, rich",
+    # sentiment models (chapter 02)
+    "tfidf_all": "TF-IDF + logistic regression (all training reviews)",
+    "tfidf_subset": "TF-IDF + logistic regression (same subset as the language model)",
+    "vader": "VADER lexicon (cut points fitted)",
+    "minilm": "fine-tuned all-MiniLM-L6-v2",
+    "tfidf_minilm": "average of TF-IDF (all reviews) and the fine-tuned model",
+    # feature-set comparison and learning curves
+    "lr": "logistic regression",
+    "gb": "gradient boosting",
+    "lr_gb": "average of the two",
+    "training_auc": "training AUC",
+    "validation_auc": "validation AUC",
+    "validation_auc_sd": "validation AUC sd",
+    "observed_rate": "observed rate",
+    "mean_p": "mean p",
+    # metrics
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "log_loss": "log loss",
+    "brier": "Brier",
+    "ece": "ECE",
+    "top_decile_capture": "top-decile capture",
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "training_examples": "training reviews",
+    "training_seconds": "training time (s)",
+    "inference_rate": "inference (reviews/s)",
+}
+
+
+def label(key: str) -> str:
+    """The human label of ``key``; a key without one is returned unchanged.
+
+    Parameters
+    ----------
+    key : str
+        A model, metric or column key, such as ``"lr_rich"``.
+
+    Returns
+    -------
+    str
+        Its label, such as ``"logistic regression, rich"``.
+    """
+    return LABELS.get(key, key)
+
+
+def human(table: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
+    """A copy of ``table`` with every index and column key replaced by its label (for display)."""
+    out = table.rename(index=lambda k: label(k) if isinstance(k, str) else k)
+    if isinstance(out, pd.DataFrame):
+        out = out.rename(columns=lambda k: label(k) if isinstance(k, str) else k)
+    return out

@@ -1,0 +1,18 @@
+"""Reading reviews: labels from ratings, baselines, fine-tuning a BERT-family classifier, speed.
+
+- :mod:`.labels`: labels from star ratings, the text a model reads, the split, input checks;
+- :mod:`.baselines`: TF-IDF + logistic regression and the VADER lexicon;
+- :mod:`.classifier`: :class:`SentimentClassifier` and its :class:`TrainConfig`;
+- :mod:`.speed`: training and inference throughput under several settings.
+
+Evaluation (macro-F1, calibration, confident errors) lives in :mod:`retention_lib.metrics`.
+"""
+
+from .baselines import VaderBaseline, tfidf_baseline, tfidf_learning_curve
+from .classifier import SentimentClassifier, TrainConfig, default_checkpoint
+from .labels import SCHEMES, check_labels, check_texts, make_dataset, review_texts, split
+from .speed import SPEED_SETTINGS, speed_table, throughput
+
+__all__ = ["VaderBaseline", "tfidf_baseline", "tfidf_learning_curve", "SentimentClassifier", "TrainConfig",
+           "default_checkpoint", "SCHEMES", "check_labels", "check_texts", "make_dataset", "review_texts",
+           "split", "SPEED_SETTINGS", "speed_table", "throughput"]
