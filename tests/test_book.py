@@ -9,6 +9,8 @@ from conftest import ROOT
 from retention_lib import params as P
 from retention_lib import runner
 
+pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
+
 
 @pytest.fixture(scope="module")
 def smoke_run():

@@ -185,6 +185,7 @@ def oof(subsample):
     return retention.cross_validated_predictions(subsample, folds=3, seed=0, mlp_epochs=2)
 
 
+@pytest.mark.slow
 def test_cross_validated_predictions_on_a_subsample(subsample, oof):
     assert oof["fold"].between(0, 2).all() and len(oof) == 1500
     assert list(oof.columns) == ["y", "fold", "bgnbd_expected", "bgnbd_p", "lr_rfm", "lr_rich", "gb_rich",
@@ -219,6 +220,7 @@ def test_extra_features_bad_input():
         retention.extra_features(TINY, "2020-02-26", [1], block_weeks=0)
 
 
+@pytest.mark.slow
 def test_compare_feature_sets_uses_the_chapter_folds_and_sees_noise_as_noise(subsample, oof):
     y = oof["y"].to_numpy()
     noise = pd.DataFrame(np.random.default_rng(0).normal(size=(len(y), 3)), index=subsample.index)
@@ -234,6 +236,7 @@ def test_compare_feature_sets_uses_the_chapter_folds_and_sees_noise_as_noise(sub
         retention.compare_feature_sets({"short": noise.iloc[:10]}, y, folds=3, seed=0)
 
 
+@pytest.mark.slow
 def test_auc_learning_curve(subsample):
     curve = retention.auc_learning_curve(subsample, ["lr_rfm"], [300, 1000], folds=3, seed=0)
     assert list(curve["customers"]) == [300, 1000]

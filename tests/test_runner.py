@@ -7,16 +7,17 @@ import pytest
 from retention_lib import runner
 
 
+def write_files(folder, files: dict):
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
 def make_package(root):
-    lib = root / "mylib"
-    lib.mkdir()
-    (lib / "__init__.py").write_text("")
-    (lib / "a.py").write_text("from .b import f\n\ndef g():\n    from . import c\n    return c\n")
-    (lib / "b.py").write_text("def f():\n    return 1\n")
-    (lib / "c.py").write_text("X = 1\n")
-    (lib / "d.py").write_text("Y = 1\n")
-    (lib / "spec.yaml").write_text("k: 1\n")
-    return lib
+    return write_files(root / "mylib", {
+        "__init__.py": "", "a.py": "from .b import f\n\ndef g():\n    from . import c\n    return c\n",
+        "b.py": "def f():\n    return 1\n", "c.py": "X = 1\n", "d.py": "Y = 1\n", "spec.yaml": "k: 1\n"})
 
 
 def edit(path):
@@ -63,12 +64,8 @@ def test_notebook_code_skips_markdown_and_magics(tmp_path):
 
 def test_hash_follows_relative_imports_in_subpackages(tmp_path):
     lib = make_package(tmp_path)
-    sub = lib / "sub"
-    sub.mkdir()
-    (sub / "__init__.py").write_text("from .x import f\n")
-    (sub / "x.py").write_text("from ..b import f\nfrom . import y\n")
-    (sub / "y.py").write_text("Y = 2\n")
-    (sub / "z.py").write_text("Z = 3\n")
+    sub = write_files(lib / "sub", {"__init__.py": "from .x import f\n", "x.py": "from ..b import f\nfrom . import y\n",
+                                    "y.py": "Y = 2\n", "z.py": "Z = 3\n"})
     names = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub import f", lib)}
     assert names == {"__init__.py", "sub/__init__.py", "sub/x.py", "sub/y.py", "b.py", "spec.yaml"}
     # a submodule imported directly runs its package's __init__ first, which imports x and y

@@ -221,6 +221,7 @@ def test_throughput_is_measured(tiny_checkpoint):
                                     bf16=False) > 0
 
 
+@pytest.mark.slow
 def test_benchmark_script_runs_on_the_packaged_model():
     import runpy
 
