@@ -9,7 +9,7 @@ import seaborn as sns
 from .names import label
 
 __all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
-           "learning_curves", "reliability_diagram"]
+           "learning_curves", "reliability_diagram", "linked_world_diagram"]
 
 
 def set_style() -> None:
@@ -146,4 +146,46 @@ def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     ax.set(xlabel="confidence in the predicted class", ylabel="share of predictions that are right",
            title="Reliability diagram (labels: share of predictions)", xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def linked_world_diagram(ax=None):
+    """The causal links of the linked world (chapter 05): what drives what, hidden parts shaded."""
+    ax = ax or plt.subplots(figsize=(10, 4.6))[1]
+    boxes = {  # name: (x, y, hidden)
+        "CDNOW fit\n(BG/NBD r, alpha, a, b)": (0.08, 0.85, False),
+        "purchase rate\nlambda": (0.32, 0.85, True),
+        "satisfaction s": (0.08, 0.45, True),
+        "experience e\n(each purchase)": (0.32, 0.45, True),
+        "dropout p\n(lasting + after e)": (0.56, 0.85, True),
+        "purchases\n(dated, spend)": (0.80, 0.85, False),
+        "review: stars\n(from e)": (0.56, 0.45, True),
+        "review text\n(real, same stars)": (0.80, 0.45, False),
+        "offer at cutoff": (0.32, 0.08, False),
+        "holdout purchases\n(every arm)": (0.80, 0.08, True),
+    }
+    arrows = [("CDNOW fit\n(BG/NBD r, alpha, a, b)", "purchase rate\nlambda"),
+              ("CDNOW fit\n(BG/NBD r, alpha, a, b)", "dropout p\n(lasting + after e)"),
+              ("purchase rate\nlambda", "dropout p\n(lasting + after e)"),
+              ("satisfaction s", "experience e\n(each purchase)"),
+              ("satisfaction s", "dropout p\n(lasting + after e)"),
+              ("experience e\n(each purchase)", "dropout p\n(lasting + after e)"),
+              ("experience e\n(each purchase)", "review: stars\n(from e)"),
+              ("review: stars\n(from e)", "review text\n(real, same stars)"),
+              ("dropout p\n(lasting + after e)", "purchases\n(dated, spend)"),
+              ("dropout p\n(lasting + after e)", "holdout purchases\n(every arm)"),
+              ("experience e\n(each purchase)", "holdout purchases\n(every arm)"),
+              ("offer at cutoff", "holdout purchases\n(every arm)")]
+    for a, b in arrows:
+        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
+        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
+                    arrowprops=dict(arrowstyle="-|>", color="grey", lw=1.2, shrinkA=28, shrinkB=28))
+    for name, (x, y, hidden) in boxes.items():
+        ax.text(x, y, name, ha="center", va="center", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.45", fc="#e8e8e8" if hidden else "#cfe3f5",
+                          ec="#888888" if hidden else "#3b75af", ls="--" if hidden else "-"))
+    ax.text(0.99, 0.99, "blue: observed by the shop\ngrey, dashed: hidden (truth)", transform=ax.transAxes,
+            ha="right", va="top", fontsize=8)
+    ax.set(xlim=(-0.04, 0.96), ylim=(-0.05, 1.0), title="The linked world: what drives what")
+    ax.axis("off")
     return ax

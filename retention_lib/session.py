@@ -103,6 +103,22 @@ class Session:
         """Path of a shared result in this profile's artifacts folder."""
         return self.artifacts_dir / name
 
+    def upstream(self, name: str, chapter: str, log=print) -> Path:
+        """Path of a result another chapter saves (``name`` in the artifacts folder).
+
+        When it is missing, that chapter is run first in this profile (with its profile values),
+        so that every chapter also runs on its own.
+        """
+        path = self.artifact(name)
+        if not path.exists():
+            from . import runner
+
+            log(f"{name} is missing: running chapter {chapter} in profile '{self.profile}' first")
+            runner.run(self.profile, only=[chapter], log=log)
+            if not path.exists():
+                raise FileNotFoundError(f"chapter {chapter} ran but did not write {path}")
+        return path
+
     def footer(self) -> "pd.DataFrame":  # noqa: F821
         """A table of what produced this notebook: profile, seed, device, wall time, versions."""
         import pandas as pd

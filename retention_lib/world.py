@@ -1,0 +1,603 @@
+"""A linked world: simulated customers who buy like CDNOW's, write real reviews, and stay or leave.
+
+No public dataset links what customers write to what they later buy, or records what a
+retention offer did to customers who got it and to those who did not. This module builds such a
+world around real data, with the truth known:
+
+- each customer's buying follows the BG/NBD model with the parameters fitted on the CDNOW master
+  file (purchase rate ``lambda ~ Gamma(r, alpha)``, dropout ``p ~ Beta(a, b)``), first purchases
+  spread over the first 12 weeks as in CDNOW;
+- each customer has a hidden satisfaction level ``s ~ N(0, 1)`` and two preferred departments;
+  every purchase is an experience ``e = rho * s + sqrt(1 - rho^2) * noise`` (``rho`` =
+  ``satisfaction_weight``), standard normal over the population;
+- a purchase produces a review with probability ``review_rate``, more often after an extreme or a
+  bad experience (``review_extremity``, ``review_negativity``); the review's star rating is the
+  experience cut at thresholds that reproduce the real reviews' rating mix, and its text is a real
+  review with that rating from one of the customer's departments, drawn with replacement from
+  reviews the chapter 02 model never trained on (its test split);
+- leaving is linked to experiences in two ways, both scaled by ``text_effect`` (``t``): a
+  customer's lasting dropout probability ``p`` is drawn from BG/NBD's ``Beta(a, b)`` through a
+  Gaussian copula with correlation ``kappa = t / sqrt(1 + t^2)`` to dissatisfaction ``-s``, and after
+  each repeat purchase the customer drops out with probability
+  ``Phi(c * Phi^-1(p) - t * (e - rho * s))``, ``c = sqrt(1 + t^2 (1 - rho^2))``, which is higher after
+  an experience worse than the customer's usual and equals ``p`` on average over them. So each
+  customer's number of purchases before leaving is exactly BG/NBD's geometric with ``p``, the
+  population's ``p`` is exactly ``Beta(a, b)``, and ``text_effect = 0`` makes leaving independent of
+  experiences: reviews then carry no information about it;
+- at the cutoff every customer's holdout is simulated under no offer and under each offer
+  (``discount``, ``recovery``) with common random numbers, so each customer's effect is known:
+  some buy anyway, some are gone whatever happens, some are won back (a discount more so for
+  price-sensitive customers, a service-recovery message for those whose last experience was bad),
+  and a contact-averse few are pushed away by any offer;
+- a randomised experiment assigns a share of customers at random to control or an offer; only the
+  outcome of what each customer actually received is observed.
+
+:func:`simulate` returns a :class:`World` whose ``observed`` part is what a shop would have and
+whose ``truth`` part is what only the simulation knows. Models take ``observed``; ``truth`` is
+for measuring them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit, logit
+
+__all__ = ["WorldConfig", "WorldConfigError", "World", "Observed", "Truth", "simulate", "review_pool", "save", "load", "ARMS", "OFFERS",
+           "CDNOW_BGNBD", "CDNOW_SPEND", "REAL_RATING_SHARES", "GROUPS", "behaviour_stats", "true_effects"]
+
+#: BG/NBD fitted on the CDNOW master file by chapter 04's code (calibration to 1997-09-30); a test refits it
+CDNOW_BGNBD = {"r": 0.2516, "alpha": 4.7890, "a": 0.7234, "b": 2.1612}
+#: log spend per purchase day on CDNOW: mean and sd of customers' mean log spend, sd within a customer
+CDNOW_SPEND = {"log_mean": 3.217, "log_sd_between": 0.628, "log_sd_within": 0.524}
+#: share of each star rating (1..5) among the real reviews with a text; a test recomputes it
+REAL_RATING_SHARES = (0.0363, 0.0684, 0.1247, 0.2168, 0.5539)
+#: what a customer can receive at the cutoff: no offer, or one of the offers
+ARMS = ("none", "discount", "recovery")
+OFFERS = ARMS[1:]
+#: groups of the randomised experiment, and of the customers outside it
+GROUPS = ("not in experiment", "control", "discount", "recovery")
+
+_E_ABS = np.sqrt(2 / np.pi)         # E|e| for e ~ N(0, 1)
+_E_NEG = 1 / np.sqrt(2 * np.pi)     # E max(0, -e)
+
+
+class WorldConfigError(ValueError):
+    """A setting of the world is unknown or out of range."""
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Every setting of the world; :func:`simulate` checks each one and names any that is wrong."""
+
+    n_customers: int = 20_000
+    seed: int = 0
+    start_date: str = "1997-01-01"
+    acquisition_weeks: float = 12.0
+    calibration_weeks: float = 39.0
+    holdout_weeks: float = 39.0
+    r: float = CDNOW_BGNBD["r"]
+    alpha: float = CDNOW_BGNBD["alpha"]
+    a: float = CDNOW_BGNBD["a"]
+    b: float = CDNOW_BGNBD["b"]
+    spend_log_mean: float = CDNOW_SPEND["log_mean"]
+    spend_log_sd_between: float = CDNOW_SPEND["log_sd_between"]
+    spend_log_sd_within: float = CDNOW_SPEND["log_sd_within"]
+    satisfaction_weight: float = 0.6
+    text_effect: float = 1.0
+    review_rate: float = 0.3
+    review_extremity: float = 0.5
+    review_negativity: float = 0.5
+    main_department_share: float = 0.7
+    experiment_share: float = 0.2
+    discount_rate: float = 0.2
+    discount_contact_cost: float = 0.5
+    recovery_contact_cost: float = 3.0
+    discount_rate_boost: float = 0.5
+    discount_winback: float = 0.15
+    recovery_winback: float = 0.25
+    recovery_dropout_cut: float = 0.5
+    contact_averse_share: float = 0.07
+    contact_averse_loss: float = 0.6
+
+    #: (low, high, meaning) of every setting; None = unbounded
+    RULES = {
+        "n_customers": (10, 50_000_000, "customers to simulate"),
+        "seed": (0, None, "seed of every random draw"),
+        "acquisition_weeks": (0.0, 52.0, "weeks over which first purchases are spread"),
+        "calibration_weeks": (1.0, 520.0, "weeks from the start to the cutoff"),
+        "holdout_weeks": (1.0, 520.0, "weeks after the cutoff that are simulated"),
+        "r": (1e-3, 100.0, "BG/NBD r: shape of the purchase rates"),
+        "alpha": (1e-3, 1e4, "BG/NBD alpha: scale of the purchase rates (weeks)"),
+        "a": (1e-3, 1e3, "BG/NBD a: dropout Beta(a, b)"),
+        "b": (1e-3, 1e3, "BG/NBD b: dropout Beta(a, b)"),
+        "spend_log_mean": (-10.0, 20.0, "mean of customers' mean log spend per purchase"),
+        "spend_log_sd_between": (0.0, 5.0, "sd of customers' mean log spend"),
+        "spend_log_sd_within": (0.0, 5.0, "sd of log spend within a customer"),
+        "satisfaction_weight": (0.0, 1.0, "correlation of an experience with the customer's satisfaction"),
+        "text_effect": (0.0, 10.0, "how strongly a bad experience raises the chance of leaving (0 = not)"),
+        "review_rate": (0.001, 0.999, "share of purchases that produce a review (at an average experience)"),
+        "review_extremity": (0.0, 5.0, "how much more often extreme experiences are reviewed"),
+        "review_negativity": (0.0, 5.0, "how much more often bad experiences are reviewed"),
+        "main_department_share": (0.0, 1.0, "share of purchases in the customer's first department"),
+        "experiment_share": (0.0, 1.0, "share of customers in the randomised experiment"),
+        "discount_rate": (0.0, 0.9, "price reduction of the discount offer"),
+        "discount_contact_cost": (0.0, 1e4, "cost of sending the discount offer, per customer"),
+        "recovery_contact_cost": (0.0, 1e4, "cost of a service-recovery contact, per customer"),
+        "discount_rate_boost": (0.0, 10.0, "extra purchase rate under the discount for the most price-sensitive"),
+        "discount_winback": (0.0, 1.0, "chance the discount wins back a gone, fully price-sensitive customer"),
+        "recovery_winback": (0.0, 1.0, "chance a recovery contact wins back a gone customer after a bad experience"),
+        "recovery_dropout_cut": (0.0, 1.0, "cut in dropout a recovery contact gives after a bad experience"),
+        "contact_averse_share": (0.0, 1.0, "share of customers any offer may push away"),
+        "contact_averse_loss": (0.0, 1.0, "chance an offer makes a contact-averse customer leave"),
+    }
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "start_date":
+                try:
+                    pd.Timestamp(value)
+                except (ValueError, TypeError):
+                    raise WorldConfigError(f"world setting 'start_date' must be a date YYYY-MM-DD, got {value!r}") from None
+                continue
+            lo, hi, meaning = self.RULES[f.name]
+            kind = int if f.type in ("int", int) else float
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+                    (kind is int and not float(value).is_integer()):
+                raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be "
+                                       f"{'a whole number' if kind is int else 'a number'}, got {value!r}")
+            if not np.isfinite(value) or value < lo or (hi is not None and value > hi):
+                rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
+                raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be {rng}, got {value!r}")
+
+    @classmethod
+    def from_settings(cls, **settings) -> "WorldConfig":
+        """The config with ``settings`` changed; an unknown name is an error that suggests the closest."""
+        names = [f.name for f in fields(cls)]
+        for name in settings:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise WorldConfigError(f"unknown world setting '{name}'.{hint} Settings: {', '.join(names)}")
+        return cls(**settings)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Observed:
+    """What a shop has: pseudonymous customers, their purchases and reviews, the experiment.
+
+    - ``purchases``: ``customer_id``, ``date``, ``amount`` (calibration and holdout, the holdout
+      under what each customer actually received);
+    - ``reviews``: ``review_id``, ``customer_id``, ``date``, ``clothing_id``, ``department``,
+      ``text`` (no rating: the shop reads the text). Some are dated after the cutoff;
+    - ``assignment``: ``customer_id``, ``group`` (one of ``GROUPS``);
+    - ``cutoff``, ``end``: the last day of calibration and of the holdout.
+    """
+
+    purchases: pd.DataFrame
+    reviews: pd.DataFrame
+    assignment: pd.DataFrame
+    cutoff: pd.Timestamp
+    end: pd.Timestamp
+
+
+@dataclass
+class Truth:
+    """What only the simulation knows, for measuring methods.
+
+    - ``customers``: hidden traits (``purchase_rate``, ``dropout_p``, ``satisfaction``,
+      ``price_sensitivity``, ``contact_averse``, departments), the state at the cutoff
+      (``alive_at_cutoff``, ``last_experience``, ``last_bad``) and the potential outcomes
+      ``purchases_<arm>``, ``spend_<arm>``, ``profit_<arm>`` for every arm in ``ARMS``, and
+      ``received`` (the arm actually received); indexed by ``customer_id``;
+    - ``purchases``: every calibration purchase with its ``experience``;
+    - ``reviews``: ``review_id``, ``rating``, ``experience``, ``source_review`` (row of the real
+      reviews dataset the text comes from);
+    - ``rating_thresholds``: the four experience cut points of the star ratings.
+    """
+
+    customers: pd.DataFrame
+    purchases: pd.DataFrame
+    reviews: pd.DataFrame
+    rating_thresholds: np.ndarray
+
+
+@dataclass
+class World:
+    config: WorldConfig
+    observed: Observed
+    truth: Truth = field(repr=False)
+
+
+def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed: int = 0,
+                scheme: str = "3class") -> pd.DataFrame:
+    """The real reviews the world draws its texts from: those the sentiment model never trained on.
+
+    Parameters
+    ----------
+    reviews : DataFrame
+        The reviews dataset (``data.load("reviews")``).
+    scores : DataFrame or None
+        Chapter 02's saved scores (``review_scores.parquet``), whose ``split`` column says which
+        reviews were its test split. Without them the split is recomputed with chapter 02's
+        default parameters (``seed``, ``scheme``, all reviews).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``reviews``: ``text``, ``rating``, ``department``, ``clothing_id``; only reviews
+        with a text and a department.
+    """
+    from .sentiment import make_dataset, review_texts, split
+
+    if scores is not None:
+        if "split" not in scores.columns:
+            raise ValueError("scores: expected chapter 02's review_scores.parquet with a 'split' column")
+        test_index = scores.index[scores["split"] == "test"]
+    else:
+        test_index = split(make_dataset(reviews, scheme)[0], seed=seed)["test"].index
+    missing = test_index.difference(reviews.index)
+    if len(missing):
+        raise ValueError(f"scores: {len(missing)} review(s) not in the reviews dataset, e.g. {list(missing[:3])}")
+    part = reviews.loc[test_index]
+    out = pd.DataFrame({"text": review_texts(part), "rating": part["rating"],
+                        "department": part["department_name"].astype("string"),
+                        "clothing_id": part["clothing_id"]}, index=test_index)
+    return out[out["text"].notna() & out["department"].notna()].sort_index()
+
+
+def _dropout_probability(p, deviation, beta, rho):
+    """Dropout after a purchase whose experience deviates by ``deviation`` from the customer's usual.
+
+    Phi(c Phi^-1(p) - beta * deviation) with c = sqrt(1 + beta^2 (1 - rho^2)): as the deviation is
+    N(0, 1 - rho^2), its average over the customer's experiences is exactly ``p``.
+    """
+    c = np.sqrt(1 + beta ** 2 * (1 - rho ** 2))
+    return stats.norm.cdf(c * stats.norm.ppf(p) - beta * deviation)
+
+
+def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None = None, **settings) -> World:
+    """Simulate a linked world (see the module's description).
+
+    Parameters
+    ----------
+    n_customers, seed : int
+    pool : DataFrame or None
+        The review texts to draw from (:func:`review_pool`); by default the recomputed test split
+        of the packaged reviews.
+    **settings
+        Any other field of :class:`WorldConfig`; an unknown name or a bad value raises
+        ``WorldConfigError`` naming it.
+
+    Returns
+    -------
+    World
+    """
+    cfg = WorldConfig.from_settings(n_customers=n_customers, seed=seed, **settings)
+    if pool is None:
+        from . import data
+
+        pool = review_pool(data.load("reviews"))
+    _check_pool(pool)
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
+    g_traits, g_cal, g_rev, g_text, g_hold, g_exp, g_ids, g_spend = streams
+    n = cfg.n_customers
+    rho, beta = cfg.satisfaction_weight, cfg.text_effect
+
+    # ---- hidden traits
+    lam = g_traits.gamma(cfg.r, 1 / cfg.alpha, n)
+    s = g_traits.standard_normal(n)
+    kappa = beta / np.sqrt(1 + beta ** 2)   # correlation of dissatisfaction with the lasting dropout propensity
+    u_p = stats.norm.cdf(-kappa * s + np.sqrt(1 - kappa ** 2) * g_traits.standard_normal(n))
+    p = np.clip(stats.beta.ppf(u_p, cfg.a, cfg.b), 1e-12, 1 - 1e-12)
+    spend_mu = cfg.spend_log_mean + cfg.spend_log_sd_between * g_traits.standard_normal(n)
+    z_spend = (spend_mu - cfg.spend_log_mean) / max(cfg.spend_log_sd_between, 1e-12)
+    price_sens = expit(-0.8 * z_spend + g_traits.standard_normal(n))
+    averse = g_traits.random(n) < cfg.contact_averse_share
+    depts = pool["department"].value_counts(normalize=True)
+    names, weights = depts.index.to_numpy(dtype=object), depts.to_numpy()
+    d1 = g_traits.choice(len(names), n, p=weights)
+    w2 = np.tile(weights, (n, 1))
+    w2[np.arange(n), d1] = 0
+    d2 = _choice_rows(g_traits, w2 / w2.sum(axis=1, keepdims=True))
+    t0 = g_traits.uniform(0, cfg.acquisition_weeks, n) if cfg.acquisition_weeks > 0 else np.zeros(n)
+    cal_end = cfg.calibration_weeks
+    if np.any(t0 > cal_end):
+        raise WorldConfigError("world settings: acquisition_weeks must not exceed calibration_weeks")
+
+    # ---- calibration: purchases (first one at t0), experiences, dropouts
+    ev_cust, ev_time, ev_exp = [np.arange(n)], [t0], [rho * s + np.sqrt(1 - rho ** 2) * g_cal.standard_normal(n)]
+    last_e = ev_exp[0].copy()
+    alive = np.ones(n, dtype=bool)
+    active, t = np.arange(n), t0.copy()
+    while active.size:
+        t_new = t[active] + g_cal.exponential(1.0, active.size) / lam[active]
+        keep = t_new <= cal_end
+        active, t_new = active[keep], t_new[keep]
+        if not active.size:
+            break
+        t[active] = t_new
+        e = rho * s[active] + np.sqrt(1 - rho ** 2) * g_cal.standard_normal(active.size)
+        ev_cust.append(active)
+        ev_time.append(t_new)
+        ev_exp.append(e)
+        last_e[active] = e
+        gone = g_cal.random(active.size) < _dropout_probability(p[active], e - rho * s[active], beta, rho)
+        alive[active[gone]] = False
+        active = active[~gone]
+    cust = np.concatenate(ev_cust)
+    times = np.concatenate(ev_time)
+    exper = np.concatenate(ev_exp)
+    order = np.lexsort((times, cust))
+    cust, times, exper = cust[order], times[order], exper[order]
+    amount = np.exp(spend_mu[cust] + cfg.spend_log_sd_within * g_spend.standard_normal(cust.size))
+
+    # ---- reviews: who writes, which rating, which text
+    logit_rate = (logit(cfg.review_rate) + cfg.review_extremity * (np.abs(exper) - _E_ABS)
+                  + cfg.review_negativity * (np.maximum(0.0, -exper) - _E_NEG))
+    writes = g_rev.random(cust.size) < expit(logit_rate)
+    cum = np.cumsum(REAL_RATING_SHARES)[:-1]
+    written_e = exper[writes]
+    thresholds = np.quantile(written_e, cum) if written_e.size >= 5 else stats.norm.ppf(cum)
+    rating = 1 + np.searchsorted(thresholds, written_e, side="right")
+    main = g_rev.random(written_e.size) < cfg.main_department_share
+    rev_cust = cust[writes]
+    rev_dept = names[np.where(main, d1[rev_cust], d2[rev_cust])]
+    source = _draw_texts(g_text, pool, rating, rev_dept)
+    rev_delay = g_rev.integers(0, 15, written_e.size)  # days between the purchase and the review
+    bad_cut = thresholds[1]                           # an experience that would be rated 1 or 2 stars
+    last_bad = last_e < bad_cut
+
+    # ---- holdout under each arm, with common random numbers
+    tau = cfg.holdout_weeks
+    u_count, u_drop, u_averse, u_win = (g_hold.random(n) for _ in range(4))
+    z_spend_hold = g_hold.standard_normal(n)
+    p_hold = p  # averaged over experiences, a customer's dropout per purchase is p
+    pushed = averse & (u_averse < cfg.contact_averse_loss)
+    outcomes = {}
+    for arm in ARMS:
+        rate, drop, active_h = lam, p_hold, alive.copy()
+        if arm == "discount":
+            rate = lam * (1 + cfg.discount_rate_boost * price_sens)
+            won = ~alive & (u_win < cfg.discount_winback * price_sens)
+        elif arm == "recovery":
+            drop = np.where(last_bad, p_hold * (1 - cfg.recovery_dropout_cut), p_hold)
+            won = ~alive & (u_win < cfg.recovery_winback * last_bad)
+        if arm != "none":
+            active_h = (alive | won) & ~pushed
+        k = np.maximum(stats.poisson.ppf(u_count, rate * tau), 0)
+        g = np.maximum(stats.geom.ppf(u_drop, drop), 1)
+        count = np.where(active_h, np.minimum(k, g), 0).astype(np.int64)
+        price = 1 - cfg.discount_rate if arm == "discount" else 1.0
+        per = np.exp(spend_mu + cfg.spend_log_sd_within ** 2 / 2)
+        noise = np.exp(cfg.spend_log_sd_within * z_spend_hold / np.sqrt(np.maximum(count, 1))
+                       - cfg.spend_log_sd_within ** 2 / (2 * np.maximum(count, 1)))
+        spend = count * per * noise * price
+        cost = {"none": 0.0, "discount": cfg.discount_contact_cost, "recovery": cfg.recovery_contact_cost}[arm]
+        outcomes[arm] = (count, spend, spend - cost, k)
+
+    # ---- the randomised experiment, and what each customer received
+    in_exp = np.zeros(n, dtype=bool)
+    in_exp[g_exp.choice(n, int(round(cfg.experiment_share * n)), replace=False)] = True
+    exp_idx = np.flatnonzero(in_exp)
+    arm_of = np.zeros(n, dtype=np.int64)   # index into ARMS: none for everyone outside the experiment
+    assigned = g_exp.permutation(np.arange(exp_idx.size) % 3)  # 0 control, 1 discount, 2 recovery
+    arm_of[exp_idx] = assigned
+    group = np.where(in_exp, np.array(GROUPS[1:], dtype=object)[arm_of], GROUPS[0])
+
+    # ---- dated holdout purchases of the arm received
+    count_rec = np.choose(arm_of, [outcomes[a][0] for a in ARMS])
+    spend_rec = np.choose(arm_of, [outcomes[a][1] for a in ARMS])
+    k_rec = np.choose(arm_of, [outcomes[a][3] for a in ARMS]).astype(np.int64)
+    h_cust, h_time, h_amount = _holdout_purchases(g_hold, count_rec, k_rec, spend_rec, tau)
+
+    # ---- pseudonymous ids and tables
+    ids = 100_001 + g_ids.permutation(n)
+    start = pd.Timestamp(cfg.start_date)
+    cutoff_day = int(np.ceil(cal_end * 7)) - 1          # days 0 .. cutoff_day are the calibration period
+    end_day = int(np.ceil((cal_end + tau) * 7)) - 1
+    cutoff, end = start + pd.Timedelta(days=cutoff_day), start + pd.Timedelta(days=end_day)
+    all_cust = np.r_[cust, h_cust]
+    all_weeks = np.r_[times, cal_end + h_time]
+    order_all = np.lexsort((all_weeks, all_cust))
+    days = np.empty(all_cust.size, dtype=np.int64)
+    days[order_all] = _purchase_days(all_cust[order_all], all_weeks[order_all], end_day)
+    cal_dates = start + pd.to_timedelta(days[:cust.size], unit="D")
+    purchases = pd.DataFrame({"customer_id": ids[all_cust], "date": start + pd.to_timedelta(days, unit="D"),
+                              "amount": np.r_[amount, h_amount]})
+    purchases = purchases.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    rev_dates = cal_dates[writes] + pd.to_timedelta(rev_delay, unit="D")
+    reviews = pd.DataFrame({"customer_id": ids[rev_cust], "date": rev_dates,
+                            "clothing_id": pool["clothing_id"].to_numpy()[source],
+                            "department": pd.Categorical(rev_dept, categories=sorted(names)),
+                            "text": pool["text"].to_numpy(dtype=object)[source]})
+    rev_order = np.lexsort((reviews["date"].to_numpy(), reviews["customer_id"].to_numpy()))
+    reviews = reviews.iloc[rev_order].reset_index(drop=True)
+    reviews.insert(0, "review_id", np.arange(len(reviews)))
+    truth_reviews = pd.DataFrame({"review_id": reviews["review_id"], "rating": rating[rev_order],
+                                  "experience": written_e[rev_order],
+                                  "source_review": pool.index.to_numpy()[source][rev_order]})
+    assignment = pd.DataFrame({"customer_id": ids, "group": pd.Categorical(group, categories=GROUPS)})
+    assignment = assignment.sort_values("customer_id").reset_index(drop=True)
+
+    customers = pd.DataFrame({
+        "purchase_rate": lam, "dropout_p": p, "satisfaction": s, "spend_log_mean": spend_mu,
+        "price_sensitivity": price_sens, "contact_averse": averse,
+        "department_1": names[d1], "department_2": names[d2], "first_week": t0,
+        "alive_at_cutoff": alive, "last_experience": last_e, "last_bad": last_bad,
+        **{f"purchases_{a}": outcomes[a][0] for a in ARMS},
+        **{f"spend_{a}": outcomes[a][1] for a in ARMS},
+        **{f"profit_{a}": outcomes[a][2] for a in ARMS},
+        "received": np.array(ARMS, dtype=object)[arm_of],
+    }, index=pd.Index(ids, name="customer_id")).sort_index()
+    truth_purchases = pd.DataFrame({"customer_id": ids[cust], "date": cal_dates, "week": times,
+                                    "experience": exper, "reviewed": writes})
+    observed = Observed(purchases=purchases, reviews=reviews, assignment=assignment, cutoff=cutoff, end=end)
+    truth = Truth(customers=customers, purchases=truth_purchases, reviews=truth_reviews,
+                  rating_thresholds=thresholds)
+    return World(config=cfg, observed=observed, truth=truth)
+
+
+def _check_pool(pool: pd.DataFrame) -> None:
+    need = ["text", "rating", "department", "clothing_id"]
+    missing = [c for c in need if c not in pool.columns]
+    if missing:
+        raise ValueError(f"pool: missing column(s) {missing}; expected {need} (see review_pool)")
+    if len(pool) == 0:
+        raise ValueError("pool: no reviews to draw texts from")
+    absent = sorted(set(range(1, 6)) - set(pool["rating"].astype(int)))
+    if absent:
+        raise ValueError(f"pool: no review with rating(s) {absent}: every rating needs at least one text")
+
+
+def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One index per row of ``probs`` (rows sum to 1), drawn with the row's probabilities."""
+    u = rng.random(len(probs))[:, None]
+    return np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), probs.shape[1] - 1)
+
+
+def _draw_texts(rng: np.random.Generator, pool: pd.DataFrame, rating: np.ndarray, dept: np.ndarray) -> np.ndarray:
+    """Positions in ``pool`` of a text with each review's rating from its department, with replacement.
+
+    A (rating, department) pair without any text in the pool falls back to that rating in any
+    department.
+    """
+    out = np.empty(rating.size, dtype=np.int64)
+    pool_rating = pool["rating"].to_numpy().astype(int)
+    pool_dept = pool["department"].to_numpy(dtype=object)
+    keys = pd.MultiIndex.from_arrays([rating, dept])
+    for (rt, dp), where in pd.Series(np.arange(rating.size)).groupby(keys).indices.items():
+        cell = np.flatnonzero((pool_rating == rt) & (pool_dept == dp))
+        if cell.size == 0:
+            cell = np.flatnonzero(pool_rating == rt)
+        out[where] = cell[rng.integers(0, cell.size, where.size)]
+    return out
+
+
+def _purchase_days(cust: np.ndarray, weeks: np.ndarray, last_day: int) -> np.ndarray:
+    """Day of each purchase (sorted by customer, then time): a purchase on the same day as the
+    customer's previous one moves to the next free day.
+
+    BG/NBD was fitted on CDNOW's customer-days (two orders on one day are one purchase occasion),
+    so its rate counts purchase days: without this, merging same-day purchases would lose some and
+    bias a refit (alpha about 5 % too high at CDNOW's parameters). Days past ``last_day`` stay on it.
+    """
+    day = np.floor(weeks * 7).astype(np.int64)
+    j = np.arange(cust.size) - np.searchsorted(cust, cust, side="left")  # rank within the customer
+    shifted = pd.Series(day - j).groupby(cust).cummax().to_numpy() + j
+    return np.minimum(shifted, last_day)
+
+
+def _holdout_purchases(rng, count, k, spend, tau):
+    """Times (weeks after the cutoff) and amounts of the holdout purchases actually made.
+
+    A customer who makes ``count`` purchases is one whose Poisson process would have made ``k >=
+    count`` events in the holdout (uniform order statistics) and who left after the ``count``-th:
+    the purchases are the first ``count`` of ``k`` sorted uniform times. The spend is split over
+    them with flat Dirichlet weights.
+    """
+    who = np.flatnonzero(count > 0)
+    if who.size == 0:
+        return np.array([], dtype=np.int64), np.array([]), np.array([])
+    reps = np.repeat(who, k[who])
+    u = rng.uniform(0, tau, reps.size)
+    order = np.lexsort((u, reps))
+    reps, u = reps[order], u[order]
+    start = np.r_[0, np.cumsum(k[who])[:-1]]
+    rank = np.arange(reps.size) - np.repeat(start, k[who])
+    keep = rank < count[reps]
+    cust, times = reps[keep], u[keep]
+    w = rng.exponential(1.0, cust.size)
+    w /= np.bincount(cust, weights=w, minlength=count.size)[cust]
+    return cust, times, w * spend[cust]
+
+
+def save(world: World, folder) -> Path:
+    """Write a world to ``folder``: ``observed/`` and ``truth/`` as parquet files, ``config.json``.
+
+    Later chapters :func:`load` it, so that they all measure the same customers.
+    """
+    import json
+
+    folder = Path(folder)
+    for part, tables in (("observed", world.observed), ("truth", world.truth)):
+        (folder / part).mkdir(parents=True, exist_ok=True)
+        for f in fields(tables):
+            value = getattr(tables, f.name)
+            if isinstance(value, pd.DataFrame):
+                value.to_parquet(folder / part / f"{f.name}.parquet")
+    meta = {"config": world.config.as_dict(), "cutoff": str(world.observed.cutoff.date()),
+            "end": str(world.observed.end.date()), "rating_thresholds": world.truth.rating_thresholds.tolist()}
+    (folder / "config.json").write_text(json.dumps(meta, indent=1))
+    return folder
+
+
+def load(folder) -> World:
+    """Read a world written by :func:`save`."""
+    import json
+
+    folder = Path(folder)
+    if not (folder / "config.json").exists():
+        raise FileNotFoundError(f"{folder} holds no saved world (no config.json); simulate one and save it")
+    meta = json.loads((folder / "config.json").read_text())
+
+    def read(part, name):
+        return pd.read_parquet(folder / part / f"{name}.parquet")
+
+    observed = Observed(purchases=read("observed", "purchases"), reviews=read("observed", "reviews"),
+                        assignment=read("observed", "assignment"), cutoff=pd.Timestamp(meta["cutoff"]),
+                        end=pd.Timestamp(meta["end"]))
+    truth = Truth(customers=read("truth", "customers"), purchases=read("truth", "purchases"),
+                  reviews=read("truth", "reviews"), rating_thresholds=np.array(meta["rating_thresholds"]))
+    return World(config=WorldConfig(**meta["config"]), observed=observed, truth=truth)
+
+
+def behaviour_stats(summary: pd.DataFrame, purchases: pd.DataFrame) -> pd.Series:
+    """A few numbers that describe how customers buy, to set a world beside real data.
+
+    ``summary`` is the calibration summary of ``purchases`` (``calibration_holdout``).
+    """
+    from .explore import customer_days
+
+    days = customer_days(purchases.assign(quantity=0) if "quantity" not in purchases else purchases)
+    return pd.Series({
+        "customers": len(summary),
+        "share with a repeat purchase (calibration)": (summary["frequency_cal"] > 0).mean(),
+        "repeat purchase days per customer (calibration)": summary["frequency_cal"].mean(),
+        "weeks since the last purchase at the cutoff": summary["weeks_since_last"].mean(),
+        "share who buy in the holdout": (summary["frequency_holdout"] > 0).mean(),
+        "purchase days per customer (holdout)": summary["frequency_holdout"].mean(),
+        "median spend per purchase day ($)": days["amount"].median(),
+        "mean spend per purchase day ($)": days["amount"].mean(),
+    })
+
+
+def true_effects(truth_customers: pd.DataFrame) -> pd.DataFrame:
+    """For each offer, how customers respond to it compared with no offer (known only in a simulation).
+
+    Groups, by whether the customer buys in the holdout without and with the offer: *sure things*
+    (both), *lost causes* (neither), *persuadables* (only with the offer), *sleeping dogs* (only
+    without). Also the mean effect on holdout purchases and on profit per customer.
+    """
+    rows = {}
+    base = truth_customers["purchases_none"] > 0
+    for offer in OFFERS:
+        got = truth_customers[f"purchases_{offer}"] > 0
+        rows[offer] = {
+            "sure things": (base & got).mean(), "lost causes": (~base & ~got).mean(),
+            "persuadables": (~base & got).mean(), "sleeping dogs": (base & ~got).mean(),
+            "effect on P(buy)": got.mean() - base.mean(),
+            "effect on purchases": (truth_customers[f"purchases_{offer}"] - truth_customers["purchases_none"]).mean(),
+            "effect on profit ($)": (truth_customers[f"profit_{offer}"] - truth_customers["profit_none"]).mean(),
+        }
+    return pd.DataFrame(rows).T
