@@ -11,29 +11,9 @@ machines can be compared. Appends a section to benchmarks/RESULTS.md (use --no-r
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
 from pathlib import Path
 
 import pandas as pd
-
-
-def machine() -> str:
-    import os
-
-    import torch
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {gpu}")
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -59,14 +39,12 @@ def main(argv=None) -> pd.DataFrame:
         {"reviews/s": 1, "ratio vs naive": 2})
     print(table.to_string(index=False))
     if not args.no_record:
-        out = Path(__file__).with_name("RESULTS.md")
-        head = "" if out.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "
-                                        "each section names the machine it ran on.\n")
-        section = (f"\n## sentiment_speed.py, {dt.date.today().isoformat()}\n\n"
-                   f"Machine: {machine()}. Device: {clf.device}. {args.examples} real reviews per "
-                   f"measurement, max length {args.max_length} tokens, all-MiniLM-L6-v2 with mean pooling.\n\n"
-                   + table.to_markdown(index=False) + "\n")
-        out.write_text((out.read_text() if out.exists() else head) + section)
+        from retention_lib.session import machine, record_benchmark
+
+        out = record_benchmark(
+            Path(__file__).with_name("RESULTS.md"), "sentiment_speed.py",
+            f"Machine: {machine()}. Device: {clf.device}. {args.examples} real reviews per measurement, max "
+            f"length {args.max_length} tokens, all-MiniLM-L6-v2 with mean pooling.\n\n" + table.to_markdown(index=False))
         print(f"recorded in {out}")
     return table
 

@@ -119,9 +119,11 @@ def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path
 
     Only the modules it imports from the package count, followed through the package's own
     imports (relative and absolute, in subpackages too), with the ``__init__.py`` of every
-    package on the way and the ``.yaml`` files: editing the sentiment code does not invalidate
-    the chapter on the retention loss. Without ``code``, when something imports the package as a
-    whole, or when a module cannot be parsed, every ``.py`` and ``.yaml`` file counts.
+    package on the way: editing the sentiment code does not invalidate the chapter on the
+    retention loss. ``profiles.yaml`` does not count: a notebook's run key holds the values of its
+    own parameters, so adding a chapter or changing another chapter's values reruns nothing else.
+    Without ``code``, when something imports the package as a whole, or when a module cannot be
+    parsed, every ``.py`` and ``.yaml`` file counts.
     """
     every = sorted(f for f in lib_dir.rglob("*")
                    if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
@@ -151,7 +153,7 @@ def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path
             todo |= more - seen
     except SyntaxError:
         return every
-    return [f for f in every if f in files or f.suffix == ".yaml"]
+    return [f for f in every if f in files]
 
 
 def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Session", "start", "seed_everything", "device", "glue", "glue_all", "timer", "Timer"]
+__all__ = ["Session", "start", "seed_everything", "device", "glue", "glue_all", "timer", "Timer", "machine",
+           "record_benchmark"]
 
 _PACKAGES = ["retention-lib", "numpy", "pandas", "scipy", "scikit-learn", "torch", "transformers",
              "matplotlib", "seaborn", "papermill"]
@@ -90,6 +91,35 @@ def _device_name() -> str:
     if dev == "cuda":
         return f"cuda ({torch.cuda.get_device_name(0)})"
     return f"{dev} ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
+
+
+def machine() -> str:
+    """The machine in words, for benchmark records: CPU model, cores, torch and its threads, GPU."""
+    import torch
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {gpu}")
+
+
+def record_benchmark(results: Path, title: str, body: str) -> Path:
+    """Append a dated section ``## title, YYYY-MM-DD`` with ``body`` to a results file (created if missing)."""
+    import datetime as dt
+
+    results = Path(results)
+    head = "" if results.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "
+                                        "each section names the machine it ran on.\n")
+    section = f"\n## {title}, {dt.date.today().isoformat()}\n\n{body.rstrip()}\n"
+    results.write_text((results.read_text() if results.exists() else head) + section)
+    return results
 
 
 @dataclass

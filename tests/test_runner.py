@@ -30,7 +30,9 @@ def test_hash_follows_imports_through_the_package(tmp_path, code):
     before = runner.library_hash(code, lib)
     edit(lib / "d.py")                      # not imported by a, b or c
     assert runner.library_hash(code, lib) == before
-    for name in ["b.py", "c.py", "__init__.py", "spec.yaml"]:   # b: top-level import; c: inside a function
+    edit(lib / "spec.yaml")                 # parameters are keyed by their values, not by the file
+    assert runner.library_hash(code, lib) == before
+    for name in ["b.py", "c.py", "__init__.py"]:   # b: top-level import; c: inside a function
         edit(lib / name)
         after = runner.library_hash(code, lib)
         assert after != before, name
@@ -67,7 +69,7 @@ def test_hash_follows_relative_imports_in_subpackages(tmp_path):
     sub = write_files(lib / "sub", {"__init__.py": "from .x import f\n", "x.py": "from ..b import f\nfrom . import y\n",
                                     "y.py": "Y = 2\n", "z.py": "Z = 3\n"})
     names = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub import f", lib)}
-    assert names == {"__init__.py", "sub/__init__.py", "sub/x.py", "sub/y.py", "b.py", "spec.yaml"}
+    assert names == {"__init__.py", "sub/__init__.py", "sub/x.py", "sub/y.py", "b.py"}
     # a submodule imported directly runs its package's __init__ first, which imports x and y
     direct = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub.z import Z", lib)}
     assert {"sub/__init__.py", "sub/x.py", "sub/z.py"} <= direct and "d.py" not in direct
@@ -90,6 +92,7 @@ def test_the_book_chapters_depend_on_the_modules_they_use():
     assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "metrics.py" in used["02_sentiment"]
     assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "mlp.py",
             "metrics.py"} <= used["04_retention_purchases"]
+    assert {"world.py", "user_profiles.py", "retention/bgnbd.py"} <= used["05_linked_world"]
 
 
 def test_the_training_fingerprint_covers_the_training_code_only():

@@ -171,3 +171,14 @@ def test_review_pool_from_chapter_02_scores(pool):
     pd.testing.assert_frame_equal(again, pool)
     with pytest.raises(ValueError, match="'split' column"):
         world.review_pool(reviews, scores.drop(columns="split"))
+
+
+def test_scale_benchmark_runs():
+    import runpy
+
+    from conftest import ROOT
+
+    mod = runpy.run_path(str(ROOT / "benchmarks" / "world_scale.py"))
+    table = mod["main"](["--customers", "1000", "3000", "--repeats", "1", "--no-record"])
+    assert list(table["customers"]) == [1000, 3000] and table.iloc[0]["ratio vs linear from the baseline"] == 1.0
+    assert (table["reviews"] > 0).all()
