@@ -278,3 +278,7 @@ class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
         """P(y = 0 | x) and P(y = 1 | x), shape (n, 2)."""
         p = expit(self.decision_function(X))
         return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Class 1 where P(y = 1 | x) >= 0.5, else 0; shape (n,)."""
+        return (self.decision_function(X) >= 0).astype(int)

@@ -175,7 +175,8 @@ def text_features(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers)
     reviews : DataFrame
         ``customer_id``, ``date`` (one row per review).
     proba : DataFrame
-        ``p_negative``, ``p_neutral``, ``p_positive`` for each row of ``reviews`` (same order).
+        ``p_negative``, ``p_neutral``, ``p_positive`` for each row of ``reviews`` (same order), or a
+        reader's ``p_negative`` (a negativity score in [0, 1]) and ``negative`` (bool).
     cutoff : date-like
         Reviews after it are ignored: they were written after the moment of prediction.
     customers : array-like
@@ -190,10 +191,14 @@ def text_features(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers)
     if len(proba) != len(reviews):
         raise ValueError(f"proba: {len(proba)} rows, but reviews has {len(reviews)}")
     keep = _before(reviews, cutoff).to_numpy()
+    if "negative" in proba.columns:   # a reader that says itself which reviews it reads as negative
+        negative = proba["negative"].to_numpy(dtype=bool)
+    else:                             # class probabilities: negative when it is the top class
+        negative = proba[["p_negative", "p_neutral", "p_positive"]].to_numpy().argmax(axis=1) == 0
     r = pd.DataFrame({"customer_id": reviews["customer_id"].to_numpy()[keep],
                       "date": reviews["date"].to_numpy()[keep],
                       "p_neg": proba["p_negative"].to_numpy()[keep],
-                      "negative": proba.to_numpy()[keep].argmax(axis=1) == 0})
+                      "negative": negative[keep]})
     r = r.sort_values(["customer_id", "date"], kind="stable")
     g = r.groupby("customer_id")
     out = pd.DataFrame({

@@ -1,0 +1,341 @@
+"""What reading reviews adds to predicting who buys again: an ablation over readers of the text.
+
+A *reader* turns each review into a negativity score in [0, 1] and a yes/no "negative" reading:
+the fine-tuned language model (its probability of a negative review), TF-IDF + logistic regression
+and the VADER lexicon (both fitted on chapter 02's training split), and, as a yardstick that no
+shop has, the *perfect reader*, who sees the hidden stars. Each reader's per-customer features
+(:func:`retention_lib.user_profiles.text_features`) are added to the same behaviour features and
+compared on the same folds, with the same models, against behaviour alone and against the true
+probability of buying again, which no model can beat.
+
+Every feature set built here from observed data goes through :func:`observed_sets`, which never
+sees the truth; the perfect reader and the true probability come from :func:`oracle_sets`, which
+takes the truth explicitly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .classifiers import outer_folds, signed_log
+from .features import FEATURES_RICH, calibration_holdout, retained
+
+__all__ = ["WORLD_BEHAVIOUR", "READERS", "fit_readers", "reading_from_proba", "vader_reading", "perfect_reading",
+           "reader_features", "observed_sets", "oracle_sets", "true_buy_probability", "make_text_models",
+           "out_of_fold", "ablation_table", "gain_share", "sweep", "no_offer_customers", "last_review_groups",
+           "last_review_gap", "reader_pair_difference"]
+
+#: behaviour features that exist in the world (it has no CD counts)
+WORLD_BEHAVIOUR = [c for c in FEATURES_RICH if "quantity" not in c]
+#: the readers compared, in the book's order (labels in retention_lib.names)
+READERS = ("lm", "tfidf", "vader", "perfect")
+
+
+def reading_from_proba(proba: pd.DataFrame) -> pd.DataFrame:
+    """A reader's output from class probabilities: ``p_negative`` and ``negative`` (the top class)."""
+    cols = ["p_negative", "p_neutral", "p_positive"]
+    return pd.DataFrame({"p_negative": proba["p_negative"].to_numpy(),
+                         "negative": proba[cols].to_numpy().argmax(axis=1) == 0})
+
+
+def vader_reading(vader, texts) -> pd.DataFrame:
+    """VADER's reading: negativity ``(1 - compound) / 2`` (a score in [0, 1], not a probability) and
+    ``negative`` from the cut points fitted on chapter 02's training reviews."""
+    texts = list(texts)
+    compound = vader.scores(texts)
+    return pd.DataFrame({"p_negative": (1 - compound) / 2,
+                         "negative": np.searchsorted(vader.thresholds_, compound, side="right") == 0})
+
+
+def perfect_reading(ratings) -> pd.DataFrame:
+    """The perfect reader of sentiment sees the hidden stars: negativity ``(5 - stars) / 4``, negative at 1-2 stars."""
+    r = np.asarray(ratings, dtype=float)
+    return pd.DataFrame({"p_negative": (5 - r) / 4, "negative": r <= 2})
+
+
+def _per_distinct_text(texts, read) -> pd.DataFrame:
+    """Apply ``read`` (a list of texts -> DataFrame, one row each) once per distinct text; rows follow ``texts``."""
+    texts = pd.Series(list(texts), dtype=object)
+    distinct = pd.unique(texts)
+    out = read(list(distinct))
+    out.index = pd.Index(distinct)
+    return out.reindex(texts.to_numpy()).reset_index(drop=True)
+
+
+def fit_readers(reviews: pd.DataFrame, scores: pd.DataFrame, seed: int = 0) -> dict:
+    """The three readers a shop could use, ready to read texts.
+
+    ``lm`` reuses chapter 02's saved scores (looked up by text; only when ``scores`` has them);
+    ``tfidf`` and ``vader`` are fitted here
+    on chapter 02's training split (the reviews its model trained on, from ``scores["split"]``), with
+    labels from the 3-class scheme.
+
+    Returns
+    -------
+    dict
+        Reader key -> callable ``texts -> DataFrame`` with ``p_negative`` and ``negative``, one row per text.
+    """
+    from ..sentiment import VaderBaseline, make_dataset, tfidf_baseline
+    from ..user_profiles import score_texts, sentiment_lookup
+
+    labelled = make_dataset(reviews, "3class")[0]
+    train = labelled.loc[labelled.index.intersection(scores.index[scores["split"] == "train"])]
+    if train.empty:
+        raise ValueError("scores: no review has split 'train'; expected chapter 02's review_scores.parquet")
+    texts, labels = train["text"].tolist(), train["label"].to_numpy()
+    tfidf = tfidf_baseline(seed).fit(texts, labels)
+    vader = VaderBaseline(3).fit(texts, labels)
+    cols = ["p_negative", "p_neutral", "p_positive"]
+    readers = {}
+    if set(cols) <= set(scores.columns):
+        lookup = sentiment_lookup(reviews, scores)
+        readers["lm"] = lambda t: reading_from_proba(score_texts(t, lookup))
+    readers["tfidf"] = lambda t: reading_from_proba(_per_distinct_text(
+        t, lambda u: pd.DataFrame(tfidf.predict_proba(u), columns=cols)))
+    readers["vader"] = lambda t: _per_distinct_text(t, lambda u: vader_reading(vader, u))
+    return readers
+
+
+def reader_features(reviews: pd.DataFrame, reading: pd.DataFrame, cutoff, customers) -> pd.DataFrame:
+    """Per-customer text features of one reader (see :func:`retention_lib.user_profiles.text_features`)."""
+    from ..user_profiles import text_features
+
+    return text_features(reviews, reading, cutoff, customers)
+
+
+def no_offer_customers(observed) -> pd.Index:
+    """Ids of the customers who received no offer (outside the experiment, or its control group)."""
+    a = observed.assignment
+    return pd.Index(a.loc[a["group"].isin(["not in experiment", "control"]), "customer_id"], name="customer_id")
+
+
+def observed_sets(observed, readings: dict, topics: pd.DataFrame | None = None,
+                  customers=None) -> tuple[dict, pd.Series]:
+    """Feature sets built from a shop's observed data only, and the label.
+
+    Parameters
+    ----------
+    observed : retention_lib.world.Observed
+    readings : dict
+        Reader key -> its reading of each row of ``observed.reviews`` (``p_negative``, ``negative``).
+    topics : DataFrame or None
+        ``topic_*`` columns per customer (from the profiles), for a ``+ topics`` set.
+    customers : index or None
+        Customers to keep (default: those who received no offer).
+
+    Returns
+    -------
+    (dict, Series)
+        ``"behaviour"`` and ``"behaviour + <reader>"`` (and ``"behaviour + topics"``) -> DataFrame
+        indexed by customer; the label (:func:`~retention_lib.retention.retained`).
+    """
+    summary = calibration_holdout(observed.purchases, observed.cutoff, observed.end)
+    ids = summary.index if customers is None else summary.index.intersection(pd.Index(customers))
+    summary = summary.loc[ids]
+    behaviour = summary[WORLD_BEHAVIOUR]
+    sets = {"behaviour": behaviour}
+    for key, reading in readings.items():
+        if len(reading) != len(observed.reviews):
+            raise ValueError(f"reading {key!r}: {len(reading)} rows, but there are {len(observed.reviews)} reviews")
+        text = reader_features(observed.reviews, reading, observed.cutoff, ids)
+        sets[f"behaviour + {key}"] = behaviour.join(text.astype({"has_reviews": float}))
+    if topics is not None:
+        t = topics.reindex(ids)
+        sets["behaviour + topics"] = behaviour.join(t).assign(has_reviews=t.iloc[:, 0].notna().astype(float))
+    return sets, retained(summary)
+
+
+def true_buy_probability(truth_customers: pd.DataFrame, holdout_weeks: float) -> pd.Series:
+    """P(any purchase in the holdout with no offer | everything hidden): alive at the cutoff times
+    P(at least one purchase of a Poisson process with the customer's rate): the ceiling."""
+    c = truth_customers
+    return (c["alive_at_cutoff"] * (1 - np.exp(-c["purchase_rate"] * holdout_weeks))).rename("true probability")
+
+
+def oracle_sets(observed, truth, holdout_weeks: float, customers) -> tuple[dict, pd.Series]:
+    """What no shop has: the perfect reader's feature set, and the true probability of buying again."""
+    ratings = observed.reviews[["review_id"]].merge(truth.reviews[["review_id", "rating"]], on="review_id",
+                                                    how="left")["rating"]
+    sets, _ = observed_sets(observed, {"perfect": perfect_reading(ratings)}, customers=customers)
+    return {"behaviour + perfect": sets["behaviour + perfect"]}, \
+        true_buy_probability(truth.customers, holdout_weeks).reindex(sets["behaviour"].index)
+
+
+def make_text_models(seed: int) -> dict:
+    """The chapter's models, unfitted: chapter 04's logistic regression and gradient boosting, and
+    chapter 03's from-scratch logistic regression on the retention loss (BCE). Missing text
+    features (customers without a review) are imputed by the mean for the linear models, next to
+    the ``has_reviews`` indicator; gradient boosting handles them natively."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from ..losses import ScratchLogisticRegression
+
+    def prep():
+        return [SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler()]
+
+    return {
+        "lr": make_pipeline(*prep(), LogisticRegressionCV(Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss",
+                                                          max_iter=3000, use_legacy_attributes=False)),
+        "gb": HistGradientBoostingClassifier(learning_rate=0.05, max_iter=300, max_leaf_nodes=15,
+                                             min_samples_leaf=100, l2_regularization=1.0, early_stopping=True,
+                                             random_state=seed),
+        "bce": make_pipeline(*prep(), ScratchLogisticRegression(l2=1e-3, method="newton", max_iter=50)),
+    }
+
+
+def out_of_fold(sets: dict, y, models: dict, folds: int, seed: int) -> pd.DataFrame:
+    """Out-of-fold P(buy again) of every model on every feature set, on the same folds.
+
+    Returns
+    -------
+    DataFrame
+        One row per customer; columns ``(set, model)``.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_predict
+
+    y = np.asarray(y)
+    cv = outer_folds(folds, seed)
+    index = next(iter(sets.values())).index
+    out = {}
+    for name, X in sets.items():
+        if not X.index.equals(index):
+            raise ValueError(f"feature set {name!r} is not indexed like the first set")
+        for key, model in models.items():
+            out[(name, key)] = cross_val_predict(clone(model), X.to_numpy(dtype=float), y, cv=cv,
+                                                 method="predict_proba")[:, 1]
+    return pd.DataFrame(out, index=index)
+
+
+def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n_resamples: int = 500,
+                   seed: int = 0, subset=None, intervals_for=None) -> pd.DataFrame:
+    """Every (feature set, model) of ``oof`` scored, with its ROC AUC and PR AUC gain over ``base``
+    (the same model on behaviour alone) and a paired bootstrap interval of each gain.
+
+    ``true_p`` (the true probability) is added as a row of its own; ``subset`` (a boolean mask)
+    restricts the evaluation to some customers (for example those who wrote a review);
+    ``intervals_for`` limits the bootstrap (the slow part) to some models (default: all), the
+    others get the gains without an interval.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from ..metrics import binary_metrics, paired_bootstrap_diff
+
+    y = np.asarray(y)
+    mask = np.ones(len(y), dtype=bool) if subset is None else np.asarray(subset, dtype=bool)
+    rows = {}
+    for (name, model) in oof.columns:
+        p = oof[(name, model)].to_numpy()[mask]
+        row = {"set": name, "model": model, **binary_metrics(y[mask], p)}
+        b = oof[(base, model)].to_numpy()[mask]
+        for metric, f in (("roc_auc", roc_auc_score), ("pr_auc", average_precision_score)):
+            if name == base or (intervals_for is not None and model not in intervals_for):
+                d = {"difference": f(y[mask], p) - f(y[mask], b), "low": np.nan, "high": np.nan}
+            else:
+                d = paired_bootstrap_diff(y[mask], p, b, f, n_resamples=n_resamples, seed=seed)
+            row[f"{metric}_gain"], row[f"{metric}_gain_low"], row[f"{metric}_gain_high"] = \
+                d["difference"], d["low"], d["high"]
+        rows[(name, model)] = row
+    if true_p is not None:
+        tp = np.asarray(true_p, dtype=float)[mask]
+        rows[("true probability", "none")] = {"set": "true probability", "model": "none", **binary_metrics(y[mask], tp)}
+    return pd.DataFrame(rows).T.set_index(["set", "model"])
+
+
+def gain_share(table: pd.DataFrame, reader_set: str, perfect_set: str = "behaviour + perfect",
+               base: str = "behaviour", metric: str = "roc_auc") -> pd.Series:
+    """Per model: the share of the perfect reader's gain over behaviour that ``reader_set`` recovers."""
+    t = table[metric].unstack("model")
+    return ((t.loc[reader_set] - t.loc[base]) / (t.loc[perfect_set] - t.loc[base])).rename(reader_set)
+
+
+def last_review_groups(observed, reading: pd.DataFrame, customers) -> pd.Series:
+    """Each customer's last review before the cutoff as read by a reader: ``negative``, ``not negative``
+    or ``no review`` (an ordered categorical)."""
+    r = observed.reviews.assign(negative=reading["negative"].to_numpy())
+    r = r[r["date"] <= observed.cutoff].sort_values(["customer_id", "date"], kind="stable")
+    last = r.groupby("customer_id")["negative"].last().reindex(pd.Index(customers))
+    out = pd.Series(np.where(last.isna(), "no review", np.where(last.fillna(False).astype(bool), "negative",
+                                                                  "not negative")), index=last.index)
+    return out.astype(pd.CategoricalDtype(["negative", "not negative", "no review"], ordered=True))
+
+
+def last_review_gap(observed, reading: pd.DataFrame, y: pd.Series) -> float:
+    """Share buying again after a last review read as not negative minus after one read as negative:
+    a number any shop can compute from its own data, and a rough gauge of its text effect."""
+    groups = last_review_groups(observed, reading, y.index)
+    rate = y.groupby(groups, observed=False).mean()
+    return float(rate["not negative"] - rate["negative"])
+
+
+def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed: int, folds: int = 3,
+          n_resamples: int = 200, **settings) -> pd.DataFrame:
+    """The AUC gain of each reader over behaviour alone in fresh worlds along one setting.
+
+    Each point is a new world (same seed, ``setting = value``), evaluated on its customers who got
+    no offer with a plain logistic regression (fixed C = 1, for speed) on the same folds.
+
+    Parameters
+    ----------
+    pool : DataFrame
+        The review texts (:func:`retention_lib.world.review_pool`).
+    read : callable
+        ``texts -> reading`` (``p_negative``, ``negative``): the language model's, from :func:`fit_readers`.
+    setting : str
+        A field of :class:`retention_lib.world.WorldConfig`, such as ``text_effect``.
+
+    Returns
+    -------
+    DataFrame
+        One row per value and reader (``lm``, ``perfect``): ``gain``, ``low``, ``high`` (ROC AUC,
+        paired bootstrap), the behaviour-only ``base_auc``, the share of customers with a review and
+        the ``last-review gap`` (:func:`last_review_gap`, what a shop can measure).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from .. import world as W
+    from ..metrics import paired_bootstrap_diff
+
+    model = make_pipeline(SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler(),
+                          LogisticRegression(C=1.0, max_iter=2000))
+    rows = []
+    for value in values:
+        w = W.simulate(n_customers, seed, pool=pool, **{**settings, setting: value})
+        o = w.observed
+        customers = no_offer_customers(o)
+        reading = read(o.reviews["text"])
+        sets, y = observed_sets(o, {"lm": reading}, customers=customers)
+        perfect, _ = oracle_sets(o, w.truth, w.config.holdout_weeks, customers)
+        sets.update(perfect)
+        oof = out_of_fold(sets, y, {"lr": model}, folds, seed)
+        yy = y.to_numpy()
+        base = oof[("behaviour", "lr")].to_numpy()
+        writers = sets["behaviour + lm"]["has_reviews"].mean()
+        gap = last_review_gap(o, reading, y)
+        for reader, name in (("lm", "behaviour + lm"), ("perfect", "behaviour + perfect")):
+            d = paired_bootstrap_diff(yy, oof[(name, "lr")].to_numpy(), base, roc_auc_score,
+                                      n_resamples=n_resamples, seed=seed)
+            rows.append({setting: value, "reader": reader, "gain": d["difference"], "low": d["low"],
+                         "high": d["high"], "base_auc": roc_auc_score(yy, base), "share with a review": writers,
+                         "last-review gap": gap})
+    return pd.DataFrame(rows)
+
+
+def reader_pair_difference(oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500,
+                           seed: int = 0) -> dict:
+    """ROC AUC of feature set ``a`` minus set ``b`` for one model, with a paired bootstrap interval."""
+    from sklearn.metrics import roc_auc_score
+
+    from ..metrics import paired_bootstrap_diff
+
+    return paired_bootstrap_diff(np.asarray(y), oof[(a, model)].to_numpy(), oof[(b, model)].to_numpy(),
+                                 roc_auc_score, n_resamples=n_resamples, seed=seed)

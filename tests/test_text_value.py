@@ -1,0 +1,106 @@
+"""Chapter 06's ablation: no hidden column reaches a model; no gain where there is none; a real one where there is."""
+
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_lib import data, sentiment, user_profiles, world
+from retention_lib.retention import text_value as tv
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return world.review_pool(data.load("reviews"))
+
+
+@pytest.fixture(scope="module")
+def readers():
+    reviews = data.load("reviews")
+    parts = sentiment.split(sentiment.make_dataset(reviews)[0], seed=0)
+    scores = pd.DataFrame({"split": "not used"}, index=reviews.index)
+    for name, part in parts.items():
+        scores.loc[part.index, "split"] = name
+    return tv.fit_readers(reviews, scores, seed=0)
+
+
+def test_observed_feature_sets_never_see_the_truth(pool, readers):
+    assert "truth" not in inspect.signature(tv.observed_sets).parameters
+    w = world.simulate(3000, seed=0, pool=pool)
+    readings = {k: r(w.observed.reviews["text"]) for k, r in readers.items()}
+    assert set(readings) == {"tfidf", "vader"}  # no language-model scores were given
+    sets, y = tv.observed_sets(w.observed, readings, customers=tv.no_offer_customers(w.observed))
+    allowed = set(tv.WORLD_BEHAVIOUR) | set(user_profiles.TEXT_FEATURES) | {"has_reviews"}
+    hidden = set(w.truth.customers.columns) | set(w.truth.reviews.columns) | set(w.truth.purchases.columns)
+    for name, X in sets.items():
+        assert set(X.columns) <= allowed, name
+        assert not set(X.columns) & hidden, name
+        assert X.index.equals(y.index)
+    # only customers without an offer, and the label is what they did
+    groups = w.observed.assignment.set_index("customer_id")["group"].reindex(y.index)
+    assert groups.isin(["not in experiment", "control"]).all()
+    truth_bought = w.truth.customers.loc[y.index, "purchases_none"] > 0
+    assert (y.astype(bool) == truth_bought).all()
+    oracle, true_p = tv.oracle_sets(w.observed, w.truth, w.config.holdout_weeks, y.index)
+    assert list(oracle) == ["behaviour + perfect"] and true_p.between(0, 1).all()
+
+
+def test_no_gain_without_a_link_and_a_real_one_with_a_strong_link(pool, readers):
+    """A method that finds signal where there is none is broken."""
+    null = tv.sweep(pool, readers["tfidf"], "text_effect", [0.0], 8000, seed=0, folds=3, n_resamples=100)
+    for _, row in null.iterrows():
+        assert row["low"] <= 0, row["reader"]             # never a significant gain
+        assert row["gain"] > -0.006, row["reader"]        # nor a loss beyond the noise of extra features
+    strong = tv.sweep(pool, readers["tfidf"], "text_effect", [3.0], 8000, seed=0, folds=3, n_resamples=100)
+    perfect = strong[strong["reader"] == "perfect"].iloc[0]
+    assert perfect["low"] > 0                            # the perfect reader is better than behaviour
+    assert strong[strong["reader"] == "lm"].iloc[0]["gain"] > 0.005
+    assert perfect["last-review gap"] > null.iloc[0]["last-review gap"] + 0.1
+
+
+def test_readings_by_hand():
+    r = tv.perfect_reading([1, 3, 5])
+    assert r["p_negative"].tolist() == [1.0, 0.5, 0.0] and r["negative"].tolist() == [True, False, False]
+    proba = pd.DataFrame({"p_negative": [0.5, 0.2], "p_neutral": [0.1, 0.7], "p_positive": [0.4, 0.1]})
+    assert tv.reading_from_proba(proba)["negative"].tolist() == [True, False]
+    obs = world.Observed(purchases=pd.DataFrame(), assignment=pd.DataFrame(),
+                         reviews=pd.DataFrame({"customer_id": [1, 1, 2, 3],
+                                               "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-05",
+                                                                       "2020-06-01"])}),
+                         cutoff=pd.Timestamp("2020-03-01"), end=pd.Timestamp("2020-06-30"))
+    groups = tv.last_review_groups(obs, pd.DataFrame({"negative": [True, False, True, True]}), [1, 2, 3, 4])
+    assert groups.tolist() == ["not negative", "negative", "no review", "no review"]  # 3 wrote after the cutoff
+    y = pd.Series([1, 0, 1, 0], index=[1, 2, 3, 4])
+    assert tv.last_review_gap(obs, pd.DataFrame({"negative": [True, False, True, True]}), y) == 1.0
+
+
+def test_ablation_table_and_gain_share_by_hand():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    noise = rng.normal(size=400)
+    from scipy.special import expit
+
+    oof = pd.DataFrame({("behaviour", "m"): expit(noise), ("behaviour + perfect", "m"): expit(y + noise),
+                        ("behaviour + lm", "m"): expit(0.5 * y + noise)})
+    t = tv.ablation_table(oof, y, n_resamples=50)
+    from sklearn.metrics import roc_auc_score
+    assert t.loc[("behaviour + lm", "m"), "roc_auc"] == pytest.approx(roc_auc_score(y, 0.5 * y + noise))
+    gain = t.loc[("behaviour + lm", "m"), "roc_auc_gain"]
+    assert gain == pytest.approx(roc_auc_score(y, 0.5 * y + noise) - roc_auc_score(y, noise))
+    low, high = t.loc[("behaviour + lm", "m"), ["roc_auc_gain_low", "roc_auc_gain_high"]]
+    assert low < gain < high and low > 0
+    share = tv.gain_share(t, "behaviour + lm")["m"]
+    assert 0 < share < 1
+    with pytest.raises(ValueError, match="not indexed like the first set"):
+        tv.out_of_fold({"a": pd.DataFrame({"x": [1.0, 2]}), "b": pd.DataFrame({"x": [1.0, 2]}, index=[5, 6])},
+                       [0, 1], {}, 2, 0)
+
+
+def test_every_model_follows_the_contract():
+    X = np.random.default_rng(1).normal(size=(300, 4))
+    X[::7, 2] = np.nan   # a missing text feature
+    y = (X[:, 0] > 0).astype(int)
+    for key, model in tv.make_text_models(0).items():
+        p = model.fit(X, y).predict_proba(X)
+        assert p.shape == (300, 2) and np.allclose(p.sum(axis=1), 1), key
