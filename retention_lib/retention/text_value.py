@@ -91,8 +91,13 @@ def fit_readers(reviews: pd.DataFrame, scores: pd.DataFrame, seed: int = 0) -> d
     if set(cols) <= set(scores.columns):
         lookup = sentiment_lookup(reviews, scores)
         readers["lm"] = lambda t: reading_from_proba(score_texts(t, lookup))
-    readers["tfidf"] = lambda t: reading_from_proba(_per_distinct_text(
-        t, lambda u: pd.DataFrame(tfidf.predict_proba(u), columns=cols)))
+
+    def tfidf_proba(u):  # a class absent from a small training split gets probability 0
+        p = np.zeros((len(u), 3))
+        p[:, tfidf.classes_] = tfidf.predict_proba(u)
+        return pd.DataFrame(p, columns=cols)
+
+    readers["tfidf"] = lambda t: reading_from_proba(_per_distinct_text(t, tfidf_proba))
     readers["vader"] = lambda t: _per_distinct_text(t, lambda u: vader_reading(vader, u))
     return readers
 
