@@ -420,6 +420,7 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     if stage.exists():
         shutil.rmtree(stage)
     shutil.copytree(root / "book", stage, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+    shutil.copy2(root / "_config.yml", stage / "_config.yml")  # the book's configuration lives at the top
     shutil.copytree(nb_dir, stage / "notebooks")
     write_parameter_appendix(stage / "parameters.md")
     write_toc(stage / "_toc.yml")

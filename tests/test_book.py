@@ -65,6 +65,7 @@ def test_check_offline_html_finds_remote_assets(tmp_path):
 def test_a_notebook_that_raises_fails_the_run_and_the_build(tmp_path):
     root = tmp_path / "proj"
     shutil.copytree(ROOT / "book", root / "book")
+    shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
     (root / "notebooks").mkdir()
     nb = json.loads((ROOT / "notebooks" / "01_data.ipynb").read_text())
     nb["cells"].insert(2, {"cell_type": "code", "id": "boom", "metadata": {}, "outputs": [],

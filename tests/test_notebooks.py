@@ -75,3 +75,13 @@ def test_ci_calls_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make book" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_design_cards_layout():
+    for name in ["book", "notebooks", "retention_lib", "tests"]:
+        assert (ROOT / name).is_dir(), name
+    for name in ["environment.yml", "_config.yml", "README.md"]:
+        assert (ROOT / name).is_file(), name
+    assert not (ROOT / "book" / "_config.yml").exists(), "one configuration, at the top"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
