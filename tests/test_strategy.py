@@ -1,0 +1,99 @@
+"""Retention strategy: budgets hold exactly, IPW recovers true policy values, the oracle's curve is the best."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_lib import data, strategy as st, world
+
+
+@pytest.fixture(scope="module")
+def w():
+    return world.simulate(30000, seed=7, pool=world.review_pool(data.load("reviews")), experiment_share=0.6)
+
+
+def test_budgets_hold_exactly():
+    scores = pd.Series([0.3, 0.9, 0.1, 0.5], index=[10, 11, 12, 13])
+    arms = st.policy(scores, 2, "discount")
+    assert (arms == "discount").sum() == 2 and list(arms[arms != "none"].index) == [11, 13]
+    gains = pd.DataFrame({"discount": [1.0, -2.0, 0.5, 3.0], "recovery": [2.0, -1.0, 0.1, 0.0]}, index=scores.index)
+    best = st.policy(gains, 3)
+    assert best.tolist() == ["recovery", "none", "discount", "discount"]   # 11 has no positive gain
+    assert (st.policy(gains, 1) != "none").sum() == 1 and st.policy(gains, 1)[13] == "discount"
+    assert (st.policy(scores, 0, "recovery") == "none").all()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda s: st.policy(s, -1, "discount"), "budget must be a whole number of offers from 0 to 4"),
+    (lambda s: st.policy(s, 5, "discount"), "from 0 to 4, got 5"),
+    (lambda s: st.policy(s, 2.5, "discount"), "whole number"),
+    (lambda s: st.policy(s, 2, "voucher"), "offer must be one of \\['discount', 'recovery'\\], got 'voucher'"),
+    (lambda s: st.policy(s, 2), "name the offer"),
+    (lambda s: st.policy(pd.DataFrame({"coupon": s}), 2), "got 'coupon'"),
+])
+def test_bad_parameters_are_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(pd.Series([0.3, 0.9, 0.1, 0.5]))
+
+
+def test_ipw_estimates_the_true_policy_value_on_randomised_data(w):
+    """On the experiment's customers, the IPW estimate of a policy's incremental profit agrees with
+    the truth from the potential outcomes, within its interval (here: several policies)."""
+    costs = st.OfferCosts.from_config(w.config)
+    exp = st.experiment_frame(w.observed, costs)
+    c = w.truth.customers
+    # the observed experiment is the truth of the arm received
+    for arm in ("none", "discount", "recovery"):
+        got = exp[exp["arm"] == arm]
+        np.testing.assert_allclose(got["profit"], c.loc[got.index, f"profit_{arm}"], rtol=1e-9, atol=1e-9)
+    rng = np.random.default_rng(0)
+    inside = 0
+    policies = {
+        "random": st.policy(pd.Series(rng.random(len(exp)), index=exp.index), len(exp) // 3, "discount"),
+        "price-sensitive first": st.policy(c.loc[exp.index, "price_sensitivity"], len(exp) // 4, "discount"),
+        "oracle": st.policy(pd.DataFrame({o: c.loc[exp.index, f"profit_{o}"] - c.loc[exp.index, "profit_none"]
+                                          for o in world.OFFERS}), len(exp) // 5),
+    }
+    for name, arms in policies.items():
+        est, true = st.ipw_value(arms, exp), st.true_value(arms, c)
+        inside += est["low"] <= true <= est["high"]
+        assert abs(est["value"] - true) < 4 * (est["high"] - est["low"]) / 3.92, name
+    assert inside >= 2
+    d = st.ipw_difference(policies["oracle"], policies["random"], exp)
+    assert d["low"] > 0 and d["difference"] == pytest.approx(
+        st.ipw_value(policies["oracle"], exp)["value"] - st.ipw_value(policies["random"], exp)["value"])
+
+
+def test_the_oracle_curve_is_the_highest(w):
+    c = w.truth.customers
+    effect = (c["purchases_discount"] > 0).astype(int) - (c["purchases_none"] > 0).astype(int)
+    oracle = st.true_gain_curve(effect, effect)
+    rng = np.random.default_rng(1)
+    for score in (rng.random(len(c)), c["price_sensitivity"], -c["satisfaction"]):
+        other = st.true_gain_curve(score, effect)
+        assert (oracle["gain"].to_numpy() >= other["gain"].to_numpy() - 1e-12).all()
+    assert oracle["gain"].iloc[-1] == pytest.approx(effect.mean())
+    kinds = st.customer_kinds(c, "discount")
+    assert kinds.value_counts(normalize=True)["persuadable"] == pytest.approx((effect == 1).mean())
+
+
+def test_uplift_models_find_a_strong_planted_effect():
+    rng = np.random.default_rng(3)
+    n = 6000
+    X = rng.normal(size=(n, 3))
+    t = rng.integers(0, 2, n)
+    base = 1 / (1 + np.exp(-(X[:, 1] - 0.5)))
+    lift = np.where(X[:, 0] > 0, 0.3, 0.0)            # the offer works only when x0 > 0
+    y = (rng.random(n) < np.clip(base + t * lift, 0, 1)).astype(int)
+    for key, model in st.make_uplift_models(0).items():
+        up = model.fit(X, y, t).predict(X)
+        assert up[X[:, 0] > 0].mean() > up[X[:, 0] <= 0].mean() + 0.1, key
+    with pytest.raises(ValueError, match="both treated and control"):
+        st.XLearner(st.make_uplift_models(0)["t_learner"].estimator_ctrl, None).fit(X, y, np.ones(n))
+
+
+def test_expected_gain_counts_the_discount_paid_by_customers_who_buy_anyway():
+    costs = st.OfferCosts(discount_rate=0.2, discount_contact_cost=0.5, recovery_contact_cost=3.0)
+    # no uplift, a sure buyer worth 100: the discount only costs 20 + 0.5
+    assert st.expected_gain([0.0], [1.0], [100.0], "discount", costs)[0] == pytest.approx(-20.5)
+    assert st.expected_gain([0.1], [0.4], [50.0], "recovery", costs)[0] == pytest.approx(5.0 - 3.0)
