@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -273,8 +274,12 @@ def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] |
     nb_dir, art_dir = out_dir / "notebooks", out_dir / "artifacts"
     nb_dir.mkdir(parents=True, exist_ok=True)
     art_dir.mkdir(parents=True, exist_ok=True)
-    done = []
+    done, summary = [], []
     total = time.perf_counter()
+    # the notebooks run with notebooks/ as working directory: a relative path is the same on every
+    # machine, and is what the parameters cell holds when a reader runs a chapter by hand
+    rel_art = os.path.relpath(art_dir, src_dir)
+    sockets = tempfile.TemporaryDirectory(prefix="retention-kernel-")
     for i, stem in enumerate(stems, 1):
         source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
         if not source.exists():
@@ -284,15 +289,17 @@ def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] |
         tag = f"[{i}/{len(stems)}] {stem} ({profile})"
         if not force and prev.get("key") == key and prev.get("ok"):
             log(f"{tag}: unchanged, reusing the executed notebook ({prev.get('seconds', 0):.1f} s when run)")
+            summary.append((stem, "reused", prev.get("seconds", 0.0)))
             done.append(target)
             continue
         log(f"{tag}: running ...")
-        params = dict(values[stem], profile=profile, artifacts_dir=str(art_dir))
+        params = dict(values[stem], profile=profile, artifacts_dir=rel_art)
         t0 = time.perf_counter()
         ok, error = True, None
         try:
             pm.execute_notebook(str(source), str(target), parameters=params, kernel_name="python3",
-                                cwd=str(src_dir), progress_bar=False, log_output=False)
+                                cwd=str(src_dir), progress_bar=sys.stderr.isatty(), log_output=False,
+                                kernel_manager_class=_kernel_manager_class(sockets.name))
         except pm.PapermillExecutionError as exc:
             ok, error = False, f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
         seconds = time.perf_counter() - t0
@@ -302,9 +309,32 @@ def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] |
             raise RunError(f"{tag} failed after {seconds:.1f} s: {error}\n"
                            f"The executed notebook with the traceback is {target}")
         log(f"{tag}: done in {seconds:.1f} s")
+        summary.append((stem, "ran", seconds))
         done.append(target)
+    sockets.cleanup()
+    width = max(len(st) for st, _, _ in summary)
+    log("\n".join([f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"]
+                  + [f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary]))
     log(f"{len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s; executed copies in {nb_dir}")
     return done
+
+
+def _kernel_manager_class(folder: str):
+    """A kernel manager that talks to the kernel over Unix sockets in ``folder`` (a private temporary
+    folder), not over TCP ports: no network port is opened, and the kernel has no reason to warn that
+    its traffic is unencrypted. On Windows, which has no such sockets, the default (local TCP) stays."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name == "nt":
+        return AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kw):
+            kw.setdefault("transport", "ipc")
+            kw.setdefault("ip", os.path.join(folder, "kernel"))
+            super().__init__(**kw)
+
+    return IPCKernelManager
 
 
 # ----------------------------------------------------------------------------------------------

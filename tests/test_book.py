@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,23 @@ def test_every_notebook_runs_in_the_smoke_profile(smoke_run):
         assert meta["ok"] and meta["profile"] == "smoke"
 
 
+def test_runs_end_with_a_table_of_chapter_times(smoke_run):
+    _, logs = smoke_run
+    assert all(stem in logs[-2] for stem in P.notebooks()), "the last lines list every chapter's time"
+
+
+def test_the_kernel_runs_without_network_ports_or_warnings(tmp_path, capfd):
+    root = tmp_path / "proj"
+    shutil.copytree(ROOT / "book", root / "book")
+    (root / "notebooks").mkdir()
+    shutil.copy2(ROOT / "notebooks" / "01_data.ipynb", root / "notebooks" / "01_data.ipynb")
+    runner.run("smoke", only=["01_data"], root=root, log=lambda m: None)
+    assert "without encryption" not in capfd.readouterr().err
+    nb = json.loads((root / "_build" / "smoke" / "notebooks" / "01_data.ipynb").read_text())
+    injected = next(c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    assert 'artifacts_dir = "../_build/smoke/artifacts"' in "".join(injected["source"])
+
+
 def test_a_second_run_with_nothing_changed_reuses_the_executed_notebooks(smoke_run):
     logs = []
     runner.run("smoke", log=logs.append)
@@ -49,6 +67,11 @@ def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html)
         assert "{glue" not in page, f"{stem}: a glued number was not filled in"
         assert "Traceback" not in page
     assert list(smoke_html.rglob("tex-chtml*.js")), "MathJax is served locally"
+    # no path of the machine that built the book (the checkout, the home folder) on any page
+    for page in smoke_html.rglob("*.html"):
+        text = page.read_text(errors="replace")
+        for machine_path in {str(ROOT), str(Path.home()) + "/"}:
+            assert machine_path not in text, f"{page.name} shows {machine_path}"
     params_page = (smoke_html / "parameters.html").read_text()
     for stem in P.notebooks():
         for name in P.parameters(stem):
