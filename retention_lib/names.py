@@ -48,6 +48,10 @@ LABELS: dict[str, str] = {
     "behaviour + perfect": "behaviour + perfect reader (hidden stars)",
     "roc_auc_gain": "ROC AUC gain", "roc_auc_gain_low": "gain: 2.5 %", "roc_auc_gain_high": "gain: 97.5 %",
     "pr_auc_gain": "PR AUC gain", "pr_auc_gain_low": "PR gain: 2.5 %", "pr_auc_gain_high": "PR gain: 97.5 %",
+    # uplift models (chapter 08)
+    "t_learner": "two-model learner (scikit-uplift)",
+    "class_transformation": "class transformation (scikit-uplift)",
+    "x_learner": "X-learner",
     # metrics
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",

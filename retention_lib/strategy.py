@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, clone
 
 __all__ = ["POLICIES", "OfferCosts", "experiment_frame", "XLearner", "make_uplift_models", "fit_uplift",
            "expected_gain", "policy", "true_value", "ipw_value", "ipw_difference", "true_gain_curve",
-           "budget_curve", "customer_kinds"]
+           "budget_curve", "customer_kinds", "customer_value", "risk_scores", "cross_fit_uplift", "qini_area"]
 
 #: the targeting rules compared, in the book's order
 POLICIES = ("random", "risk", "uplift", "profit", "best offer", "oracle")
@@ -278,3 +278,59 @@ def customer_kinds(truth_customers: pd.DataFrame, offer: str) -> pd.Series:
                      "sleeping dog")
     return pd.Series(kind, index=truth_customers.index, name="kind").astype(
         pd.CategoricalDtype(["sure thing", "persuadable", "lost cause", "sleeping dog"], ordered=True))
+
+
+def customer_value(summary: pd.DataFrame, purchases: pd.DataFrame, cutoff, horizon: float) -> pd.Series:
+    """What a customer who buys in the next ``horizon`` weeks is worth, from observed data only:
+    BG/NBD's expected purchases given at least one (expected purchases / P(any purchase)) times the
+    customer's mean spend per purchase before ``cutoff``."""
+    from .retention import BGNBD
+
+    bg = BGNBD(horizon=horizon).fit(summary)
+    n_if_buy = bg.expected_purchases(summary) / np.clip(bg.predict_proba(summary)[:, 1], 1e-9, 1)
+    spend = purchases[purchases["date"] <= pd.Timestamp(cutoff)].groupby("customer_id")["amount"].mean()
+    return (pd.Series(n_if_buy, index=summary.index) * spend.reindex(summary.index)).rename("value")
+
+
+def risk_scores(model, X: pd.DataFrame, y: pd.Series, no_offer, folds: int, seed: int) -> pd.Series:
+    """P(buy again with no offer) for every customer in ``X``: cross-fitted for the customers who got no
+    offer (each predicted by a model that did not see them), and from a model fitted on all of them
+    for the others (who received an offer, so their outcome says nothing about no offer)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    no_offer = X.index.intersection(pd.Index(no_offer))
+    Xn, yn = X.loc[no_offer].to_numpy(dtype=float), y.loc[no_offer].to_numpy()
+    out = pd.Series(np.nan, index=X.index, name="p_buy_no_offer")
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    out[no_offer] = cross_val_predict(clone(model), Xn, yn, cv=cv, method="predict_proba")[:, 1]
+    rest = X.index.difference(no_offer)
+    if len(rest):
+        out[rest] = clone(model).fit(Xn, yn).predict_proba(X.loc[rest].to_numpy(dtype=float))[:, 1]
+    return out
+
+
+def cross_fit_uplift(model, features: pd.DataFrame, experiment: pd.DataFrame, offer: str, folds: int = 2,
+                     seed: int = 0) -> pd.Series:
+    """Uplift of ``offer`` for every experiment customer, each predicted by a model fitted on the
+    other folds (so that evaluating on the experiment is honest)."""
+    _check_offer(offer)
+    ids = experiment.index
+    fold = np.random.default_rng(seed).integers(0, folds, len(ids))
+    out = pd.Series(np.nan, index=ids, name=f"uplift_{offer}")
+    for f in range(folds):
+        fitted = fit_uplift(model, features, experiment.iloc[fold != f], offer)
+        out.iloc[fold == f] = fitted.predict(features.loc[ids[fold == f]].to_numpy(dtype=float))
+    return out
+
+
+def qini_area(bought, uplift, treated) -> float:
+    """scikit-uplift's normalised area under the Qini curve (1 = the best possible ranking, 0 = random)
+    of an uplift prediction on randomised data. scikit-uplift 0.5.1 calls a scikit-learn helper that
+    warns it is deprecated; the warning is silenced here (the pin scikit-learn<1.10 keeps it working)."""
+    import warnings
+
+    from sklift.metrics import qini_auc_score
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*stable_cumsum.*", category=FutureWarning)
+        return float(qini_auc_score(np.asarray(bought), np.asarray(uplift), np.asarray(treated)))

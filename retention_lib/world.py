@@ -50,7 +50,8 @@ from scipy import stats
 from scipy.special import expit, logit
 
 __all__ = ["WorldConfig", "WorldConfigError", "World", "Observed", "Truth", "simulate", "review_pool", "save", "load", "ARMS", "OFFERS",
-           "CDNOW_BGNBD", "CDNOW_SPEND", "REAL_RATING_SHARES", "GROUPS", "behaviour_stats", "true_effects"]
+           "CDNOW_BGNBD", "CDNOW_SPEND", "REAL_RATING_SHARES", "GROUPS", "behaviour_stats", "true_effects",
+           "expected_outcomes"]
 
 #: BG/NBD fitted on the CDNOW master file by chapter 04's code (calibration to 1997-09-30); a test refits it
 CDNOW_BGNBD = {"r": 0.2516, "alpha": 4.7890, "a": 0.7234, "b": 2.1612}
@@ -360,31 +361,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
 
     # ---- holdout under each arm, with common random numbers
     tau = cfg.holdout_weeks
-    u_count, u_drop, u_averse, u_win = (g_hold.random(n) for _ in range(4))
-    z_spend_hold = g_hold.standard_normal(n)
-    p_hold = p  # averaged over experiences, a customer's dropout per purchase is p
-    pushed = averse & (u_averse < cfg.contact_averse_loss)
-    outcomes = {}
-    for arm in ARMS:
-        rate, drop, active_h = lam, p_hold, alive.copy()
-        if arm == "discount":
-            rate = lam * (1 + cfg.discount_rate_boost * price_sens)
-            won = ~alive & (u_win < cfg.discount_winback * price_sens)
-        elif arm == "recovery":
-            drop = np.where(last_bad, p_hold * (1 - cfg.recovery_dropout_cut), p_hold)
-            won = ~alive & (u_win < cfg.recovery_winback * last_bad)
-        if arm != "none":
-            active_h = (alive | won) & ~pushed
-        k = np.maximum(stats.poisson.ppf(u_count, rate * tau), 0)
-        g = np.maximum(stats.geom.ppf(u_drop, drop), 1)
-        count = np.where(active_h, np.minimum(k, g), 0).astype(np.int64)
-        price = 1 - cfg.discount_rate if arm == "discount" else 1.0
-        per = np.exp(spend_mu + cfg.spend_log_sd_within ** 2 / 2)
-        noise = np.exp(cfg.spend_log_sd_within * z_spend_hold / np.sqrt(np.maximum(count, 1))
-                       - cfg.spend_log_sd_within ** 2 / (2 * np.maximum(count, 1)))
-        spend = count * per * noise * price
-        cost = {"none": 0.0, "discount": cfg.discount_contact_cost, "recovery": cfg.recovery_contact_cost}[arm]
-        outcomes[arm] = (count, spend, spend - cost, k)
+    outcomes = _holdout_outcomes(cfg, g_hold, lam, p, alive, price_sens, last_bad, averse, spend_mu)
 
     # ---- the randomised experiment, and what each customer received
     in_exp = np.zeros(n, dtype=bool)
@@ -446,6 +423,73 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     truth = Truth(customers=customers, purchases=truth_purchases, reviews=truth_reviews,
                   rating_thresholds=thresholds)
     return World(config=cfg, observed=observed, truth=truth)
+
+
+def _holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, price_sens, last_bad, averse,
+                      spend_mu) -> dict:
+    """Holdout purchases, spend and profit of every customer under every arm, with common random numbers.
+
+    The same uniform draws decide, under each arm, how many purchases the customer's Poisson process
+    makes (``k``), after which purchase they leave, whether a contact-averse customer is pushed away
+    and whether a gone customer is won back: arms differ only where the offer changes the customer's
+    parameters. Returns arm -> (count, spend, profit, k).
+    """
+    n, tau = lam.size, cfg.holdout_weeks
+    u_count, u_drop, u_averse, u_win = (rng.random(n) for _ in range(4))
+    z_spend_hold = rng.standard_normal(n)
+    p_hold = p  # averaged over experiences, a customer's dropout per purchase is p
+    pushed = averse & (u_averse < cfg.contact_averse_loss)
+    outcomes = {}
+    for arm in ARMS:
+        rate, drop, active_h = lam, p_hold, alive.copy()
+        if arm == "discount":
+            rate = lam * (1 + cfg.discount_rate_boost * price_sens)
+            won = ~alive & (u_win < cfg.discount_winback * price_sens)
+        elif arm == "recovery":
+            drop = np.where(last_bad, p_hold * (1 - cfg.recovery_dropout_cut), p_hold)
+            won = ~alive & (u_win < cfg.recovery_winback * last_bad)
+        if arm != "none":
+            active_h = (alive | won) & ~pushed
+        k = np.maximum(stats.poisson.ppf(u_count, rate * tau), 0)
+        g = np.maximum(stats.geom.ppf(u_drop, drop), 1)
+        count = np.where(active_h, np.minimum(k, g), 0).astype(np.int64)
+        price = 1 - cfg.discount_rate if arm == "discount" else 1.0
+        per = np.exp(spend_mu + cfg.spend_log_sd_within ** 2 / 2)
+        noise = np.exp(cfg.spend_log_sd_within * z_spend_hold / np.sqrt(np.maximum(count, 1))
+                       - cfg.spend_log_sd_within ** 2 / (2 * np.maximum(count, 1)))
+        spend = count * per * noise * price
+        cost = {"none": 0.0, "discount": cfg.discount_contact_cost, "recovery": cfg.recovery_contact_cost}[arm]
+        outcomes[arm] = (count, spend, spend - cost, k)
+    return outcomes
+
+
+def expected_outcomes(world: World, draws: int = 50, seed: int = 0) -> pd.DataFrame:
+    """Each customer's *expected* holdout outcome under every arm, given everything hidden about them.
+
+    The potential outcomes in ``truth`` are one draw of luck: whether a gone customer happened to be
+    won back, how many purchases happened to come. No rule, however well informed, can know the luck;
+    the best any rule can know is the expectation, estimated here by simulating the holdout ``draws``
+    more times from the same hidden state (traits and the state at the cutoff).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``truth.customers``: ``p_buy_<arm>`` and ``profit_<arm>`` (expected) for every arm.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
+    c, cfg = world.truth.customers, world.config
+    args = (c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["alive_at_cutoff"].to_numpy(),
+            c["price_sensitivity"].to_numpy(), c["last_bad"].to_numpy(), c["contact_averse"].to_numpy(),
+            c["spend_log_mean"].to_numpy())
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 8]))
+    total = {f"{what}_{arm}": np.zeros(len(c)) for what in ("p_buy", "profit") for arm in ARMS}
+    for _ in range(draws):
+        out = _holdout_outcomes(cfg, rng, *args)
+        for arm in ARMS:
+            total[f"p_buy_{arm}"] += out[arm][0] > 0
+            total[f"profit_{arm}"] += out[arm][2]
+    return pd.DataFrame({k: v / draws for k, v in total.items()}, index=c.index)
 
 
 def _check_pool(pool: pd.DataFrame) -> None:
