@@ -97,3 +97,46 @@ def test_expected_gain_counts_the_discount_paid_by_customers_who_buy_anyway():
     # no uplift, a sure buyer worth 100: the discount only costs 20 + 0.5
     assert st.expected_gain([0.0], [1.0], [100.0], "discount", costs)[0] == pytest.approx(-20.5)
     assert st.expected_gain([0.1], [0.4], [50.0], "recovery", costs)[0] == pytest.approx(5.0 - 3.0)
+
+
+def test_expected_outcomes_average_the_luck_away(w):
+    """The expected outcome under no offer is the mean of fresh draws from the same hidden state:
+    0 for a customer gone at the cutoff, 1 - exp(-lambda * tau) for P(buy) of one alive."""
+    e = world.expected_outcomes(w, draws=40, seed=0)
+    c = w.truth.customers
+    assert list(e.columns) == [f"{what}_{arm}" for what in ("p_buy", "profit") for arm in world.ARMS]
+    gone = ~c["alive_at_cutoff"]
+    assert (e.loc[gone, "p_buy_none"] == 0).all() and (e.loc[gone, "profit_none"] == 0).all()
+    alive = c["alive_at_cutoff"]
+    exact = 1 - np.exp(-c.loc[alive, "purchase_rate"] * w.config.holdout_weeks)
+    err = (e.loc[alive, "p_buy_none"] - exact).mean()
+    assert abs(err) < 0.01                      # unbiased: the mean error is far below one draw's noise
+    # the realised outcomes are one draw of the same distribution
+    assert (c["purchases_none"] > 0).mean() == pytest.approx(e["p_buy_none"].mean(), abs=0.01)
+    with pytest.raises(ValueError, match="draws"):
+        world.expected_outcomes(w, draws=0)
+
+
+def test_cross_fitting_and_risk_scores_never_score_a_customer_with_a_model_that_saw_it(w):
+    from retention_lib import retention
+    from retention_lib.retention import text_value as tv
+
+    costs = st.OfferCosts.from_config(w.config)
+    exp = st.experiment_frame(w.observed, costs)
+    sets, y = tv.observed_sets(w.observed, {})
+    X = sets["behaviour"]
+    up = st.cross_fit_uplift(st.make_uplift_models(0)["t_learner"], X, exp, "discount", folds=2, seed=0)
+    assert up.index.equals(exp.index) and up.notna().all()
+    # a customer's own outcome does not move its own prediction
+    flipped = exp.copy()
+    i = exp.index[0]
+    flipped.loc[i, "bought"] = 1 - flipped.loc[i, "bought"]
+    again = st.cross_fit_uplift(st.make_uplift_models(0)["t_learner"], X, flipped, "discount", folds=2, seed=0)
+    assert again[i] == pytest.approx(up[i])
+    p0 = st.risk_scores(st.make_uplift_models(0)["t_learner"].estimator_ctrl, X, y, tv.no_offer_customers(w.observed), 3, 0)
+    assert p0.between(0, 1).all() and p0.index.equals(X.index)
+    summary = retention.calibration_holdout(w.observed.purchases, w.observed.cutoff, w.observed.end)
+    value = st.customer_value(summary, w.observed.purchases, w.observed.cutoff, 39.0)
+    assert (value.dropna() > 0).all()
+    q = st.qini_area(exp["bought"], up, (exp["arm"] == "discount").astype(int))
+    assert -1 < q < 1
