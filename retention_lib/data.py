@@ -78,18 +78,24 @@ class Schema:
 
 @dataclass
 class Violation:
-    """One broken rule: where, which rule, how many rows, a few examples."""
+    """One broken rule: where, which rule, how many rows, a few examples.
+
+    ``column`` is the library's name of the column; ``file_column`` the name the user's file gives it
+    (messages show the file's name, with the library's in brackets where they differ).
+    """
 
     source: str
     column: str
     rule: str
     count: int
     examples: list[str] = field(default_factory=list)
+    file_column: str | None = None
 
     def __str__(self) -> str:
         ex = "; ".join(self.examples)
-        return f"{self.source}: column '{self.column}': {self.rule}: {self.count} row(s)" + (
-            f", e.g. {ex}" if ex else "")
+        shown = self.file_column or self.column
+        name = f"'{shown}'" + (f" [{self.column}]" if shown != self.column and self.column != "*" else "")
+        return f"{self.source}: column {name}: {self.rule}: {self.count} row(s)" + (f", e.g. {ex}" if ex else "")
 
 
 class DataValidationError(ValueError):
@@ -105,10 +111,23 @@ class DataValidationError(ValueError):
 # validation
 
 
-def _examples(positions: np.ndarray, values, k: int = 3) -> list[str]:
+def _plain(value) -> str:
+    """A value as a reader would write it: numbers bare, text quoted, a missing value as 'empty'."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return "empty"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_plain(v) for v in value) + ")"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _examples(positions: np.ndarray, values, first_line: int | None = None, k: int = 3) -> list[str]:
+    """``line N: value`` (the line of the file, when rows are lines) or ``row N: value``."""
     out = []
     for pos, val in list(zip(positions, values))[:k]:
-        out.append(f"row {int(pos) + 1}: {val!r}")
+        where = f"line {int(pos) + first_line}" if first_line is not None else f"row {int(pos) + 1}"
+        out.append(f"{where}: {_plain(val)}")
     return out
 
 
@@ -153,14 +172,18 @@ def _convert(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return conv, bad
 
 
-def validate(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(raw: pd.DataFrame, schema: Schema, source: str, renames: dict | None = None,
+             first_line: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check ``raw`` against ``schema``; return (typed frame, report of every rule checked).
 
     Raises :class:`DataValidationError` listing every violation. ``source`` names the file in
-    messages. Columns the schema does not know are kept as they are.
+    messages; ``renames`` (the file's column name -> the library's) lets messages name columns as
+    the file does; ``first_line`` is the line of the file holding the first row (2 below a header),
+    so that examples give line numbers. Columns the schema does not know are kept as they are.
     """
     violations: list[Violation] = []
     report: list[dict] = []
+    in_file = {lib: file for file, lib in (renames or {}).items()}
 
     def check(column: str, rule: str, mask: pd.Series, values: pd.Series | None = None):
         n = int(mask.sum())
@@ -168,14 +191,17 @@ def validate(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFra
         if n:
             pos = np.flatnonzero(mask.to_numpy())
             vals = (values if values is not None else raw[column]).to_numpy()[pos]
-            violations.append(Violation(source, column, rule, n, _examples(pos, vals)))
+            violations.append(Violation(source, column, rule, n, _examples(pos, vals, first_line),
+                                        file_column=in_file.get(column, column)))
 
     if len(raw) == 0:
         raise DataValidationError([Violation(source, "*", "the file holds no data rows", 0)])
     missing = [c.name for c in schema.columns if c.name not in raw.columns]
     if missing:
+        found = ", ".join(str(in_file.get(c, c)) for c in raw.columns)
         raise DataValidationError([
-            Violation(source, m, f"required column is missing (found: {', '.join(map(str, raw.columns))})", len(raw))
+            Violation(source, m, f"required column is missing (the file has: {found})", len(raw),
+                      file_column=in_file.get(m, m))
             for m in missing])
 
     out = raw.copy()
@@ -222,7 +248,8 @@ def validate(raw: pd.DataFrame, schema: Schema, source: str) -> tuple[pd.DataFra
             pos = np.flatnonzero(dup.to_numpy())
             vals = [tuple(raw.iloc[p][key]) for p in pos[:3]]
             violations.append(Violation(source, "+".join(key), "duplicate key (must be unique)", n,
-                                        _examples(pos, vals)))
+                                        _examples(pos, vals, first_line),
+                                        file_column="+".join(in_file.get(k, k) for k in key)))
     if violations:
         raise DataValidationError(violations)
     return out, pd.DataFrame(report)
@@ -306,6 +333,11 @@ class Dataset:
     sort_by: tuple[str, ...] = ()
     files: Callable[[Path | None], list[tuple[Path, dict]]] | None = None
     added_columns: dict = field(default_factory=dict)
+    first_line: int = 2  # line of a text file holding the first row (1 without a header)
+
+    def first_line_of(self, file: Path) -> int | None:
+        """The line of ``file`` holding the first row, or None for a binary (parquet) file."""
+        return None if ".parquet" in Path(file).name else self.first_line
 
     def locate(self, given: Path | None) -> list[tuple[Path, dict]]:
         """The files to read, each with its constant columns: the user's path, or the asset's member."""
@@ -361,6 +393,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         title="CDNOW purchases (1/10 sample)",
         asset="cdnow", member="CDNOW_sample.txt",
         read=_read_whitespace_no_header(("customer_id", "customer_index", "date", "quantity", "amount")),
+        first_line=1,
         schema=Schema("cdnow_sample", (
             Column("customer_id", "int", "customer identifier in the master file", min=1),
             Column("customer_index", "int", "index of the customer within the sample (1..2357)", min=1),
@@ -485,7 +518,8 @@ def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.Data
     frames, reports = [], []
     files = ds.locate(given)
     for file, constants in files:
-        df, rep = validate(ds.read(file).rename(columns=ds.renames), ds.schema, str(file))
+        df, rep = validate(ds.read(file).rename(columns=ds.renames), ds.schema, str(file), ds.renames,
+                           ds.first_line_of(file))
         for k, (col, value) in enumerate(constants.items()):
             df.insert(k, col, value)
         frames.append(df)

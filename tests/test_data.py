@@ -119,7 +119,8 @@ def test_error_is_a_value_error_naming_file_column_rule_count_and_examples(tmp_p
     v = violation(err, "amount")
     assert v.count == 2 and "negative" in v.rule
     msg = str(err.value)
-    assert str(p) in msg and "'amount'" in msg and "2 row(s)" in msg and "row 1: '-5'" in msg and "row 3" in msg
+    assert str(p) in msg and "'dollar_value' [amount]" in msg and "2 row(s)" in msg
+    assert "line 2: '-5'" in msg and "line 4" in msg   # lines of the file: the header is line 1
 
 
 def test_missing_column(tmp_path):
@@ -127,6 +128,30 @@ def test_missing_column(tmp_path):
     with pytest.raises(DataValidationError) as err:
         data.load("cdnow", p)
     assert "required column is missing" in violation(err, "amount").rule
+    # in the user's terms: the column their file should have, and the names their file does have
+    msg = str(err.value)
+    assert "column 'dollar_value' [amount]" in msg and "the file has: customer_id, date, number_of_cds" in msg
+    assert "quantity" not in msg
+
+
+def test_errors_speak_the_files_language_in_every_loader(tmp_path):
+    """Line numbers of the file, values as written, no numpy spellings, for each dataset's format."""
+    cases = {
+        "cdnow": ("bad.txt", CDNOW_HEADER + "1 19970101 1 11\n2 19970101 -3 12\n", "number_of_cds", "line 3: '-3'"),
+        "cdnow_sample": ("bad.txt", "1 1 19970101 1 11\n2 2 19970101 1 -4\n", "amount", "line 2: '-4'"),
+        "instacart": ("bad.csv", INSTACART_HEADER + "0,1,1,1,9,8,,196,1.0,0.0\n", "order_dow", "line 2: '9'"),
+        "reviews": ("bad.csv", REVIEWS_HEADER + "1,30,Nice,Lovely,7,1,0,General,Dresses,Dresses\n", "Rating",
+                    "line 2: '7'"),
+        "obd": ("bad.csv", ",timestamp,item_id,position,click,propensity_score\n"
+                           "0,2019-11-24 00:00:00+00:00,1,5,0,0.5\n", "position", "line 2: '5'"),
+    }
+    for name, (fname, text, column, example) in cases.items():
+        p = write(tmp_path, f"{name}_{fname}", text)
+        with pytest.raises(DataValidationError) as err:
+            data.load(name, p)
+        msg = str(err.value)
+        assert f"column '{column}'" in msg and example in msg, (name, msg)
+        assert "np." not in msg, msg
 
 
 def test_wrong_type(tmp_path):
@@ -135,7 +160,7 @@ def test_wrong_type(tmp_path):
         data.load("cdnow", p)
     assert "expected a number" in violation(err, "amount").rule
     q = violation(err, "quantity")
-    assert "whole number" in q.rule and q.examples == ["row 2: '1.5'"]
+    assert "whole number" in q.rule and q.examples == ["line 3: '1.5'"]
 
 
 def test_null_where_a_value_is_required(tmp_path):
