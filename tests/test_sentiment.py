@@ -231,3 +231,21 @@ def test_benchmark_script_runs_on_the_packaged_model():
     table = mod["main"](["--examples", "16", "--batch-sizes", "8", "--no-record"])
     assert set(table["mode"]) == {"inference", "training"}
     assert (table.groupby("mode")["ratio vs naive"].first() == 1.0).all()
+
+
+@pytest.mark.slow
+def test_the_gpu_script_runs_end_to_end_at_smoke_sizes_on_a_cpu(tmp_path):
+    """The first lent GPU has minutes: its script must run in one go. Here it runs dry, on the CPU."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = dict(os.environ, DRY_RUN="1", PYTHON=sys.executable, OUT=str(tmp_path / "out"))
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_full_profile.sh")], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ["gpu.txt", "benchmark.log", "RESULTS.md", "run_02.log", "02_sentiment.ipynb", "history.csv"]:
+        assert (tmp_path / "out" / name).exists(), name
+    assert "ratio vs naive" in (tmp_path / "out" / "benchmark.log").read_text()
