@@ -30,7 +30,7 @@ from typing import Any, Callable
 from . import params as P
 
 __all__ = ["project_root", "run", "build", "check_offline_html", "notebook_errors",
-           "write_parameter_appendix", "write_toc", "glued_values", "compare_glued", "TIMINGS",
+           "write_parameter_appendix", "write_toc", "hide_glue_cells", "glued_values", "compare_glued", "TIMINGS",
            "RunError", "BuildError"]
 
 LIB_DIR = Path(__file__).resolve().parent
@@ -375,6 +375,58 @@ def write_parameter_appendix(path: Path) -> None:
     path.write_text("\n".join(lines))
 
 
+def _glue_statements(source: str) -> list[tuple[int, int]] | None:
+    """Line ranges (1-based, inclusive) of the top-level ``glue(...)``/``glue_all(...)`` calls of a
+    cell; None when the cell does not parse."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return None
+    return [(node.lineno, node.end_lineno) for node in body
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) in ("glue", "glue_all")]
+
+
+def hide_glue_cells(nb_path: Path) -> int:
+    """Take the bookkeeping out of the reading flow: the ``glue``/``glue_all`` calls of every code cell
+    move, with the values they stored, to a cell of their own right after it, tagged ``remove-cell``.
+
+    The page then shows each value where the prose uses it, and the code the reader sees is what
+    computes and displays. Only an executed notebook staged for the book is changed (not re-run).
+    Returns how many cells had glue calls taken out.
+    """
+    nb = json.loads(Path(nb_path).read_text())
+    cells, n = [], 0
+    for cell in nb.get("cells", []):
+        cells.append(cell)
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        spans = _glue_statements(source)
+        if not spans:
+            continue
+        lines = source.splitlines(keepends=True)
+        glued = {i for lo, hi in spans for i in range(lo - 1, hi)}
+        kept = "".join(line for i, line in enumerate(lines) if i not in glued).rstrip("\n")
+        moved = "".join(line for i, line in enumerate(lines) if i in glued).rstrip("\n")
+        outputs = cell.get("outputs", []) or []
+        stored = [o for o in outputs if "scrapbook" in o.get("metadata", {})]
+        hidden = {"cell_type": "code", "execution_count": None, "id": f"{cell.get('id', 'c')}-glue",
+                  "metadata": {"tags": ["remove-cell"]}, "outputs": stored, "source": moved}
+        if kept.strip():
+            cell["source"] = kept
+            cell["outputs"] = [o for o in outputs if "scrapbook" not in o.get("metadata", {})]
+            cells.append(hidden)
+        else:  # nothing but glue: hide the cell itself
+            cell.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+        n += 1
+    nb["cells"] = cells
+    Path(nb_path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return n
+
+
 #: the book's pages around the chapters; the chapters come from ``profiles.yaml``, in its order
 _TOC_BEFORE = [("Using this book", ["how-to-use"])]
 _TOC_AFTER = [("Appendix", ["parameters", "references"])]
@@ -452,6 +504,8 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     shutil.copytree(root / "book", stage, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
     shutil.copy2(root / "_config.yml", stage / "_config.yml")  # the book's configuration lives at the top
     shutil.copytree(nb_dir, stage / "notebooks")
+    for staged in (stage / "notebooks").glob("*.ipynb"):
+        hide_glue_cells(staged)
     write_parameter_appendix(stage / "parameters.md")
     write_toc(stage / "_toc.yml")
     html = out_dir / "_build" / "html"

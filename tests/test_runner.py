@@ -130,3 +130,25 @@ def test_glued_values_are_read_and_compared(tmp_path):
     assert runner.compare_glued(before, {"04": {"auc": "0.7731000000000001", "best": "LR", "cv_seconds": "9"}}) == []
     diffs = runner.compare_glued(before, {"04": {"auc": "0.7732", "cv_seconds": "9"}})
     assert diffs == ["04.auc: 0.7731 -> 0.7732", "04.best: only before (LR)"]
+
+
+def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path):
+    glue_out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "a", "mime_prefix": ""}},
+                "data": {"text/plain": "1"}}
+    table_out = {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "table"},
+                 "execution_count": 1}
+    cells = [{"cell_type": "code", "metadata": {}, "id": "k", "outputs": [glue_out, table_out],
+              "source": 'x = 1\nglue_all({"a": x,\n          "b": 2})\nx'},
+             {"cell_type": "code", "metadata": {}, "id": "g", "outputs": [glue_out], "source": "glue('a', 1)"},
+             {"cell_type": "code", "metadata": {}, "id": "n", "outputs": [], "source": "y = 2"},
+             {"cell_type": "markdown", "metadata": {}, "source": "glue('a', 1)"}]
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}}))
+    assert runner.hide_glue_cells(path) == 2
+    out = json.loads(path.read_text())["cells"]
+    assert [c.get("id") for c in out] == ["k", "k-glue", "g", "n", None]
+    assert out[0]["source"] == "x = 1\nx" and out[0]["outputs"] == [table_out]
+    assert out[1]["metadata"]["tags"] == ["remove-cell"] and out[1]["outputs"] == [glue_out]
+    assert out[1]["source"] == 'glue_all({"a": x,\n          "b": 2})'
+    assert out[2]["metadata"]["tags"] == ["remove-cell"] and out[2]["outputs"] == [glue_out]
+    assert "tags" not in out[3]["metadata"]
