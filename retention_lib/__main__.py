@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--profile", default="standard", choices=P.PROFILES)
     p = sub.add_parser("params", help="list the parameters of each notebook and their values")
     p.add_argument("--profile", default="standard", choices=P.PROFILES)
+    rp = sub.add_parser("reproduce", help="run the executed notebooks again with nbval and compare each "
+                                         "chapter's key outputs (cells tagged nbval-check-output)")
+    rp.add_argument("--profile", default="smoke", choices=P.PROFILES)
+    rp.add_argument("--only", nargs="+", metavar="NB", help="notebook stems to check")
     g = sub.add_parser("glued", help="the numbers each executed notebook glued into its prose")
     g.add_argument("--profile", default="standard", choices=P.PROFILES)
     g.add_argument("--save", metavar="FILE.json", help="write them to a JSON file")
@@ -46,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name} = {prm.values[args.profile]!r}  ({prm.allowed()}) {prm.help}")
         elif args.command == "glued":
             return _glued(args, runner)
+        elif args.command == "reproduce":
+            proc = runner.reproduce(args.profile, only=args.only)
+            print(proc.stdout[-8000:] + proc.stderr[-2000:])
+            return 0 if proc.returncode == 0 else 1
     except (P.ParameterError, assets.AssetError, runner.RunError, runner.BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

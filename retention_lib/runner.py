@@ -30,7 +30,7 @@ from typing import Any, Callable
 from . import params as P
 
 __all__ = ["project_root", "run", "build", "check_offline_html", "notebook_errors",
-           "write_parameter_appendix", "write_toc", "hide_glue_cells", "glued_values", "compare_glued", "TIMINGS",
+           "write_parameter_appendix", "write_toc", "hide_glue_cells", "reproduce", "glued_values", "compare_glued", "TIMINGS",
            "RunError", "BuildError"]
 
 LIB_DIR = Path(__file__).resolve().parent
@@ -335,6 +335,34 @@ def _kernel_manager_class(folder: str):
             super().__init__(**kw)
 
     return IPCKernelManager
+
+
+def reproduce(profile: str, root: Path | None = None, only: list[str] | None = None,
+              timeout: int = 1800) -> subprocess.CompletedProcess:
+    """Run every executed notebook of ``profile`` again with nbval and compare the outputs of the cells
+    tagged ``nbval-check-output`` (each chapter's key numbers) with the stored ones.
+
+    The copies run from a scratch folder laid out like the checkout (their ``artifacts_dir`` is the
+    relative path ``../_build/<profile>/artifacts``, linked to the profile's artifacts), so nothing in
+    ``_build`` is replaced but the artifacts the notebooks write again, identically. Returns pytest's
+    completed process (``returncode`` 0 when every checked output is reproduced).
+    """
+    root = root or project_root()
+    out_dir = profile_dir(profile, root)
+    with tempfile.TemporaryDirectory(prefix="retention-nbval-") as tmp:
+        scratch = Path(tmp)
+        (scratch / "notebooks").mkdir()
+        for stem in only or P.notebooks():
+            nb = out_dir / "notebooks" / f"{stem}.ipynb"
+            if not nb.exists():
+                raise RunError(f"{stem} has not run in profile '{profile}': run it before checking it")
+            shutil.copy2(nb, scratch / "notebooks" / nb.name)
+        (scratch / "_build" / profile).mkdir(parents=True)
+        (scratch / "_build" / profile / "artifacts").symlink_to(out_dir / "artifacts", target_is_directory=True)
+        cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+               "-q", "notebooks"]
+        return subprocess.run(cmd, cwd=scratch, capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
 
 
 # ----------------------------------------------------------------------------------------------

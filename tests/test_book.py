@@ -98,3 +98,29 @@ def test_a_notebook_that_raises_fails_the_run_and_the_build(tmp_path):
         runner.run("smoke", only=["01_data"], root=root, log=lambda m: None)
     with pytest.raises(runner.BuildError, match="01_data: the executed notebook raised"):
         runner.build("smoke", root=root, log=lambda m: None)
+
+
+def test_the_smoke_book_reproduces_under_nbval(smoke_run):
+    """Each chapter's key outputs (cells tagged nbval-check-output) come out the same when run again."""
+    tagged = 0
+    for stem in P.notebooks():
+        nb = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+        tagged += sum("nbval-check-output" in c["metadata"].get("tags", []) for c in nb["cells"])
+        assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in nb["cells"]), stem
+    proc = runner.reproduce("smoke")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_nbval_catches_an_output_that_does_not_reproduce(smoke_run, tmp_path):
+    root = tmp_path / "proj"
+    nb_dir = root / "_build" / "smoke" / "notebooks"
+    nb_dir.mkdir(parents=True)
+    source = runner.profile_dir("smoke") / "notebooks" / "01_data.ipynb"
+    nb = json.loads(source.read_text())
+    cell = next(c for c in nb["cells"] if "nbval-check-output" in c["metadata"].get("tags", []))
+    out = next(o for o in cell["outputs"] if "text/plain" in o.get("data", {}))
+    out["data"]["text/plain"] = "a number that the code does not produce"
+    (nb_dir / "01_data.ipynb").write_text(json.dumps(nb))
+    (root / "_build" / "smoke" / "artifacts").symlink_to(runner.profile_dir("smoke") / "artifacts")
+    proc = runner.reproduce("smoke", root=root, only=["01_data"])
+    assert proc.returncode != 0 and "a number that the code does not produce" in proc.stdout
