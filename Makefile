@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test full smoke fetch install bench clean distclean
+.PHONY: book test full smoke workshop fetch install bench clean distclean
 
 book: fetch  ## run the standard profile and build the HTML book
 	$(PY) -m retention_lib run --profile standard
@@ -21,6 +21,9 @@ full: fetch  ## the full profile (meant for a GPU) and its book
 smoke: fetch  ## every chapter on tiny data, and its book (a few minutes)
 	$(PY) -m retention_lib run --profile smoke
 	$(PY) -m retention_lib build --profile smoke
+
+workshop: fetch  ## every chapter at workshop sizes, and the participants' folder _build/workshop/kit
+	$(PY) -m retention_lib workshop
 
 fetch: $(STAMP)  ## download, verify and unpack the pinned data and model (once)
 	$(PY) -m retention_lib fetch

@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "chapter's key outputs (cells tagged nbval-check-output)")
     rp.add_argument("--profile", default="smoke", choices=P.PROFILES)
     rp.add_argument("--only", nargs="+", metavar="NB", help="notebook stems to check")
+    sub.add_parser("workshop", help="run every chapter in the workshop profile and write the participants' "
+                                    "folder (_build/workshop/kit)")
     g = sub.add_parser("glued", help="the numbers each executed notebook glued into its prose")
     g.add_argument("--profile", default="standard", choices=P.PROFILES)
     g.add_argument("--save", metavar="FILE.json", help="write them to a JSON file")
@@ -50,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name} = {prm.values[args.profile]!r}  ({prm.allowed()}) {prm.help}")
         elif args.command == "glued":
             return _glued(args, runner)
+        elif args.command == "workshop":
+            from . import workshop
+
+            runner.run(workshop.PROFILE)
+            kit = workshop.write_kit(runner.profile_dir(workshop.PROFILE) / "kit", runner.project_root())
+            print(f"participants' folder: {kit} (notebooks/ and SETUP.md); the instructor page is in the book")
         elif args.command == "reproduce":
             proc = runner.reproduce(args.profile, only=args.only)
             print(proc.stdout[-8000:] + proc.stderr[-2000:])

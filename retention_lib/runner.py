@@ -456,7 +456,7 @@ def hide_glue_cells(nb_path: Path) -> int:
 
 
 #: the book's pages around the chapters; the chapters come from ``profiles.yaml``, in its order
-_TOC_BEFORE = [("Using this book", ["how-to-use"])]
+_TOC_BEFORE = [("Using this book", ["how-to-use", "workshop"])]
 _TOC_AFTER = [("Appendix", ["parameters", "references"])]
 
 
@@ -535,6 +535,9 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     for staged in (stage / "notebooks").glob("*.ipynb"):
         hide_glue_cells(staged)
     write_parameter_appendix(stage / "parameters.md")
+    from .workshop import PROFILE as WORKSHOP, instructor_page
+
+    instructor_page(stage / "workshop.md", profile_dir(WORKSHOP, root) / "notebooks")
     write_toc(stage / "_toc.yml")
     html = out_dir / "_build" / "html"
     if html.exists():

@@ -85,3 +85,35 @@ def test_the_design_cards_layout():
     assert not (ROOT / "book" / "_config.yml").exists(), "one configuration, at the top"
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
+
+
+def test_the_workshop_kit_has_workshop_values_and_no_solutions(tmp_path):
+    from retention_lib import workshop
+
+    kit = workshop.write_kit(tmp_path / "kit", ROOT)
+    assert (kit / "SETUP.md").exists()
+    for stem in P.notebooks():
+        nb = nbformat.read(kit / "notebooks" / f"{stem}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert "{solution}" not in text and "{exercise}" in text, stem
+        params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        values = {n.targets[0].id: ast.literal_eval(n.value) for n in ast.parse(params.source).body}
+        assert values["profile"] == "workshop"
+        for name, p in P.parameters(stem).items():
+            assert values[name] == p.values["workshop"], (stem, name)
+        # the kit's notebooks find the workshop profile's artifacts of this checkout
+        assert (kit / "notebooks" / values["artifacts_dir"]).resolve() == \
+            (ROOT / "_build" / "workshop" / "artifacts").resolve()
+    source = nbformat.read(ROOT / "notebooks" / "05_linked_world.ipynb", as_version=4)
+    assert "{solution}" in "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
+
+
+def test_the_instructor_page_lists_every_chapter_and_its_exercises(tmp_path):
+    from retention_lib import workshop
+
+    workshop.instructor_page(tmp_path / "workshop.md", tmp_path / "nothing-run")
+    page = (tmp_path / "workshop.md").read_text()
+    assert "No workshop run has been measured" in page
+    for stem in P.notebooks():
+        assert f"| {stem} |" in page
+    assert "Switch the link off" in page   # chapter 05's first exercise, named where it fits

@@ -6,7 +6,7 @@ from retention_lib.params import ParameterError
 
 
 def test_every_parameter_has_a_value_in_every_profile():
-    assert P.PROFILES == ("smoke", "standard", "full")
+    assert P.PROFILES == ("smoke", "workshop", "standard", "full")
     for stem in P.notebooks():
         for name, p in P.parameters(stem).items():
             assert set(p.values) == set(P.PROFILES)
