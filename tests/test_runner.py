@@ -92,7 +92,7 @@ def test_the_book_chapters_depend_on_the_modules_they_use():
     assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "metrics.py" in used["02_sentiment"]
     assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "mlp.py",
             "metrics.py"} <= used["04_retention_purchases"]
-    assert {"world.py", "user_profiles.py", "retention/bgnbd.py"} <= used["05_linked_world"]
+    assert {"world/simulate.py", "world/storage.py", "user_profiles.py", "retention/bgnbd.py"} <= used["05_linked_world"]
 
 
 def test_the_training_fingerprint_covers_the_training_code_only():

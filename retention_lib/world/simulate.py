@@ -1,223 +1,14 @@
-"""A linked world: simulated customers who buy like CDNOW's, write real reviews, and stay or leave.
-
-No public dataset links what customers write to what they later buy, or records what a
-retention offer did to customers who got it and to those who did not. This module builds such a
-world around real data, with the truth known:
-
-- each customer's buying follows the BG/NBD model with the parameters fitted on the CDNOW master
-  file (purchase rate ``lambda ~ Gamma(r, alpha)``, dropout ``p ~ Beta(a, b)``), first purchases
-  spread over the first 12 weeks as in CDNOW;
-- each customer has a hidden satisfaction level ``s ~ N(0, 1)`` and two preferred departments;
-  every purchase is an experience ``e = rho * s + sqrt(1 - rho^2) * noise`` (``rho`` =
-  ``satisfaction_weight``), standard normal over the population;
-- a purchase produces a review with probability ``review_rate``, more often after an extreme or a
-  bad experience (``review_extremity``, ``review_negativity``); the review's star rating is the
-  experience cut at thresholds that reproduce the real reviews' rating mix, and its text is a real
-  review with that rating from one of the customer's departments, drawn with replacement from
-  reviews the chapter 02 model never trained on (its test split);
-- leaving is linked to experiences in two ways, both scaled by ``text_effect`` (``t``): a
-  customer's lasting dropout probability ``p`` is drawn from BG/NBD's ``Beta(a, b)`` through a
-  Gaussian copula with correlation ``kappa = t / sqrt(1 + t^2)`` to dissatisfaction ``-s``, and after
-  each repeat purchase the customer drops out with probability
-  ``Phi(c * Phi^-1(p) - t * (e - rho * s))``, ``c = sqrt(1 + t^2 (1 - rho^2))``, which is higher after
-  an experience worse than the customer's usual and equals ``p`` on average over them. So each
-  customer's number of purchases before leaving is exactly BG/NBD's geometric with ``p``, the
-  population's ``p`` is exactly ``Beta(a, b)``, and ``text_effect = 0`` makes leaving independent of
-  experiences: reviews then carry no information about it;
-- at the cutoff every customer's holdout is simulated under no offer and under each offer
-  (``discount``, ``recovery``) with common random numbers, so each customer's effect is known:
-  some buy anyway, some are gone whatever happens, some are won back (a discount more so for
-  price-sensitive customers, a service-recovery message for those whose last experience was bad),
-  and a contact-averse few are pushed away by any offer;
-- a randomised experiment assigns a share of customers at random to control or an offer; only the
-  outcome of what each customer actually received is observed.
-
-:func:`simulate` returns a :class:`World` whose ``observed`` part is what a shop would have and
-whose ``truth`` part is what only the simulation knows. Models take ``observed``; ``truth`` is
-for measuring them.
-"""
+"""The simulation of a linked world (see the package's description)."""
 
 from __future__ import annotations
-
-import dataclasses
-import difflib
-from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-__all__ = ["WorldConfig", "WorldConfigError", "World", "Observed", "Truth", "simulate", "review_pool", "save", "load", "ARMS", "OFFERS",
-           "CDNOW_BGNBD", "CDNOW_SPEND", "REAL_RATING_SHARES", "GROUPS", "behaviour_stats", "true_effects",
-           "expected_outcomes"]
-
-#: BG/NBD fitted on the CDNOW master file by chapter 04's code (calibration to 1997-09-30); a test refits it
-CDNOW_BGNBD = {"r": 0.2516, "alpha": 4.7890, "a": 0.7234, "b": 2.1612}
-#: log spend per purchase day on CDNOW: mean and sd of customers' mean log spend, sd within a customer
-CDNOW_SPEND = {"log_mean": 3.217, "log_sd_between": 0.628, "log_sd_within": 0.524}
-#: share of each star rating (1..5) among the real reviews with a text; a test recomputes it
-REAL_RATING_SHARES = (0.0363, 0.0684, 0.1247, 0.2168, 0.5539)
-#: what a customer can receive at the cutoff: no offer, or one of the offers
-ARMS = ("none", "discount", "recovery")
-OFFERS = ARMS[1:]
-#: groups of the randomised experiment, and of the customers outside it
-GROUPS = ("not in experiment", "control", "discount", "recovery")
-
-_E_ABS = np.sqrt(2 / np.pi)         # E|e| for e ~ N(0, 1)
-_E_NEG = 1 / np.sqrt(2 * np.pi)     # E max(0, -e)
-
-
-class WorldConfigError(ValueError):
-    """A setting of the world is unknown or out of range."""
-
-
-@dataclass(frozen=True)
-class WorldConfig:
-    """Every setting of the world; :func:`simulate` checks each one and names any that is wrong."""
-
-    n_customers: int = 20_000
-    seed: int = 0
-    start_date: str = "1997-01-01"
-    acquisition_weeks: float = 12.0
-    calibration_weeks: float = 39.0
-    holdout_weeks: float = 39.0
-    r: float = CDNOW_BGNBD["r"]
-    alpha: float = CDNOW_BGNBD["alpha"]
-    a: float = CDNOW_BGNBD["a"]
-    b: float = CDNOW_BGNBD["b"]
-    spend_log_mean: float = CDNOW_SPEND["log_mean"]
-    spend_log_sd_between: float = CDNOW_SPEND["log_sd_between"]
-    spend_log_sd_within: float = CDNOW_SPEND["log_sd_within"]
-    satisfaction_weight: float = 0.6
-    text_effect: float = 1.0
-    review_rate: float = 0.3
-    review_extremity: float = 0.5
-    review_negativity: float = 0.5
-    main_department_share: float = 0.7
-    experiment_share: float = 0.2
-    discount_rate: float = 0.2
-    discount_contact_cost: float = 0.5
-    recovery_contact_cost: float = 3.0
-    discount_rate_boost: float = 0.5
-    discount_winback: float = 0.15
-    recovery_winback: float = 0.25
-    recovery_dropout_cut: float = 0.5
-    contact_averse_share: float = 0.07
-    contact_averse_loss: float = 0.6
-
-    #: (low, high, meaning) of every setting; None = unbounded
-    RULES = {
-        "n_customers": (10, 50_000_000, "customers to simulate"),
-        "seed": (0, None, "seed of every random draw"),
-        "acquisition_weeks": (0.0, 52.0, "weeks over which first purchases are spread"),
-        "calibration_weeks": (1.0, 520.0, "weeks from the start to the cutoff"),
-        "holdout_weeks": (1.0, 520.0, "weeks after the cutoff that are simulated"),
-        "r": (1e-3, 100.0, "BG/NBD r: shape of the purchase rates"),
-        "alpha": (1e-3, 1e4, "BG/NBD alpha: scale of the purchase rates (weeks)"),
-        "a": (1e-3, 1e3, "BG/NBD a: dropout Beta(a, b)"),
-        "b": (1e-3, 1e3, "BG/NBD b: dropout Beta(a, b)"),
-        "spend_log_mean": (-10.0, 20.0, "mean of customers' mean log spend per purchase"),
-        "spend_log_sd_between": (0.0, 5.0, "sd of customers' mean log spend"),
-        "spend_log_sd_within": (0.0, 5.0, "sd of log spend within a customer"),
-        "satisfaction_weight": (0.0, 1.0, "correlation of an experience with the customer's satisfaction"),
-        "text_effect": (0.0, 10.0, "how strongly a bad experience raises the chance of leaving (0 = not)"),
-        "review_rate": (0.001, 0.999, "share of purchases that produce a review (at an average experience)"),
-        "review_extremity": (0.0, 5.0, "how much more often extreme experiences are reviewed"),
-        "review_negativity": (0.0, 5.0, "how much more often bad experiences are reviewed"),
-        "main_department_share": (0.0, 1.0, "share of purchases in the customer's first department"),
-        "experiment_share": (0.0, 1.0, "share of customers in the randomised experiment"),
-        "discount_rate": (0.0, 0.9, "price reduction of the discount offer"),
-        "discount_contact_cost": (0.0, 1e4, "cost of sending the discount offer, per customer"),
-        "recovery_contact_cost": (0.0, 1e4, "cost of a service-recovery contact, per customer"),
-        "discount_rate_boost": (0.0, 10.0, "extra purchase rate under the discount for the most price-sensitive"),
-        "discount_winback": (0.0, 1.0, "chance the discount wins back a gone, fully price-sensitive customer"),
-        "recovery_winback": (0.0, 1.0, "chance a recovery contact wins back a gone customer after a bad experience"),
-        "recovery_dropout_cut": (0.0, 1.0, "cut in dropout a recovery contact gives after a bad experience"),
-        "contact_averse_share": (0.0, 1.0, "share of customers any offer may push away"),
-        "contact_averse_loss": (0.0, 1.0, "chance an offer makes a contact-averse customer leave"),
-    }
-
-    def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "start_date":
-                try:
-                    pd.Timestamp(value)
-                except (ValueError, TypeError):
-                    raise WorldConfigError(f"world setting 'start_date' must be a date YYYY-MM-DD, got {value!r}") from None
-                continue
-            lo, hi, meaning = self.RULES[f.name]
-            kind = int if f.type in ("int", int) else float
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
-                    (kind is int and not float(value).is_integer()):
-                raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be "
-                                       f"{'a whole number' if kind is int else 'a number'}, got {value!r}")
-            if not np.isfinite(value) or value < lo or (hi is not None and value > hi):
-                rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
-                raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be {rng}, got {value!r}")
-
-    @classmethod
-    def from_settings(cls, **settings) -> "WorldConfig":
-        """The config with ``settings`` changed; an unknown name is an error that suggests the closest."""
-        names = [f.name for f in fields(cls)]
-        for name in settings:
-            if name not in names:
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise WorldConfigError(f"unknown world setting '{name}'.{hint} Settings: {', '.join(names)}")
-        return cls(**settings)
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class Observed:
-    """What a shop has: pseudonymous customers, their purchases and reviews, the experiment.
-
-    - ``purchases``: ``customer_id``, ``date``, ``amount`` (calibration and holdout, the holdout
-      under what each customer actually received);
-    - ``reviews``: ``review_id``, ``customer_id``, ``date``, ``clothing_id``, ``department``,
-      ``text`` (no rating: the shop reads the text). Some are dated after the cutoff;
-    - ``assignment``: ``customer_id``, ``group`` (one of ``GROUPS``);
-    - ``cutoff``, ``end``: the last day of calibration and of the holdout.
-    """
-
-    purchases: pd.DataFrame
-    reviews: pd.DataFrame
-    assignment: pd.DataFrame
-    cutoff: pd.Timestamp
-    end: pd.Timestamp
-
-
-@dataclass
-class Truth:
-    """What only the simulation knows, for measuring methods.
-
-    - ``customers``: hidden traits (``purchase_rate``, ``dropout_p``, ``satisfaction``,
-      ``price_sensitivity``, ``contact_averse``, departments), the state at the cutoff
-      (``alive_at_cutoff``, ``last_experience``, ``last_bad``) and the potential outcomes
-      ``purchases_<arm>``, ``spend_<arm>``, ``profit_<arm>`` for every arm in ``ARMS``, and
-      ``received`` (the arm actually received); indexed by ``customer_id``;
-    - ``purchases``: every calibration purchase with its ``experience``;
-    - ``reviews``: ``review_id``, ``rating``, ``experience``, ``source_review`` (row of the real
-      reviews dataset the text comes from);
-    - ``rating_thresholds``: the four experience cut points of the star ratings.
-    """
-
-    customers: pd.DataFrame
-    purchases: pd.DataFrame
-    reviews: pd.DataFrame
-    rating_thresholds: np.ndarray
-
-
-@dataclass
-class World:
-    config: WorldConfig
-    observed: Observed
-    truth: Truth = field(repr=False)
+from .config import (ARMS, GROUPS, REAL_RATING_SHARES, Observed, Truth, World, WorldConfig, WorldConfigError,
+                     _E_ABS, _E_NEG)
 
 
 def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed: int = 0,
@@ -239,7 +30,7 @@ def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed:
         Indexed like ``reviews``: ``text``, ``rating``, ``department``, ``clothing_id``; only reviews
         with a text and a department.
     """
-    from .sentiment import make_dataset, review_texts, split
+    from ..sentiment import make_dataset, review_texts, split
 
     if scores is not None:
         if "split" not in scores.columns:
@@ -286,7 +77,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     """
     cfg = WorldConfig.from_settings(n_customers=n_customers, seed=seed, **settings)
     if pool is None:
-        from . import data
+        from .. import data
 
         pool = review_pool(data.load("reviews"))
     _check_pool(pool)
@@ -564,84 +355,3 @@ def _holdout_purchases(rng, count, k, spend, tau):
     w = rng.exponential(1.0, cust.size)
     w /= np.bincount(cust, weights=w, minlength=count.size)[cust]
     return cust, times, w * spend[cust]
-
-
-def save(world: World, folder) -> Path:
-    """Write a world to ``folder``: ``observed/`` and ``truth/`` as parquet files, ``config.json``.
-
-    Later chapters :func:`load` it, so that they all measure the same customers.
-    """
-    import json
-
-    folder = Path(folder)
-    for part, tables in (("observed", world.observed), ("truth", world.truth)):
-        (folder / part).mkdir(parents=True, exist_ok=True)
-        for f in fields(tables):
-            value = getattr(tables, f.name)
-            if isinstance(value, pd.DataFrame):
-                value.to_parquet(folder / part / f"{f.name}.parquet")
-    meta = {"config": world.config.as_dict(), "cutoff": str(world.observed.cutoff.date()),
-            "end": str(world.observed.end.date()), "rating_thresholds": world.truth.rating_thresholds.tolist()}
-    (folder / "config.json").write_text(json.dumps(meta, indent=1))
-    return folder
-
-
-def load(folder) -> World:
-    """Read a world written by :func:`save`."""
-    import json
-
-    folder = Path(folder)
-    if not (folder / "config.json").exists():
-        raise FileNotFoundError(f"{folder} holds no saved world (no config.json); simulate one and save it")
-    meta = json.loads((folder / "config.json").read_text())
-
-    def read(part, name):
-        return pd.read_parquet(folder / part / f"{name}.parquet")
-
-    observed = Observed(purchases=read("observed", "purchases"), reviews=read("observed", "reviews"),
-                        assignment=read("observed", "assignment"), cutoff=pd.Timestamp(meta["cutoff"]),
-                        end=pd.Timestamp(meta["end"]))
-    truth = Truth(customers=read("truth", "customers"), purchases=read("truth", "purchases"),
-                  reviews=read("truth", "reviews"), rating_thresholds=np.array(meta["rating_thresholds"]))
-    return World(config=WorldConfig(**meta["config"]), observed=observed, truth=truth)
-
-
-def behaviour_stats(summary: pd.DataFrame, purchases: pd.DataFrame) -> pd.Series:
-    """A few numbers that describe how customers buy, to set a world beside real data.
-
-    ``summary`` is the calibration summary of ``purchases`` (``calibration_holdout``).
-    """
-    from .explore import customer_days
-
-    days = customer_days(purchases.assign(quantity=0) if "quantity" not in purchases else purchases)
-    return pd.Series({
-        "customers": len(summary),
-        "share with a repeat purchase (calibration)": (summary["frequency_cal"] > 0).mean(),
-        "repeat purchase days per customer (calibration)": summary["frequency_cal"].mean(),
-        "weeks since the last purchase at the cutoff": summary["weeks_since_last"].mean(),
-        "share who buy in the holdout": (summary["frequency_holdout"] > 0).mean(),
-        "purchase days per customer (holdout)": summary["frequency_holdout"].mean(),
-        "median spend per purchase day ($)": days["amount"].median(),
-        "mean spend per purchase day ($)": days["amount"].mean(),
-    })
-
-
-def true_effects(truth_customers: pd.DataFrame) -> pd.DataFrame:
-    """For each offer, how customers respond to it compared with no offer (known only in a simulation).
-
-    Groups, by whether the customer buys in the holdout without and with the offer: *sure things*
-    (both), *lost causes* (neither), *persuadables* (only with the offer), *sleeping dogs* (only
-    without). Also the mean effect on holdout purchases and on profit per customer.
-    """
-    rows = {}
-    base = truth_customers["purchases_none"] > 0
-    for offer in OFFERS:
-        got = truth_customers[f"purchases_{offer}"] > 0
-        rows[offer] = {
-            "sure things": (base & got).mean(), "lost causes": (~base & ~got).mean(),
-            "persuadables": (~base & got).mean(), "sleeping dogs": (base & ~got).mean(),
-            "effect on P(buy)": got.mean() - base.mean(),
-            "effect on purchases": (truth_customers[f"purchases_{offer}"] - truth_customers["purchases_none"]).mean(),
-            "effect on profit ($)": (truth_customers[f"profit_{offer}"] - truth_customers["profit_none"]).mean(),
-        }
-    return pd.DataFrame(rows).T
