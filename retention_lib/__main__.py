@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets),
                        force=args.force)
         elif args.command == "build":
-            runner.build(args.profile)
+            from . import book
+
+            book.build(args.profile)
         elif args.command == "params":
             for stem in P.notebooks():
                 print(f"{stem}:")

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 from retention_lib import params as P
-from retention_lib import runner
+from retention_lib import book, runner
 
 pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
 
@@ -22,7 +22,7 @@ def smoke_run():
 
 @pytest.fixture(scope="module")
 def smoke_html(smoke_run):
-    return runner.build("smoke", log=lambda m: None)
+    return book.build("smoke", log=lambda m: None)
 
 
 def test_every_notebook_runs_in_the_smoke_profile(smoke_run):
@@ -60,7 +60,7 @@ def test_a_second_run_with_nothing_changed_reuses_the_executed_notebooks(smoke_r
 
 def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html):
     assert (smoke_html / "index.html").exists()
-    assert runner.check_offline_html(smoke_html) == []
+    assert book.check_offline_html(smoke_html) == []
     for stem in P.notebooks():
         page = (smoke_html / "notebooks" / f"{stem}.html").read_text()
         assert "<img" in page, f"{stem}: no figure"
@@ -81,7 +81,7 @@ def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html)
 def test_check_offline_html_finds_remote_assets(tmp_path):
     (tmp_path / "a.html").write_text('<script src="https://cdn.example/x.js"></script>'
                                      '<link href="//fonts.example/f.css"><img src="_static/ok.png">')
-    found = runner.check_offline_html(tmp_path)
+    found = book.check_offline_html(tmp_path)
     assert len(found) == 2 and "cdn.example" in found[0]
 
 
@@ -97,7 +97,7 @@ def test_a_notebook_that_raises_fails_the_run_and_the_build(tmp_path):
     with pytest.raises(runner.RunError, match="deliberate failure"):
         runner.run("smoke", only=["01_data"], root=root, log=lambda m: None)
     with pytest.raises(runner.BuildError, match="01_data: the executed notebook raised"):
-        runner.build("smoke", root=root, log=lambda m: None)
+        book.build("smoke", root=root, log=lambda m: None)
 
 
 def test_the_smoke_book_reproduces_under_nbval(smoke_run):

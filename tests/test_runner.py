@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from retention_lib import runner
+from retention_lib import book, runner
 
 
 def write_files(folder, files: dict):
@@ -111,7 +111,7 @@ def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):
 
     from retention_lib import params as P
 
-    runner.write_toc(tmp_path / "_toc.yml")
+    book.write_toc(tmp_path / "_toc.yml")
     toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
     chapters = [f for f in files if f.startswith("notebooks/")]
@@ -144,7 +144,7 @@ def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path)
              {"cell_type": "markdown", "metadata": {}, "source": "glue('a', 1)"}]
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}}))
-    assert runner.hide_glue_cells(path) == 2
+    assert book.hide_glue_cells(path) == 2
     out = json.loads(path.read_text())["cells"]
     assert [c.get("id") for c in out] == ["k", "k-glue", "g", "n", None]
     assert out[0]["source"] == "x = 1\nx" and out[0]["outputs"] == [table_out]
