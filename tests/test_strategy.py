@@ -104,7 +104,7 @@ def test_expected_outcomes_average_the_luck_away(w):
     0 for a customer gone at the cutoff, 1 - exp(-lambda * tau) for P(buy) of one alive."""
     e = world.expected_outcomes(w, draws=40, seed=0)
     c = w.truth.customers
-    assert list(e.columns) == [f"{what}_{arm}" for what in ("p_buy", "profit") for arm in world.ARMS]
+    assert list(e.columns) == [f"{what}_{arm}" for what in ("p_buy", "spend", "profit") for arm in world.ARMS]
     gone = ~c["alive_at_cutoff"]
     assert (e.loc[gone, "p_buy_none"] == 0).all() and (e.loc[gone, "profit_none"] == 0).all()
     alive = c["alive_at_cutoff"]

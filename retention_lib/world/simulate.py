@@ -231,6 +231,7 @@ def _holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive,
     p_hold = p  # averaged over experiences, a customer's dropout per purchase is p
     pushed = averse & (u_averse < cfg.contact_averse_loss)
     outcomes = {}
+    k_base = np.maximum(stats.poisson.ppf(u_count, lam * tau), 0)   # the inverse CDF is the costly step: once for both arms at lam
     for arm in ARMS:
         rate, drop, active_h = lam, p_hold, alive.copy()
         if arm == "discount":
@@ -241,7 +242,7 @@ def _holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive,
             won = ~alive & (u_win < cfg.recovery_winback * last_bad)
         if arm != "none":
             active_h = (alive | won) & ~pushed
-        k = np.maximum(stats.poisson.ppf(u_count, rate * tau), 0)
+        k = k_base if rate is lam else np.maximum(stats.poisson.ppf(u_count, rate * tau), 0)
         g = np.maximum(stats.geom.ppf(u_drop, drop), 1)
         count = np.where(active_h, np.minimum(k, g), 0).astype(np.int64)
         price = 1 - cfg.discount_rate if arm == "discount" else 1.0
@@ -265,22 +266,63 @@ def expected_outcomes(world: World, draws: int = 50, seed: int = 0) -> pd.DataFr
     Returns
     -------
     DataFrame
-        Indexed like ``truth.customers``: ``p_buy_<arm>`` and ``profit_<arm>`` (expected) for every arm.
+        Indexed like ``truth.customers``: ``p_buy_<arm>``, ``spend_<arm>`` and ``profit_<arm>`` (expected)
+        for every arm.
     """
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
     c, cfg = world.truth.customers, world.config
-    args = (c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["alive_at_cutoff"].to_numpy(),
-            c["price_sensitivity"].to_numpy(), c["last_bad"].to_numpy(), c["contact_averse"].to_numpy(),
-            c["spend_log_mean"].to_numpy())
+    args = _hidden_state(c)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 8]))
-    total = {f"{what}_{arm}": np.zeros(len(c)) for what in ("p_buy", "profit") for arm in ARMS}
+    total = {f"{what}_{arm}": np.zeros(len(c)) for what in ("p_buy", "spend", "profit") for arm in ARMS}
     for _ in range(draws):
         out = _holdout_outcomes(cfg, rng, *args)
         for arm in ARMS:
             total[f"p_buy_{arm}"] += out[arm][0] > 0
+            total[f"spend_{arm}"] += out[arm][1]
             total[f"profit_{arm}"] += out[arm][2]
     return pd.DataFrame({k: v / draws for k, v in total.items()}, index=c.index)
+
+
+def replay_outcomes(world: World, rows, seed: int = 0) -> dict:
+    """Fresh holdout outcomes of the customers at positions ``rows`` under every arm: the same
+    customers (traits and state at the cutoff) with new luck.
+
+    This is how the simulation runs *another* experiment in the same world: pick customers, give
+    each an arm, and read the outcome of that arm from a fresh draw. A position may appear more
+    than once (sampling with replacement treats the world's customers as the population tests draw
+    from); each appearance gets its own luck.
+
+    Parameters
+    ----------
+    world : World
+    rows : array of int, any shape
+        Positions in ``world.truth.customers`` (0 .. n_customers - 1).
+    seed : int
+
+    Returns
+    -------
+    dict
+        arm -> ``{"bought": bool array, "spend": float array, "profit": float array}``, each
+        shaped like ``rows``.
+    """
+    c = world.truth.customers
+    rows = np.asarray(rows)
+    if rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= len(c)):
+        raise ValueError(f"rows: expected positions of customers from 0 to {len(c) - 1}, "
+                         f"got values from {rows.min()} to {rows.max()} ({rows.dtype})")
+    flat = rows.ravel()
+    out = _holdout_outcomes(world.config, np.random.default_rng(np.random.SeedSequence([seed, 9])),
+                            *(a[flat] for a in _hidden_state(c)))
+    return {arm: {"bought": (out[arm][0] > 0).reshape(rows.shape), "spend": out[arm][1].reshape(rows.shape),
+                  "profit": out[arm][2].reshape(rows.shape)} for arm in ARMS}
+
+
+def _hidden_state(c: pd.DataFrame) -> tuple:
+    """What decides a customer's holdout (the arguments of ``_holdout_outcomes`` after the generator)."""
+    return (c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["alive_at_cutoff"].to_numpy(),
+            c["price_sensitivity"].to_numpy(), c["last_bad"].to_numpy(), c["contact_averse"].to_numpy(),
+            c["spend_log_mean"].to_numpy())
 
 
 def _check_pool(pool: pd.DataFrame) -> None:

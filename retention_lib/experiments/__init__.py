@@ -1,0 +1,27 @@
+"""A/B tests done right: power, the analysis, sample-ratio mismatch, peeking and a valid sequential test.
+
+Library first: sample sizes and power come from statsmodels (``samplesize_proportions_2indep_onetail``,
+``power_proportions_2indep``, ``TTestIndPower``), intervals for a difference in proportions from
+statsmodels (``confint_proportions_2indep``: Wald and Newcombe), the Welch test from SciPy, the
+sample-ratio check is SciPy's chi-square test, and the always-valid test is the anytime-valid t-test
+of Lindon et al. (2024) through ``savvi``'s Bayes factor. Hand-written, and tested against a
+simulation: the delta-method interval of a relative lift, CUPED, and the vectorised statistics at
+interim looks that make a peeking simulation of thousands of tests fast.
+
+Conventions: ``t`` is the treated arm, ``c`` the control; effects are treated minus control;
+``confidence`` is the two-sided level of every interval (0.95: a 95 % interval).
+"""
+
+from .analysis import analyse, compare_proportions, cuped, lose_records, relative_lift, srm_check, srm_report, welch
+from .design import (ExperimentError, design, formatted, mde_means, mde_proportions, power_proportions,
+                     sample_size_means, sample_size_proportions)
+from .repeated import (as_frame, coverage_table, pre_period_spend, repeated_intervals, significance_filter,
+                       true_effects, world_tests)
+from .sequential import (always_valid_pvalues, look_positions, naive_pvalues, peeking_study, rejections_by_look,
+                         savvi_phi)
+
+__all__ = ["sample_size_proportions", "power_proportions", "mde_proportions", "sample_size_means", "mde_means",
+           "compare_proportions", "relative_lift", "welch", "cuped", "analyse", "srm_check", "look_positions",
+           "naive_pvalues", "always_valid_pvalues", "savvi_phi", "rejections_by_look", "world_tests", "as_frame",
+           "repeated_intervals", "coverage_table", "significance_filter", "design", "formatted", "lose_records",
+           "srm_report", "peeking_study", "pre_period_spend", "true_effects", "ExperimentError"]

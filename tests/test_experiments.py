@@ -1,0 +1,301 @@
+"""A/B tests: intervals cover by simulation, the design gives its power, the sequential test holds alpha
+under peeking, SRM flags a broken split, CUPED agrees with regression, and bad input is a clear error."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from retention_lib import data, experiments as ex, world
+
+ALPHA = 0.05
+
+
+def _within(rate, target, draws, sds=3.5):
+    """``rate`` over ``draws`` simulated tests is within ``sds`` Monte Carlo standard errors of ``target``."""
+    return abs(rate - target) <= sds * np.sqrt(target * (1 - target) / draws)
+
+
+def test_proportion_intervals_cover_about_95_percent():
+    rng = np.random.default_rng(1)
+    draws, n, p_c, p_t = 4000, 800, 0.25, 0.28
+    st_, sc = rng.binomial(n, p_t, draws), rng.binomial(n, p_c, draws)
+    r = ex.compare_proportions(st_, n, sc, n)
+    for method in ("wald", "newcombe"):
+        cover = ((r[f"{method}_low"] <= p_t - p_c) & (p_t - p_c <= r[f"{method}_high"])).mean()
+        assert _within(cover, 0.95, draws), (method, cover)
+    lift = ex.relative_lift(r["p_t"], r["p_t"] * (1 - r["p_t"]), n, r["p_c"], r["p_c"] * (1 - r["p_c"]), n)
+    cover = ((lift["low"] <= p_t / p_c - 1) & (p_t / p_c - 1 <= lift["high"])).mean()
+    assert _within(cover, 0.95, draws), cover
+    # the rejection rate under no effect is alpha
+    null = ex.compare_proportions(rng.binomial(n, p_c, draws), n, sc, n)
+    assert _within((null["p_value"] < ALPHA).mean(), ALPHA, draws)
+
+
+def test_delta_method_lift_agrees_with_the_log_ratio_interval_in_large_samples():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    n, ct, cc = 20000, 5600, 5000
+    mine = ex.relative_lift(ct / n, ct / n * (1 - ct / n), n, cc / n, cc / n * (1 - cc / n), n)
+    low, high = confint_proportions_2indep(ct, n, cc, n, compare="ratio", method="log")
+    assert mine["lift"] == pytest.approx(0.12)
+    assert mine["low"] == pytest.approx(low - 1, abs=2e-3) and mine["high"] == pytest.approx(high - 1, abs=2e-3)
+
+
+def test_welch_and_cuped_cover_on_skewed_spend_and_cuped_removes_the_predicted_variance():
+    rng = np.random.default_rng(2)
+    draws, n, effect = 600, 600, 3.0
+    cover_w = cover_c = 0
+    reductions, widths = [], []
+    treated = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    for _ in range(draws):
+        pre = rng.lognormal(3, 0.8, 2 * n)                         # spend before the test
+        y = 0.6 * pre * rng.binomial(1, 0.4, 2 * n) + rng.exponential(10, 2 * n) + effect * treated
+        w, c = ex.welch(y, treated), ex.cuped(y, pre, treated)
+        cover_w += w["low"] <= effect <= w["high"]
+        cover_c += c["low"] <= effect <= c["high"]
+        reductions.append(c["variance_reduction"] - np.corrcoef(y, pre)[0, 1] ** 2)
+        widths.append((c["high"] - c["low"]) / (w["high"] - w["low"]))
+    assert _within(cover_w / draws, 0.95, draws) and _within(cover_c / draws, 0.95, draws)
+    assert abs(np.mean(reductions)) < 0.01                         # variance removed = corr(x, y)^2
+    assert np.mean(widths) < 0.95
+
+
+def test_welch_matches_scipy_and_cuped_matches_regression_on_the_covariate():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    t = rng.integers(0, 2, n).astype(bool)
+    x = rng.normal(50, 10, n)
+    y = 0.8 * x + 2.0 * t + rng.normal(0, 5, n)
+    w = ex.welch(y, t)
+    ref = stats.ttest_ind(y[t], y[~t], equal_var=False)
+    assert w["p_value"] == pytest.approx(ref.pvalue) and w["diff"] == pytest.approx(y[t].mean() - y[~t].mean())
+    c = ex.cuped(y, x, t)
+    ols = sm.OLS(y, sm.add_constant(np.c_[t.astype(float), x - x.mean()])).fit(cov_type="HC1")
+    assert c["diff"] == pytest.approx(ols.params[1], abs=0.1 * ols.bse[1])
+    assert c["high"] - c["low"] == pytest.approx(2 * 1.96 * ols.bse[1], rel=0.05)
+
+
+def test_the_designed_sample_size_gives_the_power_by_simulation():
+    p0, effect = 0.3, 0.04
+    n = ex.sample_size_proportions(p0, effect, ALPHA, 0.8)
+    assert ex.power_proportions(p0, effect, n, ALPHA) >= 0.8 > ex.power_proportions(p0, effect, n - 50, ALPHA)
+    rng = np.random.default_rng(4)
+    draws = 4000
+    r = ex.compare_proportions(rng.binomial(n, p0 + effect, draws), n, rng.binomial(n, p0, draws), n)
+    assert _within((r["p_value"] < ALPHA).mean(), 0.8, draws)
+    mde = ex.mde_proportions(p0, n, ALPHA, 0.8)
+    assert ex.power_proportions(p0, mde, n, ALPHA) == pytest.approx(0.8, abs=1e-4) and mde <= effect
+
+
+def test_means_design_agrees_with_the_textbook_formula():
+    sd, effect = 30.0, 2.0
+    n = ex.sample_size_means(sd, effect)
+    z = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
+    assert n == pytest.approx(2 * (z * sd / effect) ** 2, rel=0.01)
+    assert ex.mde_means(sd, n) == pytest.approx(effect, rel=0.01)
+
+
+def test_srm_flags_a_52_48_split_of_10000_and_not_a_fair_one():
+    assert ex.srm_check({"treatment": 5200, "control": 4800})["mismatch"]
+    assert not ex.srm_check({"treatment": 5000, "control": 5000})["mismatch"]
+    assert not ex.srm_check({"treatment": 5060, "control": 4940})["mismatch"]   # within chance at p < 0.001
+    assert not ex.srm_check([6000, 4000], expected_shares=[0.6, 0.4])["mismatch"]
+    # a fair split is flagged about alpha of the time
+    rng = np.random.default_rng(5)
+    flags = np.mean([ex.srm_check(list(rng.multinomial(10000, [0.5, 0.5])), alpha=0.05)["mismatch"]
+                     for _ in range(2000)])
+    assert _within(flags, 0.05, 2000)
+
+
+def _null_tests(tests, n, rng):
+    y = rng.binomial(1, 0.3, (tests, n)).astype(float)
+    t = rng.permuted(np.tile(np.arange(n) % 2, (tests, 1)), axis=1)
+    return y, t
+
+
+def test_peeking_inflates_the_naive_test_and_the_always_valid_test_holds_alpha():
+    rng = np.random.default_rng(6)
+    tests, n = 3000, 4000
+    y, t = _null_tests(tests, n, rng)
+    at = ex.look_positions(n, 20)
+    naive = ex.rejections_by_look(ex.naive_pvalues(y, t, at), ALPHA)
+    valid = ex.rejections_by_look(ex.always_valid_pvalues(y, t, at, phi=ex.savvi_phi(0.46, 0.03)), ALPHA)
+    assert _within(naive[0], ALPHA, tests)                    # one look: the test's level
+    assert naive[-1] > 2 * ALPHA                              # twenty looks: far above it
+    assert valid[-1] <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / tests)
+    assert np.all(np.diff(valid) >= 0)
+
+
+def test_always_valid_pvalues_match_savvi_fed_one_customer_at_a_time():
+    from savvi.linear_regression import LinearRegression
+
+    rng = np.random.default_rng(7)
+    n = 300
+    t = rng.integers(0, 2, n)
+    y = rng.normal(0, 1, n) + 0.3 * t
+    model, ref = LinearRegression(alpha=ALPHA, p=2, phi=4.0), []
+    for i in range(n):
+        model.update(np.array([y[i], 1.0, t[i]]))
+        model.infer()
+        ref.append(model.p_value[1])
+    mine = ex.always_valid_pvalues(y[None], t[None], np.arange(1, n + 1), phi=4.0)[0]
+    np.testing.assert_allclose(mine[20:], np.array(ref)[20:], rtol=1e-5, atol=1e-9)
+
+
+def test_naive_pvalues_at_the_end_are_welchs():
+    rng = np.random.default_rng(8)
+    y, t = _null_tests(1, 2000, rng)
+    p = ex.naive_pvalues(y, t, np.array([2000]))[0, 0]
+    ref = stats.ttest_ind(y[0][t[0] == 1], y[0][t[0] == 0], equal_var=False).pvalue
+    assert p == pytest.approx(ref, rel=0.01)
+
+
+def test_significance_filter_counts_power_exaggeration_and_wrong_signs():
+    r = ex.significance_filter([0.5, 0.1, -0.4, 0.05], [0.01, 0.3, 0.02, 0.9], truth=0.1)
+    assert r["power"] == 0.5 and r["exaggeration"] == pytest.approx(4.5) and r["wrong_sign"] == 0.5
+
+
+def test_analyse_reads_a_table_and_names_bad_columns_and_values():
+    rng = np.random.default_rng(9)
+    n = 400
+    frame = pd.DataFrame({"arm": ["treatment"] * n + ["control"] * n, "bought": rng.integers(0, 2, 2 * n),
+                          "spend": rng.exponential(20, 2 * n), "pre_spend": rng.exponential(20, 2 * n)})
+    out = ex.analyse(frame, "bought", "spend", "pre_spend")
+    assert out.shape == (6, 4) and out.attrs["n_treatment"] == n
+    assert (out["low"] <= out["estimate"]).all() and (out["estimate"] <= out["high"]).all()
+    with pytest.raises(ex.ExperimentError, match="no column 'revenue'.*columns: arm, bought, spend, pre_spend"):
+        ex.analyse(frame, "bought", "revenue", "pre_spend")
+    with pytest.raises(ex.ExperimentError, match=r"column 'arm' has value\(s\) \['B'\]"):
+        ex.analyse(frame.replace({"arm": {"control": "B"}}), "bought", "spend", "pre_spend")
+    with pytest.raises(ex.ExperimentError, match="column 'bought' must be 0/1"):
+        ex.analyse(frame.assign(bought=frame["bought"] * 2), "bought", "spend", "pre_spend")
+    with pytest.raises(ex.ExperimentError, match="1 missing or infinite"):
+        ex.analyse(frame.assign(spend=frame["spend"].where(frame.index != 3)), "bought", "spend", "pre_spend")
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: ex.sample_size_proportions(1.2, 0.02), "p_control must be a number strictly between 0 and 1, got 1.2"),
+    (lambda: ex.sample_size_proportions(0.3, 0.0), "effect must be non-zero"),
+    (lambda: ex.sample_size_proportions(0.3, 0.02, power=1.0), "power must be"),
+    (lambda: ex.power_proportions(0.3, 0.02, 1), "n_per_arm must be a whole number of customers >= 2, got 1"),
+    (lambda: ex.sample_size_means(0.0, 1.0), "sd must be > 0"),
+    (lambda: ex.compare_proportions(11, 10, 5, 10), "0 <= successes <= customers"),
+    (lambda: ex.srm_check([5000]), "at least two arms"),
+    (lambda: ex.srm_check([5000, 5000], [0.7, 0.7]), "summing to 1"),
+    (lambda: ex.look_positions(100, 50), "looks must be between 1 and n/4 = 25, got 50"),
+    (lambda: ex.welch([1.0, 2.0, 3.0], [1, 0]), "same length"),
+    (lambda: ex.welch([1.0, 2.0, 3.0, 4.0], [1, 0, 2, 0]), "0/1"),
+    (lambda: ex.cuped([1.0, 2.0, 3.0, 4.0], [5.0] * 4, [1, 1, 0, 0]), "constant"),
+    (lambda: ex.relative_lift(1.0, 1.0, 10, 0.0, 1.0, 10), "control mean must be > 0"),
+])
+def test_bad_input_is_a_clear_error(call, match):
+    with pytest.raises(ex.ExperimentError, match=match):
+        call()
+
+
+@pytest.fixture(scope="module")
+def small_world():
+    return world.simulate(3000, seed=3, pool=world.review_pool(data.load("reviews")))
+
+
+def _pre(w):
+    obs = w.observed
+    return (obs.purchases[obs.purchases["date"] <= obs.cutoff].groupby("customer_id")["amount"].sum()
+            .reindex(w.truth.customers.index, fill_value=0.0))
+
+
+def test_world_tests_draw_fresh_luck_for_the_same_customers(small_world):
+    w = small_world
+    pre = _pre(w)
+    d = ex.world_tests(w, "discount", 500, 40, pre, seed=1)
+    assert d["bought_t"].shape == (40, 500) and set(d) >= {"x_t", "x_c", "null_bought_t", "null_spend_t"}
+    again = ex.world_tests(w, "discount", 500, 40, pre, seed=1)
+    assert all(np.array_equal(d[k], again[k]) for k in d)                  # same seed, same numbers
+    one = ex.world_tests(w, "discount", 1500, 1, pre, seed=1, replace=False)
+    assert len(np.unique(np.r_[one["x_t"][0], one["x_c"][0]])) > 1000
+    frame = ex.as_frame(one)
+    assert list(frame["arm"].value_counts()) == [1500, 1500]
+    # the discount never lowers the share who buy of a customer who is not contact-averse, and the
+    # A/A outcomes are the treated customers' outcomes without the offer
+    assert d["null_bought_t"].mean() < d["bought_t"].mean()
+    with pytest.raises(ex.ExperimentError, match="at most 1500 per arm fits in this world of 3000 customers"):
+        ex.world_tests(w, "discount", 1501, 1, pre, replace=False)
+    with pytest.raises(ex.ExperimentError, match="offer must be one of"):
+        ex.world_tests(w, "voucher", 100, 1, pre)
+    with pytest.raises(ex.ExperimentError, match="indexed like the world's customers"):
+        ex.world_tests(w, "discount", 100, 1, pre.iloc[1:])
+
+
+def test_replayed_outcomes_average_to_the_expected_outcomes(small_world):
+    w = small_world
+    rows = np.tile(np.arange(len(w.truth.customers)), (40, 1))
+    out = world.replay_outcomes(w, rows, seed=5)
+    expected = world.expected_outcomes(w, draws=40, seed=11)
+    for arm in world.ARMS:
+        assert out[arm]["bought"].mean() == pytest.approx(expected[f"p_buy_{arm}"].mean(), abs=0.01)
+        assert out[arm]["spend"].mean() == pytest.approx(expected[f"spend_{arm}"].mean(), rel=0.05)
+    with pytest.raises(ValueError, match="positions of customers from 0 to 2999"):
+        world.replay_outcomes(w, np.array([0, 3000]))
+
+
+def test_coverage_table_counts_hits():
+    ints = {"m": pd.DataFrame({"estimate": [1.0, 2.0, 3.0, 4.0], "low": [0.0, 1.5, 2.5, 0.5],
+                               "high": [2.0, 2.5, 3.5, 5.0], "p_value": [0.01, 0.2, 0.04, 0.5]})}
+    t = ex.coverage_table(ints, {"m": 1.0})
+    assert t.loc["m", "coverage"] == 0.5 and t.loc["m", "share significant"] == 0.5 and t.loc["m", "tests"] == 4
+
+
+def test_design_table_and_its_display():
+    d = ex.design(0.26, 0.02, 0.05, 0.8, enrol_per_week=2000, outcome_weeks=39, current_per_arm=1334)
+    n = ex.sample_size_proportions(0.26, 0.02)
+    assert d["customers per arm needed"] == n and d["customers in the test (both arms)"] == 2 * n
+    assert d["weeks until the answer (enrolment + outcome window)"] == pytest.approx(2 * n / 2000 + 39)
+    assert d["its minimum detectable effect (points)"] == pytest.approx(100 * ex.mde_proportions(0.26, 1334))
+    shown = ex.formatted(d)
+    assert shown["customers per arm needed"] == f"{n:,}" and shown["baseline share who buy"] == "0.26"
+    with pytest.raises(ex.ExperimentError, match="enrol_per_week must be >= 1"):
+        ex.design(0.26, 0.02, enrol_per_week=0)
+
+
+def test_a_lost_records_bug_is_flagged_and_biases_the_effect():
+    rng = np.random.default_rng(10)
+    n = 5000
+    frame = pd.DataFrame({"arm": ["treatment"] * n + ["control"] * n, "bought": rng.binomial(1, 0.3, 2 * n),
+                          "spend": rng.exponential(20, 2 * n), "pre_spend": rng.exponential(20, 2 * n)})
+    broken = ex.lose_records(frame, 0.08, seed=1)
+    assert len(frame) - len(broken) == 400 and broken["arm"].eq("control").sum() == n
+    report = ex.srm_report({"fair": frame, "broken": broken}, "bought", "spend", "pre_spend")
+    assert not report.loc["fair", "mismatch flagged"] and report.loc["broken", "mismatch flagged"]
+    assert report.loc["broken", "effect (points)"] > report.loc["fair", "effect (points)"] + 2
+    with pytest.raises(ex.ExperimentError, match="non-buyers"):
+        ex.lose_records(frame, 0.9)
+
+
+def test_peeking_study_reports_naive_and_valid_error_rates():
+    rng = np.random.default_rng(11)
+    tests, n = 1500, 1000
+    y0, yc = rng.binomial(1, 0.3, (tests, n)), rng.binomial(1, 0.3, (tests, n))
+    yt = rng.binomial(1, 0.36, (tests, n))
+    peek = ex.peeking_study(yt, yc, y0, looks=10, phi=ex.savvi_phi(0.46, 0.06), alpha=ALPHA, seed=0)
+    assert list(peek["customers"])[-1] == 2 * n and len(peek) == 10
+    assert _within(peek.attrs["fixed_fp"], ALPHA, tests)
+    assert peek["naive test, no effect"].iloc[-1] > 1.5 * ALPHA
+    assert peek["always-valid, no effect"].iloc[-1] <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / tests)
+    assert peek.attrs["fixed_power"] > peek["always-valid, real effect"].iloc[-1] > 0.3
+    with pytest.raises(ex.ExperimentError, match="share one"):
+        ex.peeking_study(yt, yc[:, :10], y0, 10, 1.0)
+
+
+def test_pre_period_spend_and_true_effects(small_world):
+    w = small_world
+    pre = ex.pre_period_spend(w.observed, w.truth.customers.index)
+    obs = w.observed
+    assert pre.sum() == pytest.approx(obs.purchases.loc[obs.purchases["date"] <= obs.cutoff, "amount"].sum())
+    assert (pre >= 0).all() and pre.index.equals(w.truth.customers.index)
+    expected = world.expected_outcomes(w, draws=5, seed=0)
+    t = ex.true_effects(expected, "discount")
+    assert t["diff"] == pytest.approx(expected["p_buy_discount"].mean() - expected["p_buy_none"].mean())
+    assert t["spend_lift"] == pytest.approx(expected["spend_discount"].mean() / expected["spend_none"].mean() - 1)
