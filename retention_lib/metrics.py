@@ -19,7 +19,7 @@ import pandas as pd
 
 __all__ = ["expected_calibration_error", "gains_table", "binary_metrics", "evaluate_binary",
            "evaluate_by_group", "multiclass_metrics", "evaluate_multiclass", "confident_errors",
-           "bootstrap_ci", "paired_bootstrap_diff", "BINARY_METRICS"]
+           "bootstrap_ci", "paired_bootstrap_diff", "mean_ci", "paired_mean_diff", "BINARY_METRICS"]
 
 #: the keys of :func:`binary_metrics`, in display order
 BINARY_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_capture")
@@ -316,3 +316,26 @@ def paired_bootstrap_diff(y, p_a, p_b, metric: Callable, n_resamples: int = 1000
                           random_state=np.random.default_rng(seed))
     return {"difference": float(stat(y, p_a, p_b)), "low": float(res.confidence_interval.low),
             "high": float(res.confidence_interval.high)}
+
+
+def mean_ci(values, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """The mean of per-unit values (e.g. one NDCG per user) with a percentile bootstrap interval
+    over the units (scipy.stats.bootstrap). Returns ``mean``, ``low``, ``high``."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        raise ValueError(f"mean_ci: need at least 2 values, got {v.size}")
+    res = stats.bootstrap((v,), np.mean, vectorized=True, n_resamples=n_resamples, confidence_level=confidence,
+                          method="percentile", random_state=np.random.default_rng(seed))
+    return {"mean": float(v.mean()), "low": float(res.confidence_interval.low), "high": float(res.confidence_interval.high)}
+
+
+def paired_mean_diff(a, b, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """mean(a) - mean(b) for values paired by unit (two models scored on the same users), with a
+    paired percentile bootstrap interval. Returns ``difference``, ``low``, ``high``."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired_mean_diff: the two sets of values must be paired, got {a.shape} and {b.shape}")
+    r = mean_ci(a - b, n_resamples, confidence, seed)
+    return {"difference": r["mean"], "low": r["low"], "high": r["high"]}

@@ -52,6 +52,15 @@ LABELS: dict[str, str] = {
     "t_learner": "two-model learner (scikit-uplift)",
     "class_transformation": "class transformation (scikit-uplift)",
     "x_learner": "X-learner",
+    # recommenders and their metrics (chapter 07)
+    "popularity": "popularity",
+    "buy_again": "buy again (frequency and recency)",
+    "item_knn": "item-item neighbours (cosine)",
+    "als": "matrix factorisation (ALS, implicit)",
+    "bpr": "matrix factorisation (BPR, implicit)",
+    "ranker": "ranker over candidates (gradient boosting)",
+    "hit_rate": "hit rate", "precision": "precision", "recall": "recall", "ndcg": "NDCG", "ap": "MAP",
+    "coverage": "catalogue coverage", "novelty": "novelty (bits)",
     # metrics
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",

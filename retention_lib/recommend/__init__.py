@@ -1,0 +1,10 @@
+"""Recommendations for next-order prediction: a temporal split, baselines that are hard to beat,
+matrix factorisation from ``implicit``, a candidate ranker, and top-k metrics with intervals."""
+
+from .evaluate import METRICS, compare, coverage, novelty, per_user, summary, truth_sets, tune
+from .models import ALS, BPR, GRIDS, BuyAgain, ItemKNN, Popularity, Recommender
+from .ranker import FEATURES, CandidateRanker, candidate_features
+from .split import NextOrderSplit, RecommendError, next_order_split
+
+__all__ = ["next_order_split", "NextOrderSplit", "RecommendError", "Recommender", "Popularity", "BuyAgain",
+           "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune"]

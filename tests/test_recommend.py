@@ -1,0 +1,148 @@
+"""Recommendations: metrics against hand-computed values and scikit-learn, a temporal split that leaks
+nothing, recommenders that stay in the catalogue without duplicates, a ranker that never sees the test
+order, and clear errors for unknown users and bad k."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import ndcg_score
+
+from retention_lib import data, recommend as rc
+
+
+def _recs(lists: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"user_id": u, "rank": r + 1, "product_id": p} for u, items in lists.items()
+                         for r, p in enumerate(items)])
+
+
+def test_metrics_on_a_hand_computed_example():
+    pu = rc.per_user(_recs({1: [10, 20, 30], 2: [40, 50, 60]}), {1: {20, 99}, 2: {70}}, k=3)
+    u1 = pu.loc[1]
+    assert u1["hit_rate"] == 1 and u1["precision"] == pytest.approx(1 / 3) and u1["recall"] == 0.5
+    assert u1["ndcg"] == pytest.approx((1 / np.log2(3)) / (1 + 1 / np.log2(3)))
+    assert u1["ap"] == pytest.approx((1 / 2) / 2)
+    assert (pu.loc[2] == 0).all()
+    # a user with no recommendations scores 0; k cuts the lists
+    assert (rc.per_user(_recs({1: [10]}), {1: {10}, 3: {5}}, k=1).loc[3] == 0).all()
+    assert rc.per_user(_recs({1: [10, 20]}), {1: {20}}, k=1).loc[1, "hit_rate"] == 0
+
+
+def test_ndcg_matches_scikit_learn():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        relevant = set(rng.choice(30, size=rng.integers(1, 6), replace=False).tolist())
+        ranking = rng.permutation(30)
+        mine = rc.per_user(_recs({1: ranking[:10].tolist()}), {1: relevant}, k=10).loc[1, "ndcg"]
+        y_true = np.isin(np.arange(30), list(relevant)).astype(float)[None]
+        y_score = np.empty(30)
+        y_score[ranking] = np.arange(30, 0, -1)
+        assert mine == pytest.approx(ndcg_score(y_true, y_score[None], k=10))
+
+
+def test_coverage_and_novelty():
+    recs = _recs({1: [1, 2], 2: [1, 3]})
+    assert rc.coverage(recs, catalogue_size=10, k=2) == 0.3
+    history = pd.DataFrame({"user_id": [1, 2, 3, 4], "product_id": [1, 1, 2, 3]})
+    # item 1 bought by 2 of 4 users (1 bit), items 2 and 3 by 1 of 4 (2 bits)
+    assert rc.novelty(recs, history, k=2) == pytest.approx((1 + 2 + 1 + 2) / 4)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return rc.next_order_split(data.load("instacart")).for_users(120, seed=1)
+
+
+def test_the_temporal_split_leaks_nothing(split):
+    lines = data.load("instacart")
+    full = rc.next_order_split(lines)
+    assert list(full.dropped.index) == [int(lines["user_id"].iloc[-1])]
+    for name in ("validation", "test"):
+        assert (full.target(name).groupby("user_id")["order_number"].nunique() == 1).all()
+    last_train = full.train.groupby("user_id")["order_number"].max()
+    val = full.validation.groupby("user_id")["order_number"].first()
+    test = full.test.groupby("user_id")["order_number"].first()
+    assert (last_train < val.reindex(last_train.index)).all() and (val < test.reindex(val.index)).all()
+    kept = lines[~lines["user_id"].isin(full.dropped.index)]
+    assert len(full.train) + len(full.validation) + len(full.test) == len(kept)
+    assert len(split.users) == 120 and set(split.train["user_id"]) <= set(split.users)
+
+
+def test_recommenders_stay_in_the_catalogue_without_duplicates(split):
+    history = split.history("test")
+    catalogue = set(history["product_id"])
+    users = split.users[:40]
+    for model in [rc.Popularity(), rc.BuyAgain(3.0), rc.ItemKNN(20), rc.ALS(factors=8, iterations=2),
+                  rc.BPR(factors=8, iterations=5)]:
+        model.fit(history)
+        for exclude in (False, True):
+            recs = model.recommend(users, 15, exclude_seen=exclude)
+            assert set(recs["product_id"]) <= catalogue
+            assert not recs.duplicated(["user_id", "product_id"]).any()
+            assert (recs.groupby("user_id")["rank"].agg(list).map(lambda r: r == list(range(1, 16)))).all()
+            if exclude:
+                seen = set(zip(history["user_id"], history["product_id"]))
+                assert not any(p in seen for p in zip(recs["user_id"], recs["product_id"]))
+
+
+def test_buy_again_ranks_frequent_and_recent_items_first():
+    lines = pd.DataFrame({"user_id": [1] * 6, "order_number": [1, 1, 2, 3, 3, 4], "product_id": [5, 6, 5, 5, 7, 7]})
+    recs = rc.BuyAgain(half_life=1.0).fit(lines).recommend([1], 3)
+    # weights: 5 -> 0.125 + 0.25 + 0.5 = 0.875; 7 -> 0.5 + 1 = 1.5; 6 -> 0.125
+    assert recs["product_id"].tolist() == [7, 5, 6]
+
+
+def test_factorisations_are_reproducible(split):
+    history = split.history("validation")
+    for make in (lambda: rc.ALS(factors=8, iterations=3, seed=4), lambda: rc.BPR(factors=8, iterations=10, seed=4)):
+        a, b = make().fit(history), make().fit(history)
+        np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_the_ranker_never_sees_the_test_order(split):
+    ranker = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20).fit(split)
+    scrambled = rc.NextOrderSplit(split.train, split.validation,
+                                  split.test.assign(product_id=split.test["product_id"] + 10 ** 7), split.dropped)
+    other = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20).fit(scrambled)
+    pd.testing.assert_frame_equal(ranker.train_candidates_, other.train_candidates_)
+    recs = ranker.recommend(10)
+    assert not recs.duplicated(["user_id", "product_id"]).any() and recs.groupby("user_id").size().max() == 10
+    assert 0 < ranker.candidate_recall() <= 1
+
+
+def test_candidate_features_on_a_small_example():
+    history = pd.DataFrame({"user_id": [1] * 5, "order_number": [1, 1, 2, 3, 3], "product_id": [5, 6, 5, 5, 7],
+                            "days_since_prior_order": [np.nan, np.nan, 7.0, 3.0, 3.0], "add_to_cart_order": [1, 2, 1, 2, 1]})
+    target = pd.DataFrame({"user_id": [1], "order_number": [4], "product_id": [5], "days_since_prior_order": [10.0]})
+    f = rc.candidate_features(history, target, new_per_user=0, mf=rc.ALS(factors=2, iterations=1).fit(history))
+    f = f.set_index("product_id")
+    assert f.loc[5, "times_bought"] == 3 and f.loc[5, "usual_gap"] == 1 and f.loc[5, "orders_since_last"] == 0
+    assert f.loc[6, "days_since_last"] == 20 and f.loc[5, "days_since_last"] == 10
+    assert f.loc[5, "label"] == 1 and f.loc[6, "label"] == 0 and f.loc[5, "cart_position"] == pytest.approx(4 / 3)
+
+
+def test_tune_picks_the_best_setting(split):
+    best, table = rc.tune(rc.BuyAgain, [{"half_life": 0.01}, {"half_life": 5.0}], split.history("validation"),
+                          split.validation, k=10)
+    assert best == {"half_life": float(table.loc[table["ndcg"].idxmax(), "half_life"])} and len(table) == 2
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda m: m.recommend([1, 999999], 5), r"unknown user\(s\) \[999999\]"),
+    (lambda m: m.recommend([1], 0), "k must be a whole number >= 1, got 0"),
+    (lambda m: m.recommend([1], 2.5), "k must be a whole number"),
+])
+def test_bad_users_and_k_are_clear_errors(call, match):
+    model = rc.Popularity().fit(pd.DataFrame({"user_id": [1, 2], "order_number": [1, 1], "product_id": [3, 4]}))
+    with pytest.raises(rc.RecommendError, match=match):
+        call(model)
+
+
+def test_bad_lines_and_settings_are_clear_errors():
+    with pytest.raises(rc.RecommendError, match=r"missing column\(s\) \['product_id'\]"):
+        rc.next_order_split(pd.DataFrame({"user_id": [1], "order_number": [1]}))
+    with pytest.raises(rc.RecommendError, match="half_life must be > 0"):
+        rc.BuyAgain(0).fit(pd.DataFrame({"user_id": [1], "order_number": [1], "product_id": [3]}))
+    with pytest.raises(rc.RecommendError, match="k must be >= 1"):
+        rc.per_user(_recs({1: [1]}), {1: {1}}, k=0)
+    with pytest.raises(rc.RecommendError, match="metric must be one of"):
+        rc.compare(_recs({1: [1]}), _recs({1: [1]}), {1: {1}}, 1, metric="auc")
