@@ -59,6 +59,10 @@ LABELS: dict[str, str] = {
     "als": "matrix factorisation (ALS, implicit)",
     "bpr": "matrix factorisation (BPR, implicit)",
     "ranker": "ranker over candidates (gradient boosting)",
+    "als_lm": "ALS re-ranked by the language model's reading of the reviews",
+    "als_tfidf": "ALS re-ranked by TF-IDF's reading of the reviews",
+    "als_truth": "ALS re-ranked by true item quality (oracle)",
+    "bad": "bad experiences", "retained": "bought again",
     "hit_rate": "hit rate", "precision": "precision", "recall": "recall", "ndcg": "NDCG", "ap": "MAP",
     "coverage": "catalogue coverage", "novelty": "novelty (bits)",
     # metrics

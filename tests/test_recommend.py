@@ -146,3 +146,105 @@ def test_bad_lines_and_settings_are_clear_errors():
         rc.per_user(_recs({1: [1]}), {1: {1}}, k=0)
     with pytest.raises(rc.RecommendError, match="metric must be one of"):
         rc.compare(_recs({1: [1]}), _recs({1: [1]}), {1: {1}}, 1, metric="auc")
+
+
+# -- part B: the linked world -----------------------------------------------------------------------
+
+from retention_lib import world as wd  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def linked():
+    reviews = data.load("reviews")
+    w = wd.simulate(4000, seed=5, pool=wd.review_pool(reviews))
+    catalogue = rc.item_catalogue(reviews, w.observed.reviews["clothing_id"].unique())
+    return w, reviews, catalogue
+
+
+def test_item_quality_is_the_shrunk_mean_rating(linked):
+    w, reviews, catalogue = linked
+    assert catalogue.index.is_unique and (catalogue["experience_shift"] == catalogue["quality"]).all()
+    grand = reviews["rating"].mean()
+    assert (np.sign(catalogue["quality"]) == np.sign(catalogue["mean_rating"] - grand)).all()
+    assert (catalogue["quality"].abs() <= (catalogue["mean_rating"] - grand).abs() / reviews["rating"].std() + 1e-12).all()
+    few, many = catalogue[catalogue["real_reviews"] <= 2], catalogue[catalogue["real_reviews"] >= 200]
+    assert few["quality"].abs().mean() < many["quality"].abs().mean()          # small samples shrink more
+    doubled = rc.item_catalogue(reviews, catalogue.index, scale=2.0)
+    np.testing.assert_allclose(doubled["experience_shift"], 2 * catalogue["quality"])
+    with pytest.raises(rc.RecommendError, match="items without any real review"):
+        rc.item_catalogue(reviews, [-5])
+    with pytest.raises(rc.RecommendError, match="scale must be >= 0"):
+        rc.item_catalogue(reviews, catalogue.index, scale=-1)
+
+
+def test_item_readings_shrink_towards_the_mean():
+    written = pd.DataFrame({"clothing_id": [1, 1, 1, 1, 2]})
+    reading = pd.DataFrame({"p_negative": [1.0, 1.0, 1.0, 1.0, 0.0]})
+    r = rc.item_readings(written, reading, prior_reviews=1.0)
+    assert r[1] == pytest.approx((4 + 0.8) / 5) and r[2] == pytest.approx(0.8 / 2)
+    with pytest.raises(rc.RecommendError, match="one row per review"):
+        rc.item_readings(written, reading.iloc[:2])
+
+
+def test_purchases_get_items_from_their_reviews_or_departments(linked):
+    w, _, catalogue = linked
+    lines = rc.purchases_with_items(w, catalogue, seed=1)
+    assert len(lines) == len(w.truth.purchases) and set(lines["product_id"]) <= set(catalogue.index)
+    pd.testing.assert_frame_equal(lines, rc.purchases_with_items(w, catalogue, seed=1))
+    # every reviewed item is among the customer's purchases
+    reviewed = set(zip(w.observed.reviews["customer_id"], w.observed.reviews["clothing_id"]))
+    sold = set(zip(lines["user_id"], lines["product_id"]))
+    assert len(reviewed - sold) == 0
+    # drawn items come from the customer's two departments
+    c = w.truth.customers
+    dept = catalogue["department"].reindex(lines["product_id"]).to_numpy()
+    own = (dept == c.loc[lines["user_id"], "department_1"].to_numpy()) | (dept == c.loc[lines["user_id"], "department_2"].to_numpy())
+    assert own.mean() > 0.95
+
+
+def test_review_aware_reranking(linked):
+    w, _, catalogue = linked
+    lines = rc.purchases_with_items(w, catalogue, seed=1)
+    users = np.sort(lines["user_id"].unique())[:50]
+    base = rc.Popularity()
+    plain = base.fit(lines).recommend(users, 5)
+    same = rc.ReviewAware(base, pd.Series(0.0, index=catalogue.index), weight=3.0).fit(lines).recommend(users, 5)
+    assert plain["product_id"].tolist() == same["product_id"].tolist()
+    by_quality = rc.ReviewAware(base, -catalogue["quality"], weight=100.0).fit(lines).recommend(users[:1], 5)
+    top = catalogue.loc[catalogue.index.isin(lines["product_id"]), "quality"].nlargest(5).index
+    assert set(by_quality["product_id"]) == set(top)
+
+
+def test_following_recommendations_uses_the_worlds_dropout(linked):
+    w, reviews, _ = linked
+    flat = rc.item_catalogue(reviews, w.observed.reviews["clothing_id"].unique(), scale=0.0)
+    lines = rc.purchases_with_items(w, flat, seed=1)
+    users = w.truth.customers.index.to_numpy()
+    recs = rc.Popularity().fit(lines).recommend(users, 5)
+    out = rc.follow_recommendations(w, {"a": recs, "b": recs}, flat, 5, seed=2)
+    a, b = out[out["recommender"] == "a"], out[out["recommender"] == "b"]
+    np.testing.assert_array_equal(a["retained"].to_numpy(), b["retained"].to_numpy())      # common random numbers
+    # with items that make no difference, buying again is as likely as in the world's own holdout
+    c = w.truth.customers
+    world_rate = (c["purchases_none"] >= 2).sum() / (c["purchases_none"] >= 1).sum()
+    se = np.sqrt(world_rate * (1 - world_rate) / len(a))
+    assert abs(a["retained"].mean() - world_rate) < 4 * np.sqrt(2) * se
+    assert len(a) == pytest.approx((c["purchases_none"] >= 1).sum(), rel=0.15)
+
+
+def test_good_items_make_fewer_bad_experiences_and_keep_more_customers(linked):
+    w, reviews, _ = linked
+    uneven = rc.item_catalogue(reviews, w.observed.reviews["clothing_id"].unique(), scale=5.0)
+    users = w.truth.customers.index.to_numpy()
+    best, worst = uneven["quality"].nlargest(3).index, uneven["quality"].nsmallest(3).index
+    lists = {name: pd.DataFrame({"user_id": np.repeat(users, 3), "rank": np.tile([1, 2, 3], len(users)),
+                                 "product_id": np.tile(items, len(users))}) for name, items in [("best", best), ("worst", worst)]}
+    out = rc.follow_recommendations(w, lists, uneven, 3, seed=0)
+    table = rc.compare_following(out, "worst", n_resamples=200)
+    assert table.loc["best", "bad vs worst"] < 0 and table.loc["best", "retained vs worst"] > 0
+    assert table.loc["best", "retained low"] > 0
+    with pytest.raises(rc.RecommendError, match="baseline 'nothing'"):
+        rc.compare_following(out, "nothing")
+    short = {"few": lists["best"][lists["best"]["rank"] == 1]}
+    with pytest.raises(rc.RecommendError, match="fewer than 3 items"):
+        rc.follow_recommendations(w, short, uneven, 3)

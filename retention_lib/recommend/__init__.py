@@ -5,6 +5,9 @@ from .evaluate import METRICS, compare, coverage, novelty, per_user, summary, tr
 from .models import ALS, BPR, GRIDS, BuyAgain, ItemKNN, Popularity, Recommender
 from .ranker import FEATURES, CandidateRanker, candidate_features
 from .split import NextOrderSplit, RecommendError, next_order_split
+from .world import (ReviewAware, compare_following, follow_recommendations, item_catalogue, item_readings,
+                    purchases_with_items)
 
 __all__ = ["next_order_split", "NextOrderSplit", "RecommendError", "Recommender", "Popularity", "BuyAgain",
-           "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune"]
+           "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune", "ReviewAware",
+           "item_catalogue", "item_readings", "purchases_with_items", "follow_recommendations", "compare_following"]
