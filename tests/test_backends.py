@@ -46,3 +46,34 @@ def test_the_benchmark_reports_ratios_against_naive_in_one_run(tiny_checkpoint, 
     assert list(table["backend"]) == list(BACKENDS)
     assert table.loc[table["backend"] == "naive", "ratio vs naive"].iloc[0] == 1
     assert table.loc[table["backend"] == "torch", "F1 - fp32"].iloc[0] == 0
+
+
+def _distributed(tmp_path, checkpoint, nproc):
+    import subprocess
+    import sys
+
+    out = tmp_path / f"n{nproc}"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
+           "-m", "retention_lib.sentiment.distributed", "--checkpoint", str(checkpoint), "--data", "toy",
+           "--steps", "3", "--global-batch", "8", "--out", str(out)]
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_two_processes_with_ddp_equal_one_process_on_the_same_global_batch(tiny_checkpoint, tmp_path):  # noqa: F811
+    import json
+
+    import torch
+
+    one, two = _distributed(tmp_path, tiny_checkpoint, 1), _distributed(tmp_path, tiny_checkpoint, 2)
+    l1, l2 = (json.loads((d / "losses.json").read_text()) for d in (one, two))
+    assert l2["world_size"] == 2 and len(l1["losses"]) == 3
+    np.testing.assert_allclose(l2["losses"], l1["losses"], rtol=1e-5, atol=1e-6)
+    w1, r0, r1 = (torch.load(p) for p in (one / "rank0.pt", two / "rank0.pt", two / "rank1.pt"))
+    for k in w1:
+        assert torch.equal(r0[k], r1[k]), f"ranks out of sync: {k}"
+        torch.testing.assert_close(r0[k], w1[k], rtol=1e-5, atol=1e-6)
+    assert any(not torch.equal(w1[k], torch.zeros_like(w1[k])) for k in w1)
