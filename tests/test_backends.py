@@ -77,3 +77,22 @@ def test_two_processes_with_ddp_equal_one_process_on_the_same_global_batch(tiny_
         assert torch.equal(r0[k], r1[k]), f"ranks out of sync: {k}"
         torch.testing.assert_close(r0[k], w1[k], rtol=1e-5, atol=1e-6)
     assert any(not torch.equal(w1[k], torch.zeros_like(w1[k])) for k in w1)
+
+
+@pytest.mark.slow
+def test_ray_scoring_equals_in_process_scoring(tiny_checkpoint, tmp_path):  # noqa: F811
+    import ray
+
+    from retention_lib.sentiment.ray_scoring import score_with_ray
+
+    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
+    clf.save(tmp_path / "model")
+    texts, _ = toy_data(50, seed=3)
+    reference = score_reviews(texts, clf, "torch")
+    try:
+        got = score_with_ray(texts, tmp_path / "model", "torch", workers=2, batch_size=8)
+    finally:
+        ray.shutdown()
+    assert got.shape == reference.shape and np.abs(got - reference).max() < 1e-6
+    with pytest.raises(FileNotFoundError, match="not a saved SentimentClassifier"):
+        score_with_ray(texts, tmp_path, "torch")
