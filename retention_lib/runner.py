@@ -28,7 +28,7 @@ from typing import Any, Callable
 from . import params as P
 
 __all__ = ["project_root", "profile_dir", "run", "notebook_errors", "reproduce", "glued_values", "compare_glued",
-           "TIMINGS", "library_files", "library_hash", "RunError", "BuildError"]
+           "TIMINGS", "is_timing", "library_files", "library_hash", "RunError", "BuildError"]
 
 LIB_DIR = Path(__file__).resolve().parent
 
@@ -207,14 +207,22 @@ def glued_values(nb_path: Path) -> dict[str, str]:
 #: glued values that measure the machine (speed, device), not the method: they differ run to run
 TIMINGS = frozenset({"device", "ft_minutes", "ft_rate", "score_rate", "speed_infer", "speed_train",
                      "bg_fit_seconds", "cv_seconds"})
+#: so does every glued value whose name contains one of these (``*_seconds``, ``cv_seconds_06``)
+TIMING_MARKS = ("_seconds", "seconds_")
+
+
+def is_timing(name: str) -> bool:
+    """Whether a glued value measures the machine (listed in :data:`TIMINGS` or named ``*_seconds*``)."""
+    return name in TIMINGS or any(m in name for m in TIMING_MARKS)
 
 
 def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
-                  rtol: float = 1e-9, ignore=TIMINGS) -> list[str]:
+                  rtol: float = 1e-9, ignore=is_timing) -> list[str]:
     """Differences between two sets of glued values (chapter -> name -> text); empty when equal.
 
-    Numbers are equal within ``rtol`` (relative); text must match exactly. Names in ``ignore``
-    (by default the timings) are skipped; a value present on one side only is a difference.
+    Numbers are equal within ``rtol`` (relative); text must match exactly. Names for which
+    ``ignore(name)`` is true (by default the timings, :func:`is_timing`) are skipped; a value present
+    on one side only is a difference.
     """
     import math
 
@@ -222,7 +230,7 @@ def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, 
     for stem in sorted(set(before) | set(after)):
         b, a = before.get(stem, {}), after.get(stem, {})
         for name in sorted(set(b) | set(a)):
-            if name in ignore:
+            if ignore(name):
                 continue
             if name not in a or name not in b:
                 diffs.append(f"{stem}.{name}: only {'before' if name in b else 'after'} ({b.get(name, a.get(name))})")

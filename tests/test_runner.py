@@ -130,6 +130,9 @@ def test_glued_values_are_read_and_compared(tmp_path):
     assert runner.compare_glued(before, {"04": {"auc": "0.7731000000000001", "best": "LR", "cv_seconds": "9"}}) == []
     diffs = runner.compare_glued(before, {"04": {"auc": "0.7732", "cv_seconds": "9"}})
     assert diffs == ["04.auc: 0.7731 -> 0.7732", "04.best: only before (LR)"]
+    assert runner.compare_glued({"09": {"draw_seconds": "42.1", "cv_seconds_06": "3"}},
+                                {"09": {"draw_seconds": "40.0", "cv_seconds_06": "9"}}) == []
+    assert runner.is_timing("tune_seconds") and not runner.is_timing("seconds")
 
 
 def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path):
