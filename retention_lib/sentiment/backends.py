@@ -11,7 +11,9 @@ texts) and is checked against plain fp32 PyTorch within a stated tolerance:
   bucketing; approximate (the chapter reports its macro-F1 next to fp32's);
 - ``onnx``: the model exported with ``torch.onnx.export(dynamo=True)`` and run by ONNX Runtime, with
   bucketing; tolerance 1e-4;
-- ``onnx-int8``: the ONNX model quantised by ONNX Runtime's ``quantize_dynamic``; approximate.
+- ``onnx-int8``: the ONNX model quantised by ONNX Runtime's ``quantize_dynamic`` (int8 weights, one
+  scale per output channel: per-tensor scales cost 0.007 macro-F1 on chapter 02's model, per-channel
+  none measurable); approximate.
 
 Exported and quantised models are built once per classifier object and kept on it.
 """
@@ -74,7 +76,7 @@ def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None
 
         path = folder / "model.int8.onnx"
         if not path.exists():
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
