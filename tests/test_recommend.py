@@ -142,7 +142,7 @@ def test_bad_lines_and_settings_are_clear_errors():
         rc.next_order_split(pd.DataFrame({"user_id": [1], "order_number": [1]}))
     with pytest.raises(rc.RecommendError, match="half_life must be > 0"):
         rc.BuyAgain(0).fit(pd.DataFrame({"user_id": [1], "order_number": [1], "product_id": [3]}))
-    with pytest.raises(rc.RecommendError, match="k must be >= 1"):
+    with pytest.raises(rc.RecommendError, match="k must be a whole number >= 1, got 0"):
         rc.per_user(_recs({1: [1]}), {1: {1}}, k=0)
     with pytest.raises(rc.RecommendError, match="metric must be one of"):
         rc.compare(_recs({1: [1]}), _recs({1: [1]}), {1: {1}}, 1, metric="auc")

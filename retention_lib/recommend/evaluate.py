@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import mean_ci, paired_mean_diff
-from .split import RecommendError
+from .split import RecommendError, check_k
 
 METRICS = ("hit_rate", "precision", "recall", "ndcg", "ap")
 
@@ -41,8 +41,7 @@ def per_user(recs: pd.DataFrame, truth: dict, k: int) -> pd.DataFrame:
 
     A user in ``truth`` without recommendations scores 0 on every metric.
     """
-    if k < 1:
-        raise RecommendError(f"k must be >= 1, got {k}")
+    k = check_k(k)
     top = recs[recs["rank"] <= k].sort_values(["user_id", "rank"])
     lists = top.groupby("user_id")["product_id"].agg(list)
     discounts = 1 / np.log2(np.arange(2, k + 2))

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from .split import NEED, RecommendError
+from .split import NEED, RecommendError, check_k
 
 
 class Recommender(BaseEstimator):
@@ -66,11 +66,9 @@ class Recommender(BaseEstimator):
         Ties are broken by popularity, then by product id. With ``exclude_seen`` a user's own past
         items are never recommended.
         """
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise RecommendError(f"k must be a whole number >= 1, got {k!r}")
+        k = min(check_k(k), len(self.items_))
         users = np.asarray(users)
         rows = self._rows(users)
-        k = min(int(k), len(self.items_))
         out = []
         for start in range(0, len(rows), 512):
             r = rows[start:start + 512]

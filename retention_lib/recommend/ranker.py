@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from .models import ALS, BuyAgain
-from .split import NextOrderSplit, RecommendError
+from .split import NextOrderSplit, RecommendError, check_k
 
 FEATURES = ("times_bought", "share_of_orders", "orders_since_last", "usual_gap", "due", "days_since_last",
             "in_last_order", "times_last_3", "cart_position",
@@ -146,8 +146,7 @@ class CandidateRanker:
 
     def recommend(self, k: int, target: str = "test") -> pd.DataFrame:
         """Top ``k`` candidates per user of the ``target`` order by the model's probability."""
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise RecommendError(f"k must be a whole number >= 1, got {k!r}")
+        k = check_k(k)
         cand = self._features(self.split_, target)
         cand["score"] = self.model_.predict_proba(cand[list(FEATURES)])[:, 1]
         cand = cand.sort_values(["user_id", "score", "product_id"], ascending=[True, False, True])

@@ -15,6 +15,13 @@ class RecommendError(ValueError):
     """Interactions, users or a parameter that a recommender cannot use."""
 
 
+def check_k(k) -> int:
+    """``k``, the length of a recommendation list, as an int; a clear error unless it is a whole number >= 1."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise RecommendError(f"k must be a whole number >= 1, got {k!r}")
+    return int(k)
+
+
 @dataclass
 class NextOrderSplit:
     """Order lines split by time, per user.
