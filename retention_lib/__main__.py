@@ -85,9 +85,9 @@ def _glued(args, runner) -> int:
     if args.compare:
         before = json.loads(Path(args.compare).read_text())
         diffs = runner.compare_glued(before, values)
-        compared = sum(sum(not runner.is_timing(n) for n in v) for v in before.values())
-        print(f"compared {compared} glued values (timings ignored: {', '.join(sorted(runner.TIMINGS))} "
-              f"and every name with '_seconds')")
+        compared = sum(sum(not runner.is_timing(n, stem) for n in v) for stem, v in before.items())
+        print(f"compared {compared} glued values (timings ignored: {', '.join(sorted(runner.TIMINGS))}, "
+              f"every name with '_seconds' and each chapter's 'measured' names in profiles.yaml)")
         print("\n".join(diffs) if diffs else "no difference")
         return 1 if diffs else 0
     if not args.save:

@@ -82,7 +82,7 @@ def _load(path: str) -> dict:
             values = {prof: coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}")
                       for prof, v in values.items()}
             params[name] = Param(**{**param.__dict__, "values": values})
-        books[stem] = {"title": nb["title"], "parameters": params}
+        books[stem] = {"title": nb["title"], "parameters": params, "measured": tuple(nb.get("measured") or ())}
     return {"profiles": profiles, "notebooks": books}
 
 

@@ -211,9 +211,20 @@ TIMINGS = frozenset({"device", "ft_minutes", "ft_rate", "score_rate", "speed_inf
 TIMING_MARKS = ("_seconds", "seconds_")
 
 
-def is_timing(name: str) -> bool:
-    """Whether a glued value measures the machine (listed in :data:`TIMINGS` or named ``*_seconds*``)."""
-    return name in TIMINGS or any(m in name for m in TIMING_MARKS)
+def is_timing(name: str, stem: str | None = None) -> bool:
+    """Whether a glued value measures the machine: listed in :data:`TIMINGS`, named ``*_seconds*``, or
+    matching one of the ``measured`` patterns of chapter ``stem`` in ``profiles.yaml`` (a chapter about
+    speed declares its speeds, ratios and prices per hour there)."""
+    if name in TIMINGS or any(m in name for m in TIMING_MARKS):
+        return True
+    if stem is None:
+        return False
+    import fnmatch
+
+    from . import params
+
+    book = params.spec()["notebooks"].get(stem, {})
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in book.get("measured", ()))
 
 
 def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
@@ -221,7 +232,7 @@ def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, 
     """Differences between two sets of glued values (chapter -> name -> text); empty when equal.
 
     Numbers are equal within ``rtol`` (relative); text must match exactly. Names for which
-    ``ignore(name)`` is true (by default the timings, :func:`is_timing`) are skipped; a value present
+    ``ignore(name, stem)`` is true (by default the timings, :func:`is_timing`) are skipped; a value present
     on one side only is a difference.
     """
     import math
@@ -230,7 +241,7 @@ def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, 
     for stem in sorted(set(before) | set(after)):
         b, a = before.get(stem, {}), after.get(stem, {})
         for name in sorted(set(b) | set(a)):
-            if ignore(name):
+            if ignore(name, stem):
                 continue
             if name not in a or name not in b:
                 diffs.append(f"{stem}.{name}: only {'before' if name in b else 'after'} ({b.get(name, a.get(name))})")

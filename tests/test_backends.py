@@ -42,7 +42,8 @@ def test_the_benchmark_reports_ratios_against_naive_in_one_run(tiny_checkpoint, 
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
     clf.save(tmp_path / "model")
     mod = runpy.run_path(str(ROOT / "benchmarks" / "inference_backends.py"))
-    table = mod["main"](["--model", str(tmp_path / "model"), "--examples", "60", "--threads", "1", "--no-record"])
+    table = mod["main"](["--model", str(tmp_path / "model"), "--examples", "30", "--accuracy-examples", "60",
+                         "--max-length", "16", "--threads", "1", "--no-record"])
     assert list(table["backend"]) == list(BACKENDS)
     assert table.loc[table["backend"] == "naive", "ratio vs naive"].iloc[0] == 1
     assert table.loc[table["backend"] == "torch", "F1 - fp32"].iloc[0] == 0

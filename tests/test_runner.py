@@ -133,6 +133,11 @@ def test_glued_values_are_read_and_compared(tmp_path):
     assert runner.compare_glued({"09": {"draw_seconds": "42.1", "cv_seconds_06": "3"}},
                                 {"09": {"draw_seconds": "40.0", "cv_seconds_06": "9"}}) == []
     assert runner.is_timing("tune_seconds") and not runner.is_timing("seconds")
+    # a chapter about speed declares its machine-dependent values in profiles.yaml ("measured")
+    assert runner.is_timing("naive_rate", "10_cost_scale") and runner.is_timing("best_backend", "10_cost_scale")
+    assert not runner.is_timing("gain_pts", "10_cost_scale") and not runner.is_timing("naive_rate")
+    assert runner.compare_glued({"10_cost_scale": {"naive_rate": "52.1", "gain_pts": "2.1"}},
+                                {"10_cost_scale": {"naive_rate": "49.0", "gain_pts": "2.1"}}) == []
 
 
 def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path):

@@ -7,6 +7,8 @@ texts) and is checked against plain fp32 PyTorch within a stated tolerance:
   (the baseline every speed-up is measured against);
 - ``torch``: fp32 with dynamic padding and length bucketing (texts of similar length batched
   together, so little padding is computed); tolerance 1e-5;
+- ``compile``: fp32 with bucketing, the model compiled by ``torch.compile(dynamic=True)`` (Inductor
+  generates fused C++ kernels; the first batches pay the compilation, 10-30 s); tolerance 1e-4;
 - ``int8``: PyTorch dynamic int8 quantisation of the linear layers (``quantize_dynamic``), with
   bucketing; approximate (the chapter reports its macro-F1 next to fp32's);
 - ``onnx``: the model exported with ``torch.onnx.export(dynamo=True)`` and run by ONNX Runtime, with
@@ -20,7 +22,9 @@ Exported and quantised models are built once per classifier object and kept on i
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +34,11 @@ from .labels import check_texts
 
 __all__ = ["BACKENDS", "TOLERANCE", "score_reviews"]
 
-BACKENDS = ("naive", "torch", "int8", "onnx", "onnx-int8")
+BACKENDS = ("naive", "torch", "compile", "int8", "onnx", "onnx-int8")
 #: largest absolute difference in probability from fp32 that a backend promises (None: approximate)
 #: (``naive`` is the same fp32 arithmetic as ``predict_proba``; batches of other sizes and other thread counts
 #: sum in another order, which moves probabilities by a few 1e-8)
-TOLERANCE = {"naive": 1e-6, "torch": 1e-5, "int8": None, "onnx": 1e-4, "onnx-int8": None}
+TOLERANCE = {"naive": 1e-6, "torch": 1e-5, "compile": 1e-4, "int8": None, "onnx": 1e-4, "onnx-int8": None}
 
 
 class _Logits:
@@ -64,21 +68,23 @@ def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None
         return cache[key]
     folder = Path(cache.setdefault("dir", tempfile.mkdtemp(prefix="retention-onnx-")))
     fp32 = folder / "model.onnx"
-    if not fp32.exists():
-        module = _Logits(clf.model).eval()
-        x = torch.ones((2, 8), dtype=torch.long)
-        batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-        torch.onnx.export(module, (x, torch.ones_like(x)), str(fp32), dynamo=True,
-                          input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                          dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
-                          verbose=False)
-    path = fp32
-    if quantised:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    if not fp32.exists() or (quantised and not (folder / "model.int8.onnx").exists()):
+        with _quiet_export():
+            if not fp32.exists():
+                module = _Logits(clf.model).eval()
+                x = torch.ones((2, 8), dtype=torch.long)
+                batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
+                torch.onnx.export(module, (x, torch.ones_like(x)), str(fp32), dynamo=True,
+                                  input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                                  dynamic_shapes={"input_ids": {0: batch, 1: length},
+                                                  "attention_mask": {0: batch, 1: length}},
+                                  verbose=False)
+            if quantised:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        path = folder / "model.int8.onnx"
-        if not path.exists():
-            quantize_dynamic(str(fp32), str(path), weight_type=QuantType.QInt8, per_channel=True)
+                quantize_dynamic(str(fp32), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8,
+                                 per_channel=True)
+    path = folder / "model.int8.onnx" if quantised else fp32
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
@@ -88,18 +94,46 @@ def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None
     return session
 
 
+@contextlib.contextmanager
+def _quiet_export():
+    """The exporter's and quantiser's advice (torchvision missing, renamed axes, pre-processing) kept out of
+    the output: it concerns models with images and static shapes, not this one."""
+    import logging
+
+    loggers = [logging.getLogger(), logging.getLogger("torch.onnx"), logging.getLogger("torch.export")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
 def _int8_model(clf: SentimentClassifier):
     import torch
 
     cache = clf.__dict__.setdefault("_int8_cache", {})
     if "model" not in cache:
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")           # quantize_dynamic is deprecated in favour of torchao
             cache["model"] = torch.ao.quantization.quantize_dynamic(clf.model.cpu().eval(), {torch.nn.Linear},
                                                                     dtype=torch.qint8)
     return cache["model"]
+
+
+def _compiled_model(clf: SentimentClassifier, threads: int | None):
+    """``torch.compile`` of the model, once per thread count (Inductor's CPU kernels are generated for one)."""
+    import torch
+
+    cache = clf.__dict__.setdefault("_compile_cache", {})
+    key = threads or torch.get_num_threads()
+    if key not in cache:
+        cache[key] = torch.compile(clf.model, dynamic=True)
+    return cache[key]
 
 
 def score_reviews(texts, clf: SentimentClassifier, backend: str = "torch", batch_size: int = 64,
@@ -145,7 +179,8 @@ def score_reviews(texts, clf: SentimentClassifier, backend: str = "torch", batch
                                                   "attention_mask": m.cpu().numpy().astype(np.int64)})[0]
                 out[b] = _softmax(logits)
             return out
-        model = _int8_model(clf) if backend == "int8" else clf.model
+        model = (_int8_model(clf) if backend == "int8" else _compiled_model(clf, threads) if backend == "compile"
+                 else clf.model)
         with torch.inference_mode():
             for b in batches:
                 x, m = clf.collate([ids[i] for i in b], pad_to)
