@@ -80,7 +80,8 @@ def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html)
 
 def test_check_offline_html_finds_remote_assets(tmp_path):
     (tmp_path / "a.html").write_text('<script src="https://cdn.example/x.js"></script>'
-                                     '<link href="//fonts.example/f.css"><img src="_static/ok.png">')
+                                     '<link href="//fonts.example/f.css"><img src="_static/ok.png">'
+                                     '<a href="https://example.org/source">a cited source</a>')
     found = book.check_offline_html(tmp_path)
     assert len(found) == 2 and "cdn.example" in found[0]
 
