@@ -31,6 +31,10 @@ def test_ray_profiles_equal_in_process_profiles():
     try:
         got = scale.profiles_with_ray(obs, proba, workers=2, shards=5)
         pd.testing.assert_frame_equal(got, reference)
+        table, again = scale.profile_timings(obs, proba, workers=2)      # checks Ray against pandas itself
+        assert list(table["how"]) == ["pandas, this process", "Ray, 1 worker", "Ray, 2 workers"]
+        assert (table["seconds"] > 0).all() and table["speed-up vs Ray, 1 worker"].iloc[1] == 1
+        pd.testing.assert_frame_equal(again, reference)
         with pytest.raises(ValueError, match="proba: 3 rows, but the reviews have"):
             scale.profiles_with_ray(obs, proba.head(3), workers=2)
         with pytest.raises(ValueError, match="workers must be a whole number >= 1"):
