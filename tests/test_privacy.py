@@ -1,0 +1,109 @@
+"""Privacy: keyed pseudonyms, the scrubber's recall on planted personal data, k-anonymity, clear errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from retention_lib import data, sentiment
+from retention_lib.privacy import KEY_ENV, PseudonymKeyError, k_anonymise, k_of, load_key, pseudonymise
+from retention_lib.privacy.evaluate import KINDS, detection_report, plant
+
+KEY = b"k" * 32
+
+
+def test_the_same_key_gives_the_same_pseudonym_and_another_key_another():
+    ids = [101, 102, "c-7", 101]
+    a, b = pseudonymise(ids, KEY), pseudonymise(ids, KEY)
+    np.testing.assert_array_equal(a, b)
+    assert a[0] == a[3] and len(set(a)) == 3 and all(len(x) == 32 for x in a)
+    other = pseudonymise(ids, b"j" * 32)
+    assert not set(a) & set(other)
+    assert "101" not in "".join(a)
+    import hashlib
+    import hmac
+
+    assert a[0] == hmac.new(KEY, b"101", hashlib.sha256).hexdigest()[:32]       # the standard HMAC, nothing home-made
+
+
+def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_path):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert len(load_key("smoke")) >= 32
+    with pytest.raises(PseudonymKeyError, match=f"no pseudonymisation key for profile 'standard': set the environment variable {KEY_ENV}"):
+        load_key("standard")
+    monkeypatch.setenv(KEY_ENV, "short")
+    with pytest.raises(PseudonymKeyError, match="has 5 bytes; use at least 32"):
+        load_key("standard")
+    monkeypatch.setenv(KEY_ENV, "s" * 40)
+    assert load_key("standard") == b"s" * 40
+    repo = tmp_path / "repo"
+    (repo / "keys").mkdir(parents=True)
+    (repo / "keys" / "k.txt").write_text("x" * 40)
+    with pytest.raises(PseudonymKeyError, match="is inside the repository"):
+        load_key("standard", repo / "keys" / "k.txt", repo_root=repo)
+    (tmp_path / "k.txt").write_text("y" * 40 + "\n")
+    assert load_key("standard", tmp_path / "k.txt", repo_root=repo) == b"y" * 40
+    with pytest.raises(ValueError, match="1 missing value"):
+        pseudonymise([1, None], KEY)
+
+
+def test_k_anonymity_generalises_ages_and_suppresses_the_rest():
+    rng = np.random.default_rng(0)
+    t = pd.DataFrame({"age": rng.integers(18, 80, 600), "department": rng.choice(["Tops", "Dresses", "Jackets"], 600)})
+    assert k_of(t, ["age", "department"]) < 5
+    out = k_anonymise(t, ["age", "department"], k=5)
+    assert k_of(out.table, ["age", "department"]) >= 5 and out.k >= 5
+    assert out.width > 1 and len(out.table) + len(out.suppressed) == len(t)
+    assert out.steps["rows in groups < k"].iloc[-1] == len(out.suppressed)
+    assert out.table["age"].str.fullmatch(r"\d+-\d+").all()
+    with pytest.raises(ValueError, match="coarsen the other quasi-identifiers"):
+        k_anonymise(t.assign(id=np.arange(600)), ["age", "department", "id"], k=5)
+    with pytest.raises(ValueError, match=r"quasi-identifiers \['region'\] are not columns"):
+        k_of(t, ["region"])
+
+
+@pytest.fixture(scope="module")
+def scrubber():
+    from retention_lib.privacy import Scrubber
+
+    return Scrubber()
+
+
+@pytest.fixture(scope="module")
+def real_texts():
+    labelled, _ = sentiment.make_dataset(data.load("reviews"), "3class")
+    return labelled["text"].sample(180, random_state=3).tolist()
+
+
+def test_planted_items_sit_where_the_table_says(real_texts):
+    p = plant(real_texts, seed=1)
+    assert set(p["kind"]) == set(KINDS) and p["kind"].value_counts().min() == 30
+    for r in p.itertuples():
+        assert r.text[r.start:r.end] == r.value
+        assert real_texts[r.source].split()[0] in r.text
+    pd.testing.assert_frame_equal(plant(real_texts, seed=1), p)
+
+
+def test_recall_on_planted_personal_data_stays_above_its_floor(scrubber, real_texts):
+    p = plant(real_texts, seed=1)
+    report = detection_report(p, scrubber.find(p["text"].tolist()))
+    for kind in ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "ORDER_NUMBER"):
+        assert report.loc[kind, "recall"] >= 0.9, (kind, report.loc[kind].to_dict())
+    assert report.loc["PERSON", "recall"] >= 0.85 and report.loc["STREET_ADDRESS", "recall"] >= 0.8
+    assert (report["recall low"] <= report["recall"]).all()
+    scrubbed = scrubber.scrub(p["text"].tolist())
+    for r, text in zip(p.itertuples(), scrubbed):
+        if r.kind in ("EMAIL_ADDRESS", "ORDER_NUMBER"):          # recall 1 on these: every one redacted
+            assert r.value not in text and "<" in text
+
+
+def test_the_scrubber_is_offline_and_refuses_unknown_kinds(scrubber):
+    import tldextract.tldextract as impl
+
+    assert not impl.TLD_EXTRACTOR.suffix_list_urls                   # the bundled list, no download
+    from retention_lib.privacy import Scrubber
+
+    with pytest.raises(ValueError, match=r"entities: unknown \['SSN'\]"):
+        Scrubber(entities=["SSN"])
+    with pytest.raises(ModuleNotFoundError, match="is not installed"):
+        Scrubber(model="en_core_web_xx_missing")
+    assert scrubber.scrub(["The dress runs small."]) == ["The dress runs small."]
