@@ -5,16 +5,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test full smoke workshop fetch install bench clean distclean
+.PHONY: book test full smoke workshop fetch key install bench clean distclean
 
-book: fetch  ## run the standard profile and build the HTML book
+book: fetch key  ## run the standard profile and build the HTML book
 	$(PY) -m retention_lib run --profile standard
 	$(PY) -m retention_lib build --profile standard
 
 test: fetch  ## the whole test suite, including a smoke run of every chapter and a book build
 	$(PY) -m pytest
 
-full: fetch  ## the full profile (meant for a GPU) and its book
+full: fetch key  ## the full profile (meant for a GPU) and its book
 	$(PY) -m retention_lib run --profile full
 	$(PY) -m retention_lib build --profile full
 
@@ -22,8 +22,11 @@ smoke: fetch  ## every chapter on tiny data, and its book (a few minutes)
 	$(PY) -m retention_lib run --profile smoke
 	$(PY) -m retention_lib build --profile smoke
 
-workshop: fetch  ## every chapter at workshop sizes, and the participants' folder _build/workshop/kit
+workshop: fetch key  ## every chapter at workshop sizes, and the participants' folder _build/workshop/kit
 	$(PY) -m retention_lib workshop
+
+key: $(STAMP)  ## a random pseudonymisation key in ~/.config/retention-lib (once; outside the repository)
+	$(PY) -m retention_lib keygen --if-missing
 
 fetch: $(STAMP)  ## download, verify and unpack the pinned data and model (once)
 	$(PY) -m retention_lib fetch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--save", metavar="FILE.json", help="write them to a JSON file")
     g.add_argument("--compare", metavar="FILE.json",
                    help="compare with a file written by --save (timings ignored); exit 1 on a difference")
+    k = sub.add_parser("keygen", help="write a random pseudonymisation key outside the repository (chapter 11)")
+    k.add_argument("--path", help="where (default: ~/.config/retention-lib/pseudonym.key)")
+    k.add_argument("--if-missing", action="store_true", help="do nothing when the key file exists")
     args = ap.parse_args(argv)
 
     from . import assets, runner
+    from .privacy.pseudonyms import PseudonymKeyError
+
     try:
         if args.command == "fetch":
             assets.fetch_all()
@@ -60,11 +66,18 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(workshop.PROFILE)
             kit = workshop.write_kit(runner.profile_dir(workshop.PROFILE) / "kit", runner.project_root())
             print(f"participants' folder: {kit} (notebooks/ and SETUP.md); the instructor page is in the book")
+        elif args.command == "keygen":
+            from .privacy import pseudonyms
+
+            path = Path(args.path).expanduser() if args.path else pseudonyms.default_key_file()
+            if args.if_missing and path.exists():
+                return 0
+            print(f"wrote a new key to {pseudonyms.keygen(path, repo_root=runner.project_root())} (owner-only)")
         elif args.command == "reproduce":
             proc = runner.reproduce(args.profile, only=args.only)
             print(proc.stdout[-8000:] + proc.stderr[-2000:])
             return 0 if proc.returncode == 0 else 1
-    except (P.ParameterError, assets.AssetError, runner.RunError, runner.BuildError) as exc:
+    except (P.ParameterError, assets.AssetError, runner.RunError, runner.BuildError, PseudonymKeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -26,20 +26,34 @@ def test_the_same_key_gives_the_same_pseudonym_and_another_key_another():
 
 
 def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_path):
+    from retention_lib.privacy import default_key_file, keygen
+    from retention_lib.privacy.pseudonyms import TEST_KEY
+
     monkeypatch.delenv(KEY_ENV, raising=False)
-    assert len(load_key("smoke")) >= 32
-    with pytest.raises(PseudonymKeyError, match=f"no pseudonymisation key for profile 'standard': set the environment variable {KEY_ENV}"):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv(KEY_ENV, "e" * 40)
+    assert load_key("smoke") == TEST_KEY                     # always: smoke runs give the same numbers anywhere
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(PseudonymKeyError, match="no pseudonymisation key for profile 'standard': run `python -m retention_lib keygen`"):
         load_key("standard")
     monkeypatch.setenv(KEY_ENV, "short")
     with pytest.raises(PseudonymKeyError, match="has 5 bytes; use at least 32"):
         load_key("standard")
     monkeypatch.setenv(KEY_ENV, "s" * 40)
     assert load_key("standard") == b"s" * 40
+    monkeypatch.delenv(KEY_ENV)
+    path = keygen()                                          # the default place, outside any repository
+    assert path == default_key_file() and oct(path.stat().st_mode)[-3:] == "600"
+    assert load_key("standard") == path.read_bytes().strip() and len(load_key("standard")) == 64
+    with pytest.raises(PseudonymKeyError, match="already holds a key"):
+        keygen()
     repo = tmp_path / "repo"
     (repo / "keys").mkdir(parents=True)
     (repo / "keys" / "k.txt").write_text("x" * 40)
     with pytest.raises(PseudonymKeyError, match="is inside the repository"):
         load_key("standard", repo / "keys" / "k.txt", repo_root=repo)
+    with pytest.raises(PseudonymKeyError, match="is inside the repository"):
+        keygen(repo / "new.key", repo_root=repo)
     (tmp_path / "k.txt").write_text("y" * 40 + "\n")
     assert load_key("standard", tmp_path / "k.txt", repo_root=repo) == b"y" * 40
     with pytest.raises(ValueError, match="1 missing value"):

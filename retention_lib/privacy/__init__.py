@@ -15,7 +15,7 @@ None of this is legal advice; see chapter 11 for what it does and does not cover
 """
 
 from .kanon import k_anonymise, k_of
-from .pseudonyms import KEY_ENV, PseudonymKeyError, load_key, pseudonymise
+from .pseudonyms import KEY_ENV, PseudonymKeyError, default_key_file, keygen, load_key, pseudonymise
 from .scrub import ENTITIES, Scrubber
 
-__all__ = ["KEY_ENV", "PseudonymKeyError", "load_key", "pseudonymise", "Scrubber", "ENTITIES", "k_anonymise", "k_of"]
+__all__ = ["KEY_ENV", "PseudonymKeyError", "default_key_file", "keygen", "load_key", "pseudonymise", "Scrubber", "ENTITIES", "k_anonymise", "k_of"]
