@@ -60,6 +60,23 @@ def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_
         pseudonymise([1, None], KEY)
 
 
+def test_plain_hashes_are_guessed_back_and_keyed_ones_are_not(tmp_path):
+    from retention_lib.privacy import guessable_share, plain_hash, raw_ids_in
+
+    ids = np.arange(100001, 101001)
+    candidates = np.arange(100000, 200000)                  # an attacker lists every plausible id
+    assert guessable_share(plain_hash(ids), candidates) == 1.0
+    assert guessable_share(pseudonymise(ids, KEY), candidates) == 0.0
+    export = pd.DataFrame({"spend": np.arange(1000.0)}, index=pd.Index(pseudonymise(ids, KEY), name="customer"))
+    export.to_parquet(tmp_path / "clean.parquet")
+    assert raw_ids_in(tmp_path / "clean.parquet", ids).empty
+    export.assign(note=[str(i) if i % 100 == 0 else "" for i in ids]).to_parquet(tmp_path / "leak.parquet")
+    leak = raw_ids_in(tmp_path / "leak.parquet", ids)
+    assert leak.to_dict("records") == [{"where": "note", "matches": 10}]
+    pd.DataFrame({"customer_id": ids}).to_csv(tmp_path / "raw.csv", index=False)
+    assert raw_ids_in(tmp_path / "raw.csv", ids)["matches"].sum() == 1000
+
+
 def test_k_anonymity_generalises_ages_and_suppresses_the_rest():
     rng = np.random.default_rng(0)
     t = pd.DataFrame({"age": rng.integers(18, 80, 600), "department": rng.choice(["Tops", "Dresses", "Jackets"], 600)})
@@ -104,6 +121,11 @@ def test_recall_on_planted_personal_data_stays_above_its_floor(scrubber, real_te
         assert report.loc[kind, "recall"] >= 0.9, (kind, report.loc[kind].to_dict())
     assert report.loc["PERSON", "recall"] >= 0.85 and report.loc["STREET_ADDRESS", "recall"] >= 0.8
     assert (report["recall low"] <= report["recall"]).all()
+    from retention_lib.privacy.evaluate import misses
+
+    missed = misses(p, scrubber.find(p["text"].tolist()))
+    assert len(missed) == (report["planted"] - report["found as its kind"]).sum()
+    assert all(v in c for v, c in zip(missed["value"], missed["in context"]))
     scrubbed = scrubber.scrub(p["text"].tolist())
     for r, text in zip(p.itertuples(), scrubbed):
         if r.kind in ("EMAIL_ADDRESS", "ORDER_NUMBER"):          # recall 1 on these: every one redacted

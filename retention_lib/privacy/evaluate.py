@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["KINDS", "TEMPLATES", "plant", "detection_report"]
+__all__ = ["KINDS", "TEMPLATES", "plant", "detection_report", "misses"]
 
 #: the planted kinds, named as the scrubber names what it finds
 KINDS = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "STREET_ADDRESS", "ORDER_NUMBER")
@@ -119,3 +119,19 @@ def detection_report(planted: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFr
                       "findings": len(fk), "precision": fk["right"].mean() if len(fk) else np.nan,
                       "precision low": pl, "precision high": ph}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("kind")
+
+
+def misses(planted: pd.DataFrame, findings: pd.DataFrame, context: int = 50) -> pd.DataFrame:
+    """The planted items not found as their kind: ``kind``, ``value``, ``found as`` (the kinds of the
+    findings that overlap it, if any: then it was still redacted), ``redacted`` and ``in context``."""
+    p = planted.reset_index(drop=True)
+    f = findings.merge(p[["start", "end"]].rename(columns={"start": "p_start", "end": "p_end"}),
+                       left_on="row", right_index=True)
+    f = f[(f["start"] < f["p_end"]) & (f["end"] > f["p_start"])]
+    kinds = f.groupby("row")["entity"].agg(lambda e: ", ".join(sorted(set(e))))
+    out = p.assign(**{"found as": kinds.reindex(p.index).fillna("")})
+    out = out[[k not in fa.split(", ") for k, fa in zip(out["kind"], out["found as"])]]
+    out = out.assign(redacted=out["found as"] != "",
+                     **{"in context": [("..." if r.start > context else "") + r.text[max(0, r.start - context):r.end + context]
+                                       + ("..." if r.end + context < len(r.text) else "") for r in out.itertuples()]})
+    return out[["kind", "value", "found as", "redacted", "in context"]]
