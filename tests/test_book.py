@@ -34,6 +34,21 @@ def test_every_notebook_runs_in_the_smoke_profile(smoke_run):
         assert meta["ok"] and meta["profile"] == "smoke"
 
 
+def test_no_raw_customer_id_survives_in_the_exported_profiles(smoke_run):
+    import numpy as np
+
+    from retention_lib import privacy, world
+
+    art = ROOT / "_build" / "smoke" / "artifacts"
+    ids = np.unique(world.load(art / "world").observed.purchases["customer_id"].to_numpy())
+    export = art / "profiles_export.parquet"
+    assert export.exists(), "chapter 11 writes the export"
+    assert privacy.raw_ids_in(export, ids).empty
+    table = __import__("pandas").read_parquet(export)
+    assert privacy.k_of(table, ["T_cal", "frequency_cal", "n_reviews"]) >= 5
+    assert "recency_cal" not in table.columns                      # it would give the exact tenure back
+
+
 def test_runs_end_with_a_table_of_chapter_times(smoke_run):
     _, logs = smoke_run
     assert all(stem in logs[-2] for stem in P.notebooks()), "the last lines list every chapter's time"

@@ -14,10 +14,10 @@
 None of this is legal advice; see chapter 11 for what it does and does not cover.
 """
 
-from .kanon import band_midpoints, bands, k_anonymise, k_of
+from .kanon import band_midpoints, bands, k_anonymise, k_of, top_code
 from .pseudonyms import KEY_ENV, PseudonymKeyError, default_key_file, keygen, load_key, pseudonymise
 from .audit import guessable_share, plain_hash, raw_ids_in
 from .scrub import ENTITIES, Scrubber
 
 __all__ = ["KEY_ENV", "PseudonymKeyError", "default_key_file", "keygen", "load_key", "pseudonymise", "Scrubber", "ENTITIES", "k_anonymise", "k_of", "bands",
-           "band_midpoints", "raw_ids_in", "plain_hash", "guessable_share"]
+           "band_midpoints", "top_code", "raw_ids_in", "plain_hash", "guessable_share"]

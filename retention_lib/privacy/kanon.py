@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["k_of", "KAnonymised", "k_anonymise", "bands", "band_midpoints"]
+__all__ = ["k_of", "KAnonymised", "k_anonymise", "bands", "band_midpoints", "top_code"]
 
 
 def k_of(table: pd.DataFrame, quasi) -> int:
@@ -36,6 +36,15 @@ def bands(values: pd.Series, width: int) -> pd.Series:
         raise ValueError(f"{values.name or 'column'}: {int(a.isna().sum())} missing value(s); give every row a value")
     lo = (np.floor(a / width) * width).astype(int)
     return lo.astype(str) if width == 1 else lo.astype(str) + "-" + (lo + width - 1).astype(str)
+
+
+def top_code(table: pd.DataFrame, caps: dict) -> pd.DataFrame:
+    """Counts above a cap set to the cap ("10 or more" becomes 10): the few customers with extreme counts
+    are otherwise alone in their group. ``caps`` maps a column to its cap."""
+    missing = [c for c in caps if c not in table.columns]
+    if missing:
+        raise ValueError(f"top_code: columns {missing} are not in the table")
+    return table.assign(**{c: table[c].clip(upper=cap) for c, cap in caps.items()})
 
 
 def band_midpoints(labels: pd.Series) -> pd.Series:
