@@ -62,7 +62,10 @@ LABELS: dict[str, str] = {
     "als_lm": "ALS re-ranked by the language model's reading of the reviews",
     "als_tfidf": "ALS re-ranked by TF-IDF's reading of the reviews",
     "als_truth": "ALS re-ranked by true item quality (oracle)",
-    "bad": "bad experiences", "retained": "bought again",
+    "als_lm_fit_rule": "ALS + quality + each customer's fit, read by the rule",
+    "als_lm_fit_lm": "ALS + quality + each customer's fit, zero-shot LM",
+    "als_lm_fit_truth": "ALS + quality + true fit (oracle)",
+    "bad": "bad experiences", "retained": "bought again", "fit_miss": "fit misses",
     "hit_rate": "hit rate", "precision": "precision", "recall": "recall", "ndcg": "NDCG", "ap": "MAP",
     "coverage": "catalogue coverage", "novelty": "novelty (bits)",
     # metrics

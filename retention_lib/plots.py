@@ -9,7 +9,7 @@ import seaborn as sns
 from .names import label
 
 __all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
-           "learning_curves", "reliability_diagram", "linked_world_diagram"]
+           "learning_curves", "reliability_diagram", "linked_world_diagram", "paired_differences"]
 
 
 def set_style() -> None:
@@ -188,4 +188,19 @@ def linked_world_diagram(ax=None):
             ha="right", va="top", fontsize=8)
     ax.set(xlim=(-0.04, 0.96), ylim=(-0.05, 1.0), title="The linked world: what drives what")
     ax.axis("off")
+    return ax
+
+
+def paired_differences(table: pd.DataFrame, what: str, baseline: str, ax=None, title: str | None = None):
+    """Each row's difference from ``baseline`` in percentage points, with its interval: the columns
+    ``"{what} vs {baseline}"``, ``"{what} low"`` and ``"{what} high"`` of a comparison table (such as
+    :func:`retention_lib.recommend.compare_following`'s), one line per row except the baseline."""
+    ax = ax or plt.gca()
+    d = table.drop(index=baseline)
+    mid = 100 * d[f"{what} vs {baseline}"]
+    ax.errorbar(mid, range(len(d)), fmt="o", capsize=3, color="#4c72b0",
+                xerr=[mid - 100 * d[f"{what} low"], 100 * d[f"{what} high"] - mid])
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set(xlabel=f"difference from {label(baseline)} (points)", title=title or label(what),
+           yticks=range(len(d)), yticklabels=[label(n) for n in d.index])
     return ax

@@ -248,3 +248,103 @@ def test_good_items_make_fewer_bad_experiences_and_keep_more_customers(linked):
     short = {"few": lists["best"][lists["best"]["rank"] == 1]}
     with pytest.raises(rc.RecommendError, match="fewer than 3 items"):
         rc.follow_recommendations(w, short, uneven, 3)
+
+
+# -- sizes: fit complaints matched to the customer ---------------------------------------------------
+
+
+@pytest.mark.parametrize("text, small, large", [
+    ("It runs small, so size up.", True, False),
+    ("Runs a little snug in the hips.", True, False),
+    ("Way too tight across the chest", True, False),
+    ("I don't think this dress runs small at all.", False, False),
+    ("No need to size up.", False, False),
+    ("Runs large; I sized down and love it.", False, True),
+    ("It is too baggy for me", False, True),
+    ("True to size and so soft.", False, False),
+    ("The top runs small but the skirt runs big.", True, True),
+])
+def test_the_fit_rule(text, small, large):
+    said = rc.fit_mentions([text])
+    assert (bool(said.loc[0, "small"]), bool(said.loc[0, "large"])) == (small, large)
+
+
+def test_item_fit_is_the_shrunk_share_and_the_penalty_is_real():
+    reviews = pd.DataFrame({"clothing_id": [1] * 4 + [2] * 4 + [3] * 30,
+                            "text": ["runs small"] * 4 + ["runs large", "lovely", "lovely", "lovely"] + ["nice colour"] * 30,
+                            "rating": [2, 2, 3, 2, 3, 5, 5, 4] + [5, 4] * 15})
+    with pytest.raises(rc.RecommendError, match="fewer than 10 reviews"):
+        rc.item_fit(reviews, [1, 2])
+    real = data.load("reviews")
+    fit = rc.item_fit(real, real["clothing_id"].value_counts().index[:50])
+    assert ((fit >= 0) & (fit <= 1)).all().all() and fit.attrs["penalty"] > 0
+    said = rc.fit_mentions(rc.fit._texts(real[real["clothing_id"] == fit.index[0]]))
+    n = len(said)
+    overall = rc.fit_mentions(rc.fit._texts(real.dropna(subset=["clothing_id"])))["small"].mean()
+    assert fit.iloc[0]["small"] == pytest.approx((said["small"].sum() + 5 * overall) / (n + 5))
+    with pytest.raises(rc.RecommendError, match="items without any real review"):
+        rc.item_fit(real, [-5])
+
+
+def test_customer_fit_is_the_majority_of_what_they_wrote():
+    written = pd.DataFrame({"customer_id": [1, 1, 1, 2, 2, 3], "clothing_id": [5, 6, 7, 5, 6, 7]})
+    said = pd.DataFrame({"small": [True, True, False, True, False, False], "large": [False, False, True, False, True, False]})
+    t = rc.customer_fit(written, said, [1, 2, 3, 4])
+    assert t.tolist() == ["small", "", "", ""]
+    shares = rc.item_fit_reading(written, said, prior_reviews=0.0)
+    assert shares.loc[5, "small"] == 1.0 and shares.loc[6, "large"] == 0.5
+    with pytest.raises(rc.RecommendError, match="one row per review"):
+        rc.customer_fit(written, said.iloc[:2], [1])
+
+
+def test_fit_aware_reranking_changes_only_customers_with_a_tendency(linked):
+    w, _, catalogue = linked
+    lines = rc.purchases_with_items(w, catalogue, seed=1)
+    users = np.sort(lines["user_id"].unique())[:6]
+    shares = pd.DataFrame({"small": np.linspace(0, 1, len(catalogue)), "large": 0.0}, index=catalogue.index)
+    tendency = pd.Series(["small", "", "large", "", "", ""], index=users)
+    zero = pd.Series(0.0, index=catalogue.index)
+    plain = rc.ReviewAware(rc.Popularity(), zero).fit(lines).recommend(users, 5)
+    fitted = rc.FitAware(rc.Popularity(), zero, shares=shares, tendency=tendency, fit_weight=1e4).fit(lines).recommend(users, 5)
+    for u in users:
+        a = plain.loc[plain["user_id"] == u, "product_id"].tolist()
+        b = fitted.loc[fitted["user_id"] == u, "product_id"].tolist()
+        assert (a != b) == (tendency[u] == "small")       # "large" shares are all equal here: nothing to change
+    sold = catalogue.index[catalogue.index.isin(lines["product_id"])]
+    top_small = fitted.loc[fitted["user_id"] == users[0], "product_id"]
+    assert shares.loc[top_small, "small"].max() <= shares.loc[sold, "small"].nsmallest(5).max()
+    with pytest.raises(rc.RecommendError, match="shares and tendency are required"):
+        rc.FitAware(rc.Popularity(), zero).fit(lines)
+
+
+def test_fit_misses_hit_only_customers_with_a_tendency(linked):
+    w, reviews, catalogue = linked
+    fit = rc.fit_world(w, reviews, catalogue.index, sensitivity=3.0)
+    assert set(fit.tendency.unique()) <= {"small", "large", ""} and (fit.tendency != "").any()
+    lines = rc.purchases_with_items(w, catalogue, seed=1)
+    users = w.truth.customers.index.to_numpy()
+    recs = rc.Popularity().fit(lines).recommend(users, 5)
+    plain = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2)
+    none = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2,
+                                     fit=rc.FitWorld(fit.tendency, fit.shares, sensitivity=0.0, penalty=fit.penalty))
+    pd.testing.assert_frame_equal(plain, none.drop(columns=["tendency", "fit_miss"]))     # sensitivity 0: no sizes
+    out = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2, fit=fit)
+    assert not out.loc[out["tendency"] == "", "fit_miss"].any() and out.loc[out["tendency"] != "", "fit_miss"].any()
+    assert (out["experience"] <= plain["experience"] + 1e-12).all()
+    assert (out.loc[out["fit_miss"], "experience"] < plain.loc[out["fit_miss"], "experience"]).all()
+    p = fit.miss_probability(out["customer_id"], out["item"])
+    sens = out["tendency"] != ""
+    assert abs(out.loc[sens, "fit_miss"].mean() - p[sens].mean()) < 4 * np.sqrt(p[sens].mean() / sens.sum())
+    with pytest.raises(rc.RecommendError, match="sensitivity and penalty must be >= 0"):
+        rc.FitWorld(fit.tendency, fit.shares, sensitivity=-1.0, penalty=0.5)
+
+
+def test_the_zero_shot_reader_reads_plain_fit_sentences(tmp_path):
+    reader = rc.ZeroShotFit(cache=tmp_path / "e.parquet")
+    said = reader(["Love it. It runs small, order a size up!", "It was way too big for me.", "Beautiful colour and soft fabric.", ""])
+    assert said["small"].tolist() == [True, False, False, False]
+    assert said["large"].tolist() == [False, True, False, False]
+    q = rc.reading_quality(said, rc.fit_mentions(["runs small", "too big", "nice", ""]))
+    assert q.loc["small", "precision"] == 1.0 and q.loc["large", "recall"] == 1.0
+    with pytest.raises(rc.RecommendError, match="prototypes"):
+        rc.ZeroShotFit(prototypes={"small": ["x"]})

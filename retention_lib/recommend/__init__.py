@@ -1,6 +1,9 @@
 """Recommendations for next-order prediction: a temporal split, baselines that are hard to beat,
-matrix factorisation from ``implicit``, a candidate ranker, and top-k metrics with intervals."""
+matrix factorisation from ``implicit``, a candidate ranker, and top-k metrics with intervals; in the
+linked world, recommenders re-ranked by what reviews say about an item's quality and fit."""
 
+from .fit import (FIT_PROTOTYPES, FitAware, FitWorld, ZeroShotFit, customer_fit, fit_mentions, fit_penalty, fit_world,
+                  item_fit, item_fit_reading, reading_quality)
 from .evaluate import METRICS, compare, coverage, novelty, per_user, summary, truth_sets, tune
 from .models import ALS, BPR, GRIDS, BuyAgain, ItemKNN, Popularity, Recommender
 from .ranker import FEATURES, CandidateRanker, candidate_features
@@ -10,4 +13,6 @@ from .world import (ReviewAware, compare_following, follow_recommendations, item
 
 __all__ = ["next_order_split", "NextOrderSplit", "RecommendError", "Recommender", "Popularity", "BuyAgain",
            "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune", "ReviewAware",
-           "item_catalogue", "item_readings", "purchases_with_items", "follow_recommendations", "compare_following"]
+           "item_catalogue", "item_readings", "purchases_with_items", "follow_recommendations", "compare_following",
+           "FIT_PROTOTYPES", "fit_mentions", "fit_penalty", "item_fit", "item_fit_reading", "customer_fit", "FitWorld",
+           "fit_world", "ZeroShotFit", "reading_quality", "FitAware"]

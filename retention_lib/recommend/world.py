@@ -138,16 +138,20 @@ class ReviewAware(Recommender):
         return z - self.weight * self.z_penalty_
 
 
-def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0) -> pd.DataFrame:
+def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0, fit=None) -> pd.DataFrame:
     """What following each recommender's list does to every customer, with common random numbers.
 
     ``recs``: name -> recommendations (``user_id``, ``rank``, ``product_id``) for the world's
     customers. A customer *follows* when alive at the cutoff and buying at least once in the
     holdout; the first holdout purchase is the item at a random rank among the top ``k``.
+    With ``fit`` (a :class:`~retention_lib.recommend.fit.FitWorld`), a customer with a fit tendency
+    may find the item too small or too big (a *fit miss*, drawn with one more common random number),
+    which lowers that experience by ``fit.penalty``; without it (or with a sensitivity of 0) the
+    outcomes are exactly those of a world without sizes.
 
     Returns one row per (recommender, customer who follows): ``item``, ``quality``, ``experience``,
-    ``bad`` (an experience rated 1 or 2 stars), ``purchases`` (holdout purchases) and ``retained``
-    (bought again after the recommended item).
+    ``bad`` (an experience rated 1 or 2 stars), ``purchases`` (holdout purchases), ``retained``
+    (bought again after the recommended item), and with ``fit`` also ``tendency`` and ``fit_miss``.
     """
     cfg, c = world.config, world.truth.customers
     rho, t, tau = cfg.satisfaction_weight, cfg.text_effect, cfg.holdout_weeks
@@ -161,6 +165,7 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
     rest = np.maximum(stats.geom.ppf(u_rest, p), 1)          # purchases after the first, up to the one before leaving
     bad_cut = world.truth.rating_thresholds[1]
     pick = np.minimum((u_pick * k).astype(int), k - 1) + 1    # the rank each customer picks
+    u_fit = rng.random(n) if fit is not None else None        # drawn last: the other draws stay as they were
     from ..world.simulate import _dropout_probability
 
     out = []
@@ -174,22 +179,28 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
         if np.isnan(shift).any():
             raise RecommendError(f"recommender {name!r} recommends items outside the catalogue")
         dev = np.sqrt(1 - rho ** 2) * z[f] + shift
+        extra = {}
+        if fit is not None:
+            miss = u_fit[f] < fit.miss_probability(c.index[f], item[f])
+            dev = dev - fit.penalty * miss
+            extra = {"tendency": fit.tendency.reindex(c.index[f]).fillna("").to_numpy(), "fit_miss": miss}
         e = rho * s[f] + dev
         leave = u_drop[f] < _dropout_probability(p[f], dev, t, rho)
         purchases = np.where(leave, 1, np.minimum(count[f], 1 + rest[f]))
         out.append(pd.DataFrame({"recommender": name, "customer_id": c.index[f], "item": item[f].astype(int),
                                  "quality": catalogue["quality"].reindex(item[f]).to_numpy(), "experience": e,
-                                 "bad": e < bad_cut, "purchases": purchases, "retained": purchases >= 2}))
+                                 "bad": e < bad_cut, "purchases": purchases, "retained": purchases >= 2, **extra}))
     return pd.concat(out, ignore_index=True)
 
 
 def compare_following(outcomes: pd.DataFrame, baseline: str, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Each recommender against ``baseline`` on the same customers: the share of bad experiences and the
-    share retained, with paired bootstrap intervals of the differences (:func:`metrics.paired_mean_diff`)."""
+    share retained (and of fit misses, when the outcomes have them), with paired bootstrap intervals of
+    the differences (:func:`metrics.paired_mean_diff`)."""
     from ..metrics import paired_mean_diff
 
     rows = {}
-    for what in ("bad", "retained"):
+    for what in [w for w in ("fit_miss", "bad", "retained") if w in outcomes.columns]:
         wide = outcomes.pivot(index="customer_id", columns="recommender", values=what).astype(float)
         if baseline not in wide:
             raise RecommendError(f"baseline {baseline!r} is not among the recommenders {list(wide.columns)}")
