@@ -208,7 +208,10 @@ class ZeroShotFit:
         row = np.array([j for j, _ in pieces])
         e = embed_texts([s for _, s in pieces], **kw)
         classes = list(self.prototypes)
-        sim = np.stack([(e @ embed_texts(self.prototypes[c], **kw).T).max(axis=1) for c in classes], axis=1)
+        examples = [x for c in classes for x in self.prototypes[c]]
+        of = np.array([c for c in classes for _ in self.prototypes[c]])
+        sim_all = e @ embed_texts(examples, **kw).T
+        sim = np.stack([sim_all[:, of == c].max(axis=1) for c in classes], axis=1)
         for c in ("small", "large"):
             ci = classes.index(c)
             hit = sim[:, ci] - np.delete(sim, ci, axis=1).max(axis=1) > self.margin
