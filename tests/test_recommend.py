@@ -273,7 +273,7 @@ def test_item_fit_is_the_shrunk_share_and_the_penalty_is_real():
     reviews = pd.DataFrame({"clothing_id": [1] * 4 + [2] * 4 + [3] * 30,
                             "text": ["runs small"] * 4 + ["runs large", "lovely", "lovely", "lovely"] + ["nice colour"] * 30,
                             "rating": [2, 2, 3, 2, 3, 5, 5, 4] + [5, 4] * 15})
-    with pytest.raises(rc.RecommendError, match="fewer than 10 reviews"):
+    with pytest.raises(rc.RecommendError, match="fewer than 10 rated reviews"):
         rc.item_fit(reviews, [1, 2])
     real = data.load("reviews")
     fit = rc.item_fit(real, real["clothing_id"].value_counts().index[:50])

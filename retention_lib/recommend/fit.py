@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .split import RecommendError
-from .world import ReviewAware
+from .world import ReviewAware, shrunk_means
 
 __all__ = ["FIT_PROTOTYPES", "fit_mentions", "fit_penalty", "item_fit", "item_fit_reading", "customer_fit", "FitWorld", "fit_world",
            "ZeroShotFit", "reading_quality", "FitAware"]
@@ -79,18 +79,19 @@ def fit_mentions(texts) -> pd.DataFrame:
     return pd.DataFrame({"small": [_says(_SMALL, x) for x in t], "large": [_says(_LARGE, x) for x in t]})
 
 
-def fit_penalty(reviews: pd.DataFrame) -> float:
+def fit_penalty(reviews: pd.DataFrame, mentions: pd.DataFrame | None = None) -> float:
     """How much worse, in standard deviations of a rating, real reviews that say an item was too small
-    or too big ("too tight", "too baggy" ...) are rated than reviews that say nothing about fit."""
-    r = reviews.dropna(subset=["rating"])
-    text = _texts(r)
-    says = fit_mentions(text)
-    miss = np.array([_says(_MISS, x.lower()) for x in text])
-    none = ~(says["small"] | says["large"]).to_numpy()
+    or too big ("too tight", "too baggy" ...) are rated than reviews that say nothing about fit.
+    ``mentions``: :func:`fit_mentions` of the same reviews, when already computed."""
+    text = _texts(reviews)
+    says = fit_mentions(text) if mentions is None else mentions
+    rating = reviews["rating"].to_numpy(dtype=float)
+    rated = ~np.isnan(rating)
+    miss = np.array([_says(_MISS, x.lower()) for x in text]) & rated
+    none = ~(says["small"] | says["large"]).to_numpy() & rated
     if miss.sum() < 10 or none.sum() < 10:
-        raise RecommendError("fit_penalty: fewer than 10 reviews with, or without, a fit complaint")
-    rating = r["rating"].to_numpy(dtype=float)
-    return float((rating[none].mean() - rating[miss].mean()) / rating.std())
+        raise RecommendError("fit_penalty: fewer than 10 rated reviews with, or without, a fit complaint")
+    return float((rating[none].mean() - rating[miss].mean()) / rating[rated].std())
 
 
 def _texts(reviews: pd.DataFrame) -> list[str]:
@@ -102,26 +103,20 @@ def _texts(reviews: pd.DataFrame) -> list[str]:
     return review_texts(reviews).fillna("").tolist()
 
 
-def _shares(items, mentions: pd.DataFrame, prior_reviews: float) -> pd.DataFrame:
-    m = mentions.astype(float).set_axis(pd.Index(np.asarray(items), name="clothing_id"))
-    g = m.groupby(level=0)
-    overall = m.mean()
-    return (g.sum() + prior_reviews * overall) / (g.size().to_numpy()[:, None] + prior_reviews)
-
-
 def item_fit(reviews: pd.DataFrame, items, prior_reviews: float = 5.0) -> pd.DataFrame:
     """Each item's true fit: the shares of all its real ``reviews`` that say it runs ``small`` and
     ``large`` (:func:`fit_mentions`), shrunk towards the overall shares with ``prior_reviews``
     pseudo-reviews. Indexed by ``clothing_id`` in the order of ``items``; ``attrs["penalty"]`` is
     :func:`fit_penalty` of the same reviews."""
     r = reviews.dropna(subset=["clothing_id"])
-    shares = _shares(r["clothing_id"], fit_mentions(_texts(r)), prior_reviews)
+    said = fit_mentions(_texts(r))
+    shares = shrunk_means(r["clothing_id"], said, prior_reviews)
     items = pd.Index(pd.unique(np.asarray(items)), name="clothing_id")
     missing = items.difference(shares.index)
     if len(missing):
         raise RecommendError(f"items without any real review: {missing[:5].tolist()}")
     out = shares.loc[items]
-    out.attrs["penalty"] = fit_penalty(r)
+    out.attrs["penalty"] = fit_penalty(r, said)
     return out
 
 
@@ -130,7 +125,7 @@ def item_fit_reading(world_reviews: pd.DataFrame, reading: pd.DataFrame, prior_r
     (``reading`` has one row per review of ``world_reviews``)."""
     if len(reading) != len(world_reviews):
         raise RecommendError(f"reading: one row per review expected, got {len(reading)} for {len(world_reviews)}")
-    return _shares(world_reviews["clothing_id"], reading[["small", "large"]].reset_index(drop=True), prior_reviews)
+    return shrunk_means(world_reviews["clothing_id"], reading[["small", "large"]], prior_reviews)
 
 
 def customer_fit(world_reviews: pd.DataFrame, reading: pd.DataFrame, customers) -> pd.Series:

@@ -70,10 +70,16 @@ def item_readings(world_reviews: pd.DataFrame, reading: pd.DataFrame, prior_revi
     """
     if len(reading) != len(world_reviews):
         raise RecommendError(f"reading: one row per review expected, got {len(reading)} for {len(world_reviews)}")
-    p = pd.Series(reading["p_negative"].to_numpy(), index=world_reviews["clothing_id"].to_numpy())
-    g = p.groupby(level=0)
-    overall = p.mean()
-    return ((g.sum() + prior_reviews * overall) / (g.size() + prior_reviews)).rename("p_negative").rename_axis("clothing_id")
+    return shrunk_means(world_reviews["clothing_id"], reading[["p_negative"]], prior_reviews)["p_negative"]
+
+
+def shrunk_means(items, values: pd.DataFrame, prior_reviews: float) -> pd.DataFrame:
+    """Each item's mean of ``values`` (one row per review; ``items`` says whose), shrunk towards the
+    overall mean with ``prior_reviews`` pseudo-reviews: ``(sum + prior * overall) / (n + prior)``.
+    Indexed by ``clothing_id``."""
+    v = values.astype(float).set_axis(pd.Index(np.asarray(items), name="clothing_id"))
+    g = v.groupby(level=0)
+    return (g.sum() + prior_reviews * v.mean()) / (g.size().to_numpy()[:, None] + prior_reviews)
 
 
 def purchases_with_items(world, catalogue: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
