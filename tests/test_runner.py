@@ -97,13 +97,17 @@ def test_the_book_chapters_depend_on_the_modules_they_use():
 
 def test_the_training_fingerprint_covers_the_training_code_only():
     """Editing the speed code must not discard a resumable fine-tuning run (chapter 02's 10 minutes)."""
+    import hashlib
     import inspect
+    from pathlib import Path
 
-    from retention_lib.sentiment import classifier
+    from retention_lib.sentiment import classifier, training
 
-    src = inspect.getsource(classifier.SentimentClassifier.fit)
-    assert "Path(__file__).read_bytes()" in src and classifier.__file__.endswith("classifier.py")
-    assert "throughput" not in inspect.getsource(classifier)
+    assert "training_code_digest()" in inspect.getsource(training.fine_tune)
+    assert set(training.TRAINING_CODE) == {Path(classifier.__file__).name, Path(training.__file__).name}
+    expected = hashlib.sha256(Path(classifier.__file__).read_bytes() + Path(training.__file__).read_bytes()).hexdigest()
+    assert training.training_code_digest() == expected
+    assert "throughput" not in inspect.getsource(classifier) + inspect.getsource(training)
 
 
 def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):

@@ -2,14 +2,16 @@
 
 - :mod:`.labels`: labels from star ratings, the text a model reads, the split, input checks;
 - :mod:`.baselines`: TF-IDF + logistic regression and the VADER lexicon;
-- :mod:`.classifier`: :class:`SentimentClassifier` and its :class:`TrainConfig`;
+- :mod:`.classifier`: :class:`SentimentClassifier` (the model: loading, saving, batching, inference);
+- :mod:`.training`: its :class:`TrainConfig`, the training step and the resumable training loop;
 - :mod:`.speed`: training and inference throughput under several settings.
 
 Evaluation (macro-F1, calibration, confident errors) lives in :mod:`retention_lib.metrics`.
 """
 
 from .baselines import VaderBaseline, tfidf_baseline, tfidf_learning_curve
-from .classifier import SentimentClassifier, TrainConfig, default_checkpoint
+from .classifier import SentimentClassifier, default_checkpoint
+from .training import TrainConfig
 from .labels import SCHEMES, check_labels, check_texts, make_dataset, review_texts, split
 from .speed import SPEED_SETTINGS, speed_table, throughput
 
