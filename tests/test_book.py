@@ -1,7 +1,9 @@
 """Run every notebook in the smoke profile, build the book with warnings as errors, check the HTML."""
 
 import json
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ from retention_lib import params as P
 from retention_lib import book, runner
 
 pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
+
+#: a folder made by tempfile (tmpab12_x9z) or a system temporary folder, on any platform
+TEMP_FOLDER = re.compile(r"/tmp/|/var/folders/|\\Temp\\|\btmp[a-z0-9_]{8}\b")
 
 
 @pytest.fixture(scope="module")
@@ -82,11 +87,13 @@ def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html)
         assert "{glue" not in page, f"{stem}: a glued number was not filled in"
         assert "Traceback" not in page
     assert list(smoke_html.rglob("tex-chtml*.js")), "MathJax is served locally"
-    # no path of the machine that built the book (the checkout, the home folder) on any page
+    # no path of the machine that built the book (the checkout, the home folder, a temporary folder) on any page
     for page in smoke_html.rglob("*.html"):
         text = page.read_text(errors="replace")
-        for machine_path in {str(ROOT), str(Path.home()) + "/"}:
+        for machine_path in {str(ROOT), str(Path.home()) + "/", tempfile.gettempdir().rstrip("/") + "/"}:
             assert machine_path not in text, f"{page.name} shows {machine_path}"
+        temporary = TEMP_FOLDER.search(text)
+        assert temporary is None, f"{page.name} shows a temporary folder: {temporary.group(0)}"
     params_page = (smoke_html / "parameters.html").read_text()
     for stem in P.notebooks():
         for name in P.parameters(stem):
