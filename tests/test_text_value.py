@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from retention_lib import data, sentiment, user_profiles, world
+from retention_lib.retention import controls
 from retention_lib.retention import text_value as tv
 
 
@@ -104,3 +105,59 @@ def test_every_model_follows_the_contract():
     for key, model in tv.make_text_models(0).items():
         p = model.fit(X, y).predict_proba(X)
         assert p.shape == (300, 2) and np.allclose(p.sum(axis=1), 1), key
+
+
+def test_the_canary_is_silent_with_the_date_filter_and_sings_without_it(pool, readers):
+    """A null world whose customers also review their holdout purchases: reading up to the cutoff finds
+    nothing; reading past it finds who bought again."""
+    c = controls.canary(pool, readers["tfidf"], 8000, seed=0, n_resamples=100)
+    on, off = c.loc["date filter on"], c.loc["date filter off"]
+    assert on["gain"] <= 0.002 and on["low"] <= 0, on
+    assert off["gain"] >= 0.01 and off["low"] > 0, off
+    assert 0.1 < on["reviews after the cutoff"] < 0.5
+
+
+def test_the_canary_catches_a_broken_date_filter_in_the_library(pool, readers, monkeypatch):
+    """Break the filter where the features are made (every review read, whatever its date): the run
+    that believes its filter is on now shows the leak."""
+    monkeypatch.setattr(user_profiles, "_before", lambda reviews, cutoff: pd.Series(True, index=reviews.index))
+    c = controls.canary(pool, readers["tfidf"], 8000, seed=0, n_resamples=100)
+    assert c.loc["date filter on", "gain"] >= 0.01
+
+
+def test_holdout_reviews_leave_the_world_as_it_was_and_come_after_the_cutoff(pool):
+    base = world.simulate(2000, seed=4, pool=pool)
+    canary_world = world.simulate(2000, seed=4, pool=pool, holdout_reviews=1.0)
+    assert canary_world.observed.purchases.equals(base.observed.purchases)
+    assert canary_world.truth.customers.equals(base.truth.customers)
+    assert not base.truth.reviews["holdout"].any()
+    late = canary_world.truth.reviews["holdout"].to_numpy()
+    r = canary_world.observed.reviews
+    assert late.sum() > 0 and (r.loc[late, "date"] > canary_world.observed.cutoff).all()
+    assert (r["date"] <= canary_world.observed.end).all()
+    # every holdout review belongs to a customer who bought in the holdout under what they received
+    bought = canary_world.observed.purchases.query("date > @canary_world.observed.cutoff")["customer_id"].unique()
+    assert set(r.loc[late, "customer_id"]) <= set(bought)
+    calibration = r[~late].reset_index(drop=True).drop(columns="review_id")
+    assert calibration.equals(base.observed.reviews.drop(columns="review_id"))
+
+
+def test_controls_by_hand(pool, readers):
+    reading = pd.DataFrame({"p_negative": np.linspace(0, 1, 50), "negative": np.arange(50) % 3 == 0})
+    placebo = controls.placebo_reading(reading, seed=1)
+    assert sorted(placebo["p_negative"]) == sorted(reading["p_negative"]) and not placebo.equals(reading)
+    assert placebo.index.equals(reading.index)
+    w = world.simulate(2000, seed=0, pool=pool)
+    o = w.observed
+    customers = tv.no_offer_customers(o)
+    sets = controls.control_sets(o, readers["tfidf"](o.reviews["text"]), customers, seed=0)
+    assert list(sets["behaviour + counts"].columns) == tv.WORLD_BEHAVIOUR + controls.COUNT_FEATURES
+    assert set(sets["behaviour + placebo"].columns) == set(tv.WORLD_BEHAVIOUR) | set(user_profiles.TEXT_FEATURES) | {"has_reviews"}
+    # shuffling texts moves what was read, never who wrote or how often
+    assert sets["behaviour + placebo"]["n_reviews"].equals(sets["behaviour + counts"]["n_reviews"])
+    y = np.r_[np.zeros(30), np.ones(30)]
+    oof = pd.DataFrame({("a", "m"): np.r_[np.zeros(30), np.ones(30)] * 0.5 + 0.2, ("b", "m"): np.full(60, 0.5)})
+    t = controls.control_table(oof, y, "m", {"a over b": ("a", "b")}, n_resamples=50)
+    assert t.loc["a over b", "gain"] == pytest.approx(0.5) and t.loc["a over b", "against"] == "b"
+    with pytest.raises(ValueError, match=r"no out-of-fold predictions for \['c'\]"):
+        controls.control_table(oof, y, "m", {"x": ("c", "b")})

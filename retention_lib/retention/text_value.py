@@ -24,7 +24,7 @@ from .features import FEATURES_RICH, calibration_holdout, retained
 __all__ = ["WORLD_BEHAVIOUR", "READERS", "fit_readers", "reading_from_proba", "vader_reading", "perfect_reading",
            "reader_features", "observed_sets", "oracle_sets", "true_buy_probability", "make_text_models",
            "out_of_fold", "ablation_table", "gain_share", "sweep", "no_offer_customers", "last_review_groups",
-           "last_review_gap", "reader_pair_difference"]
+           "last_review_gap", "reader_pair_difference", "sweep_model", "world_gains"]
 
 #: behaviour features that exist in the world (it has no CD counts)
 WORLD_BEHAVIOUR = [c for c in FEATURES_RICH if "quantity" not in c]
@@ -116,7 +116,7 @@ def no_offer_customers(observed) -> pd.Index:
 
 
 def observed_sets(observed, readings: dict, topics: pd.DataFrame | None = None,
-                  customers=None) -> tuple[dict, pd.Series]:
+                  customers=None, text_until=None) -> tuple[dict, pd.Series]:
     """Feature sets built from a shop's observed data only, and the label.
 
     Parameters
@@ -128,6 +128,9 @@ def observed_sets(observed, readings: dict, topics: pd.DataFrame | None = None,
         ``topic_*`` columns per customer (from the profiles), for a ``+ topics`` set.
     customers : index or None
         Customers to keep (default: those who received no offer).
+    text_until : date-like or None
+        The last day whose reviews are read: the cutoff (the default, and the only right answer). A
+        later day reads the future; chapter 06 does it on purpose, once, to show that its canary sings.
 
     Returns
     -------
@@ -143,7 +146,7 @@ def observed_sets(observed, readings: dict, topics: pd.DataFrame | None = None,
     for key, reading in readings.items():
         if len(reading) != len(observed.reviews):
             raise ValueError(f"reading {key!r}: {len(reading)} rows, but there are {len(observed.reviews)} reviews")
-        text = reader_features(observed.reviews, reading, observed.cutoff, ids)
+        text = reader_features(observed.reviews, reading, observed.cutoff if text_until is None else text_until, ids)
         sets[f"behaviour + {key}"] = behaviour.join(text.astype({"has_reviews": float}))
     if topics is not None:
         t = topics.reindex(ids)
@@ -301,38 +304,57 @@ def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed
         paired bootstrap), the behaviour-only ``base_auc``, the share of customers with a review and
         the ``last-review gap`` (:func:`last_review_gap`, what a shop can measure).
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.impute import SimpleImputer
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
     from .. import world as W
-    from ..metrics import paired_bootstrap_diff
 
-    model = make_pipeline(SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler(),
-                          LogisticRegression(C=1.0, max_iter=2000))
     rows = []
     for value in values:
         w = W.simulate(n_customers, seed, pool=pool, **{**settings, setting: value})
-        o = w.observed
-        customers = no_offer_customers(o)
-        reading = read(o.reviews["text"])
-        sets, y = observed_sets(o, {"lm": reading}, customers=customers)
-        perfect, _ = oracle_sets(o, w.truth, w.config.holdout_weeks, customers)
-        sets.update(perfect)
-        oof = out_of_fold(sets, y, {"lr": model}, folds, seed)
-        yy = y.to_numpy()
-        base = oof[("behaviour", "lr")].to_numpy()
-        writers = sets["behaviour + lm"]["has_reviews"].mean()
-        gap = last_review_gap(o, reading, y)
-        for reader, name in (("lm", "behaviour + lm"), ("perfect", "behaviour + perfect")):
-            d = paired_bootstrap_diff(yy, oof[(name, "lr")].to_numpy(), base, roc_auc_score,
-                                      n_resamples=n_resamples, seed=seed)
-            rows.append({setting: value, "reader": reader, "gain": d["difference"], "low": d["low"],
-                         "high": d["high"], "base_auc": roc_auc_score(yy, base), "share with a review": writers,
-                         "last-review gap": gap})
+        rows += [{setting: value, **row} for row in world_gains(w, read, folds, seed, n_resamples)]
     return pd.DataFrame(rows)
+
+
+def sweep_model():
+    """The sweeps' model: a plain logistic regression (fixed C = 1, for speed) on standardised features."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler(),
+                         LogisticRegression(C=1.0, max_iter=2000))
+
+
+def world_gains(w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, text_until=None,
+                perfect: bool = True) -> list[dict]:
+    """The ROC AUC gain over behaviour of the reader ``read`` (and of the perfect reader) in one world,
+    on its customers without an offer, with :func:`sweep_model` on the same folds.
+
+    Returns one dict per reader (``lm``, ``perfect``): ``reader``, ``gain``, ``low``, ``high`` (paired
+    bootstrap), ``base_auc``, ``share with a review`` and ``last-review gap``. ``text_until`` as in
+    :func:`observed_sets`.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from ..metrics import paired_bootstrap_diff
+
+    o = w.observed
+    customers = no_offer_customers(o)
+    reading = read(o.reviews["text"])
+    sets, y = observed_sets(o, {"lm": reading}, customers=customers, text_until=text_until)
+    if perfect:
+        sets.update(oracle_sets(o, w.truth, w.config.holdout_weeks, customers)[0])
+    oof = out_of_fold(sets, y, {"lr": sweep_model()}, folds, seed)
+    yy = y.to_numpy()
+    base = oof[("behaviour", "lr")].to_numpy()
+    writers = sets["behaviour + lm"]["has_reviews"].mean()
+    gap = last_review_gap(o, reading, y)
+    rows = []
+    for reader in ("lm", "perfect") if perfect else ("lm",):
+        d = paired_bootstrap_diff(yy, oof[(f"behaviour + {reader}", "lr")].to_numpy(), base, roc_auc_score,
+                                  n_resamples=n_resamples, seed=seed)
+        rows.append({"reader": reader, "gain": d["difference"], "low": d["low"], "high": d["high"],
+                     "base_auc": roc_auc_score(yy, base), "share with a review": writers, "last-review gap": gap})
+    return rows
 
 
 def reader_pair_difference(oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500,

@@ -63,6 +63,7 @@ class WorldConfig:
     recovery_dropout_cut: float = 0.5
     contact_averse_share: float = 0.07
     contact_averse_loss: float = 0.6
+    holdout_reviews: float = 0.0
 
     #: (low, high, meaning) of every setting; None = unbounded
     RULES = {
@@ -94,6 +95,8 @@ class WorldConfig:
         "recovery_dropout_cut": (0.0, 1.0, "cut in dropout a recovery contact gives after a bad experience"),
         "contact_averse_share": (0.0, 1.0, "share of customers any offer may push away"),
         "contact_averse_loss": (0.0, 1.0, "chance an offer makes a contact-averse customer leave"),
+        "holdout_reviews": (0.0, 1.0, "holdout purchases are reviewed too, dated after the cutoff, at this share of "
+                                      "the calibration rate (0 = never; a canary for leaks of the future)"),
     }
 
     def __post_init__(self):
@@ -137,7 +140,8 @@ class Observed:
     - ``purchases``: ``customer_id``, ``date``, ``amount`` (calibration and holdout, the holdout
       under what each customer actually received);
     - ``reviews``: ``review_id``, ``customer_id``, ``date``, ``clothing_id``, ``department``,
-      ``text`` (no rating: the shop reads the text). Some are dated after the cutoff;
+      ``text`` (no rating: the shop reads the text). Some are dated after the cutoff: reviews of the
+      last calibration purchases and, with ``holdout_reviews``, reviews of holdout purchases;
     - ``assignment``: ``customer_id``, ``group`` (one of ``GROUPS``);
     - ``cutoff``, ``end``: the last day of calibration and of the holdout.
     """
@@ -160,7 +164,7 @@ class Truth:
       ``received`` (the arm actually received); indexed by ``customer_id``;
     - ``purchases``: every calibration purchase with its ``experience``;
     - ``reviews``: ``review_id``, ``rating``, ``experience``, ``source_review`` (row of the real
-      reviews dataset the text comes from);
+      reviews dataset the text comes from), ``holdout`` (a review of a holdout purchase);
     - ``rating_thresholds``: the four experience cut points of the star ratings.
     """
 

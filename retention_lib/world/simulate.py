@@ -81,8 +81,8 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
 
         pool = review_pool(data.load("reviews"))
     _check_pool(pool)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(8)]
-    g_traits, g_cal, g_rev, g_text, g_hold, g_exp, g_ids, g_spend = streams
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(9)]
+    g_traits, g_cal, g_rev, g_text, g_hold, g_exp, g_ids, g_spend, g_later = streams
     n = cfg.n_customers
     rho, beta = cfg.satisfaction_weight, cfg.text_effect
 
@@ -135,9 +135,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     amount = np.exp(spend_mu[cust] + cfg.spend_log_sd_within * g_spend.standard_normal(cust.size))
 
     # ---- reviews: who writes, which rating, which text
-    logit_rate = (logit(cfg.review_rate) + cfg.review_extremity * (np.abs(exper) - _E_ABS)
-                  + cfg.review_negativity * (np.maximum(0.0, -exper) - _E_NEG))
-    writes = g_rev.random(cust.size) < expit(logit_rate)
+    writes = g_rev.random(cust.size) < _review_probability(cfg, exper)
     cum = np.cumsum(REAL_RATING_SHARES)[:-1]
     written_e = exper[writes]
     thresholds = np.quantile(written_e, cum) if written_e.size >= 5 else stats.norm.ppf(cum)
@@ -185,6 +183,12 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
                               "amount": np.r_[amount, h_amount]})
     purchases = purchases.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
     rev_dates = cal_dates[writes] + pd.to_timedelta(rev_delay, unit="D")
+    later = _holdout_reviews(cfg, g_later, pool, s, h_cust, days[cust.size:], thresholds, names, d1, d2,
+                             end_day)
+    rev_cust, source, rev_dept = np.r_[rev_cust, later["cust"]], np.r_[source, later["source"]], np.r_[rev_dept, later["dept"]]
+    rating, written_e = np.r_[rating, later["rating"]], np.r_[written_e, later["experience"]]
+    rev_dates = rev_dates.append(start + pd.to_timedelta(later["day"], unit="D"))
+    of_holdout = np.r_[np.zeros(writes.sum(), dtype=bool), np.ones(len(later["cust"]), dtype=bool)]
     reviews = pd.DataFrame({"customer_id": ids[rev_cust], "date": rev_dates,
                             "clothing_id": pool["clothing_id"].to_numpy()[source],
                             "department": pd.Categorical(rev_dept, categories=sorted(names)),
@@ -194,7 +198,8 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     reviews.insert(0, "review_id", np.arange(len(reviews)))
     truth_reviews = pd.DataFrame({"review_id": reviews["review_id"], "rating": rating[rev_order],
                                   "experience": written_e[rev_order],
-                                  "source_review": pool.index.to_numpy()[source][rev_order]})
+                                  "source_review": pool.index.to_numpy()[source][rev_order],
+                                  "holdout": of_holdout[rev_order]})
     assignment = pd.DataFrame({"customer_id": ids, "group": pd.Categorical(group, categories=GROUPS)})
     assignment = assignment.sort_values("customer_id").reset_index(drop=True)
 
@@ -214,6 +219,39 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     truth = Truth(customers=customers, purchases=truth_purchases, reviews=truth_reviews,
                   rating_thresholds=thresholds)
     return World(config=cfg, observed=observed, truth=truth)
+
+
+def _review_probability(cfg: WorldConfig, experience: np.ndarray) -> np.ndarray:
+    """Chance that a purchase with this experience is reviewed: extreme and bad ones more often."""
+    return expit(logit(cfg.review_rate) + cfg.review_extremity * (np.abs(experience) - _E_ABS)
+                 + cfg.review_negativity * (np.maximum(0.0, -experience) - _E_NEG))
+
+
+def _holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFrame, satisfaction, h_cust, h_day,
+                     thresholds, names, d1, d2, end_day) -> dict:
+    """Reviews of holdout purchases (``holdout_reviews`` > 0): the same rules as in calibration, at
+    ``holdout_reviews`` times the chance, dated after the purchase and so after the cutoff.
+
+    Nothing a model may use at the cutoff comes from them: they exist so that a reader who forgets to
+    cut the reviews at the cutoff is caught (a customer who reviews a holdout purchase has bought
+    again). With the setting at 0 they are not drawn and the world is the one without them.
+    """
+    if cfg.holdout_reviews == 0 or len(h_cust) == 0:
+        empty = np.array([], dtype=np.int64)
+        return {"cust": empty, "experience": np.array([]), "rating": empty, "dept": np.array([], dtype=object),
+                "source": empty, "day": empty}
+    n, rho = len(h_cust), cfg.satisfaction_weight
+    e = rho * satisfaction[h_cust] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+    writes = rng.random(n) < cfg.holdout_reviews * _review_probability(cfg, e)
+    day = np.asarray(h_day)[writes] + rng.integers(0, 15, int(writes.sum()))
+    writes[writes] = day <= end_day                      # a review not yet written when the data end
+    day = day[day <= end_day]
+    cust, e = h_cust[writes], e[writes]
+    rating = 1 + np.searchsorted(thresholds, e, side="right")
+    main = rng.random(cust.size) < cfg.main_department_share
+    dept = names[np.where(main, d1[cust], d2[cust])]
+    source = _draw_texts(rng, pool, rating, dept)
+    return {"cust": cust, "experience": e, "rating": rating, "dept": dept, "source": source, "day": day}
 
 
 def _holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, price_sens, last_bad, averse,
