@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
 from .names import label
 
-__all__ = ["set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
+__all__ = ["forest", "set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
            "learning_curves", "reliability_diagram", "linked_world_diagram", "paired_differences"]
 
 
@@ -191,16 +192,23 @@ def linked_world_diagram(ax=None):
     return ax
 
 
+def forest(table: pd.DataFrame, estimate: str = "gain", low: str = "low", high: str = "high", ax=None,
+           xlabel: str = "", title: str = "", scale: float = 1.0):
+    """One line per row of ``table``: the ``estimate`` as a dot with its interval (``low`` to ``high``),
+    times ``scale``, against a line at zero; the rows keep the table's order from the top."""
+    ax = ax or plt.gca()
+    mid, lo, hi = (scale * table[c].to_numpy(dtype=float) for c in (estimate, low, high))
+    y = np.arange(len(table))[::-1]
+    ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="o", capsize=3, color="#4c72b0")
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set(xlabel=xlabel, title=title, yticks=y, yticklabels=[label(n) if isinstance(n, str) else n for n in table.index])
+    return ax
+
+
 def paired_differences(table: pd.DataFrame, what: str, baseline: str, ax=None, title: str | None = None):
     """Each row's difference from ``baseline`` in percentage points, with its interval: the columns
     ``"{what} vs {baseline}"``, ``"{what} low"`` and ``"{what} high"`` of a comparison table (such as
     :func:`retention_lib.recommend.compare_following`'s), one line per row except the baseline."""
-    ax = ax or plt.gca()
     d = table.drop(index=baseline)
-    mid = 100 * d[f"{what} vs {baseline}"]
-    ax.errorbar(mid, range(len(d)), fmt="o", capsize=3, color="#4c72b0",
-                xerr=[mid - 100 * d[f"{what} low"], 100 * d[f"{what} high"] - mid])
-    ax.axvline(0, color="grey", lw=0.8)
-    ax.set(xlabel=f"difference from {label(baseline)} (points)", title=title or label(what),
-           yticks=range(len(d)), yticklabels=[label(n) for n in d.index])
-    return ax
+    return forest(d.iloc[::-1], f"{what} vs {baseline}", f"{what} low", f"{what} high", ax=ax, scale=100,
+                  xlabel=f"difference from {label(baseline)} (points)", title=title or label(what))

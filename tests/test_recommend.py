@@ -348,3 +348,51 @@ def test_the_zero_shot_reader_reads_plain_fit_sentences(tmp_path):
     assert q.loc["small", "precision"] == 1.0 and q.loc["large", "recall"] == 1.0
     with pytest.raises(rc.RecommendError, match="prototypes"):
         rc.ZeroShotFit(prototypes={"small": ["x"]})
+
+
+def test_true_quality_leaves_out_the_reviews_the_shop_reads(linked):
+    w, reviews, catalogue = linked
+    pool = wd.review_pool(reviews)
+    outside = rc.item_catalogue(reviews, catalogue.index, pool=pool.index)
+    assert (outside["real_reviews"] == catalogue["real_reviews"]).all()           # popularity counts every review
+    n_out = reviews.loc[reviews.index.difference(pool.index)].dropna(subset=["rating"]).groupby("clothing_id").size()
+    assert (outside["truth_reviews"] == n_out.reindex(outside.index).fillna(0)).all()
+    # an item's truth moves when its pool reviews are left out, and one reviewed only in the pool gets the prior
+    changed = outside["mean_rating"] != catalogue["mean_rating"]
+    assert changed.mean() > 0.3
+    assert (outside.loc[outside["truth_reviews"] == 0, "quality"] == 0).all()
+    with pytest.raises(rc.RecommendError, match="no real review outside the pool"):
+        rc.item_catalogue(reviews, catalogue.index, pool=reviews.index)
+
+
+def test_following_depends_on_relevance_only_when_asked(linked):
+    w, reviews, catalogue = linked
+    lines = rc.purchases_with_items(w, catalogue, seed=1)
+    users = w.truth.customers.index.to_numpy()
+    c = w.truth.customers
+    # a list of items from one department that few customers shop in, and the popular list
+    dept_share = (c["department_1"].value_counts() + c["department_2"].value_counts()).fillna(0)
+    rare = dept_share.idxmin()
+    odd_items = catalogue[catalogue["department"].astype(str) == rare]["real_reviews"].nlargest(3).index
+    odd = pd.DataFrame({"user_id": np.repeat(users, 3), "rank": np.tile([1, 2, 3], len(users)),
+                        "product_id": np.tile(odd_items, len(users))})
+    lists = {"popular": rc.Popularity().fit(lines).recommend(users, 3), "odd": odd}
+    old = rc.follow_recommendations(w, lists, catalogue, 3, seed=2)
+    zero = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.0)
+    pd.testing.assert_frame_equal(old, zero)                                     # 0 is the world as it was
+    assert zero["took"].all()
+    full = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=1.0)
+    odd_rows = full[full["recommender"] == "odd"]
+    own = (c.loc[odd_rows["customer_id"], ["department_1", "department_2"]].astype(str) == rare).any(axis=1).to_numpy()
+    assert (odd_rows["took"].to_numpy() == own).all()                           # only the customers of that department
+    passed = odd_rows[~odd_rows["took"]]
+    dept_bought = catalogue.loc[passed["item"], "department"].astype(str).to_numpy()
+    mine = c.loc[passed["customer_id"], ["department_1", "department_2"]].astype(str).to_numpy()
+    assert ((dept_bought == mine[:, 0]) | (dept_bought == mine[:, 1])).all()    # they buy their own kind of item
+    # who buys, and what happens after, is the same under every list and setting (common random numbers)
+    assert (full.groupby("recommender").size() == zero.groupby("recommender").size()).all()
+    half = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.5)
+    irrelevant = ~half.loc[half["recommender"] == "odd", "took"]
+    assert 0.3 < irrelevant.sum() / (~own).sum() < 0.7
+    with pytest.raises(rc.RecommendError, match="relevance must be from 0 to 1"):
+        rc.follow_recommendations(w, lists, catalogue, 3, relevance=2.0)

@@ -3,7 +3,8 @@
 Three pieces on top of chapter 5's world:
 
 - :func:`item_catalogue`: the real clothing items of the world's reviews, each with a *true*
-  quality: the mean star rating of all its real reviews, shrunk towards the overall mean by its
+  quality: the mean star rating of its real reviews *outside the pool the world's texts come from*
+  (so no review the shop reads is also part of the truth), shrunk towards the overall mean by its
   number of reviews (empirical Bayes), in standard deviations of a single rating. The world's
   experiences are standard normal and its stars are cuts of them, so one standard deviation of
   rating is one of experience: an item's ``experience_shift`` is its quality times
@@ -11,9 +12,11 @@ Three pieces on top of chapter 5's world:
 - :func:`purchases_with_items`: what the shop knows it sold: each calibration purchase with an item
   (a reviewed purchase is the reviewed item; others are drawn from the customer's departments in
   proportion to the items' real review counts);
-- :func:`follow_recommendations`: at the cutoff, every customer who buys in the holdout buys one
+- :func:`follow_recommendations`: at the cutoff, every customer who buys in the holdout looks at one
   of the ``k`` items recommended to them first (picked at random, the same pick under every
-  recommender). That purchase's experience is the customer's usual plus the item's shift, and it
+  recommender) and buys it, unless it is irrelevant to them (outside their departments): then, with
+  probability ``relevance``, they buy an item of their own choosing instead (drawn as the world draws
+  their purchases). ``relevance = 0`` is the world in which every list is followed whatever it holds. That purchase's experience is the customer's usual plus the item's shift, and it
   sets the chance of leaving right after it through the world's own rule; later purchases follow
   the world's dropout. Common random numbers make recommenders differ only by the items they chose.
 
@@ -31,31 +34,44 @@ from .models import Recommender
 from .split import RecommendError
 
 
-def item_catalogue(reviews: pd.DataFrame, items, scale: float = 1.0) -> pd.DataFrame:
-    """True quality of each item in ``items`` from all its real ``reviews`` (``clothing_id``, ``rating``,
-    ``department_name``).
+def item_catalogue(reviews: pd.DataFrame, items, scale: float = 1.0, pool=None) -> pd.DataFrame:
+    """True quality of each item in ``items`` from its real ``reviews`` (``clothing_id``, ``rating``,
+    ``department_name``) outside ``pool``.
 
-    Returns, indexed by ``clothing_id``: ``department`` (its reviews' most common), ``real_reviews``,
-    ``mean_rating``, ``quality`` (shrunk
-    z-score: item mean minus the overall mean, times the reliability ``tau^2 / (tau^2 + s^2 / n)``,
-    over the rating's standard deviation) and ``experience_shift`` (``scale * quality``).
+    ``pool`` is the index of the reviews whose texts the world draws (:func:`retention_lib.world.review_pool`):
+    those are what the shop reads, so the truth leaves them out (with ``None``, every review counts,
+    and any reader looks better than it is). An item whose only reviews are in the pool has no measured
+    quality: it gets the prior, 0.
+
+    Returns, indexed by ``clothing_id``: ``department`` (its reviews' most common), ``real_reviews``
+    (all of them: how popular it is), ``truth_reviews`` (those outside the pool), their ``mean_rating``,
+    ``quality`` (shrunk z-score: item mean minus the overall mean, times the reliability
+    ``tau^2 / (tau^2 + s^2 / n)``, over the rating's standard deviation) and ``experience_shift``
+    (``scale * quality``).
     """
     if scale < 0:
         raise RecommendError(f"scale must be >= 0, got {scale!r}")
     r = reviews.dropna(subset=["rating", "clothing_id"])
-    g = r.groupby("clothing_id")["rating"]
+    outside = r if pool is None else r.loc[r.index.difference(pd.Index(pool))]
+    if outside.empty:
+        raise RecommendError("no real review outside the pool to measure true quality on")
+    g = outside.groupby("clothing_id")["rating"]
     n, mean = g.size(), g.mean()
-    grand, sd = r["rating"].mean(), r["rating"].std()
+    grand, sd = outside["rating"].mean(), outside["rating"].std()
     within = g.var().fillna(sd ** 2).mean()
     tau2 = max(mean[n >= 10].var() - (within / n[n >= 10]).mean(), 1e-6)      # between-item variance
     rel = tau2 / (tau2 + within / n)
     quality = rel * (mean - grand) / sd
     items = pd.Index(pd.unique(np.asarray(items)), name="clothing_id")
-    missing = items.difference(n.index)
+    every = r.groupby("clothing_id").size()
+    missing = items.difference(every.index)
     if len(missing):
         raise RecommendError(f"items without any real review: {missing[:5].tolist()}")
     dept = r.dropna(subset=["department_name"]).groupby("clothing_id")["department_name"].agg(lambda d: d.mode().iloc[0])
-    out = pd.DataFrame({"department": dept, "real_reviews": n, "mean_rating": mean, "quality": quality}).loc[items]
+    out = pd.DataFrame({"department": dept, "real_reviews": every}).loc[items]
+    out["truth_reviews"] = n.reindex(items).fillna(0).astype(int)
+    out["mean_rating"] = mean.reindex(items)
+    out["quality"] = quality.reindex(items).fillna(0.0)
     out["experience_shift"] = scale * out["quality"]
     out.attrs.update(between_item_sd=float(np.sqrt(tau2) / sd), rating_sd=float(sd))
     return out
@@ -107,14 +123,23 @@ def purchases_with_items(world, catalogue: pd.DataFrame, seed: int = 0) -> pd.Da
     main = rng.random(len(todo)) < world.config.main_department_share
     dept = np.where(main, cust.loc[tp.loc[todo, "customer_id"], "department_1"].to_numpy(),
                     cust.loc[tp.loc[todo, "customer_id"], "department_2"].to_numpy())
-    for d in np.unique(dept.astype(str)):
+    item.loc[todo] = _draw_items(catalogue, dept, rng)
+    return pd.DataFrame({"user_id": tp["customer_id"], "order_number": tp.groupby("customer_id").cumcount() + 1,
+                         "product_id": item.astype("int64"), "date": tp["date"]})
+
+
+def _draw_items(catalogue: pd.DataFrame, dept: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An item of each department in ``dept``, drawn from the catalogue's items of that department in
+    proportion to their real review counts (how the world chooses what a customer buys)."""
+    out = np.zeros(len(dept), dtype=np.int64)
+    dept = np.asarray(dept).astype(str)
+    for d in np.unique(dept):
         pool = catalogue.loc[catalogue["department"].astype(str) == d, "real_reviews"]
         if pool.empty:
             raise RecommendError(f"no item of department {d!r} in the catalogue")
-        at = todo[dept.astype(str) == d]
-        item.loc[at] = rng.choice(pool.index.to_numpy(), size=len(at), p=(pool / pool.sum()).to_numpy())
-    return pd.DataFrame({"user_id": tp["customer_id"], "order_number": tp.groupby("customer_id").cumcount() + 1,
-                         "product_id": item.astype("int64"), "date": tp["date"]})
+        at = dept == d
+        out[at] = rng.choice(pool.index.to_numpy(), size=int(at.sum()), p=(pool / pool.sum()).to_numpy())
+    return out
 
 
 class ReviewAware(Recommender):
@@ -144,7 +169,8 @@ class ReviewAware(Recommender):
         return z - self.weight * self.z_penalty_
 
 
-def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0, fit=None) -> pd.DataFrame:
+def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0, fit=None,
+                           relevance: float = 0.0) -> pd.DataFrame:
     """What following each recommender's list does to every customer, with common random numbers.
 
     ``recs``: name -> recommendations (``user_id``, ``rank``, ``product_id``) for the world's
@@ -155,10 +181,18 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
     which lowers that experience by ``fit.penalty``; without it (or with a sensitivity of 0) the
     outcomes are exactly those of a world without sizes.
 
-    Returns one row per (recommender, customer who follows): ``item``, ``quality``, ``experience``,
-    ``bad`` (an experience rated 1 or 2 stars), ``purchases`` (holdout purchases), ``retained``
-    (bought again after the recommended item), and with ``fit`` also ``tendency`` and ``fit_miss``.
+    ``relevance`` (0 to 1) is how much a list must suit the customer to be followed: a recommended item
+    outside both of the customer's departments is passed over with this probability, and the customer
+    buys an item of their own choosing instead (drawn once per customer, the same under every
+    recommender). At 0 every list is followed, whatever it holds.
+
+    Returns one row per (recommender, customer who buys): ``item`` (the item bought first),
+    ``took`` (it was the recommended one), ``quality``, ``experience``, ``bad`` (an experience rated 1 or
+    2 stars), ``purchases`` (holdout purchases), ``retained`` (bought again after it), and with ``fit``
+    also ``tendency`` and ``fit_miss``.
     """
+    if not 0 <= relevance <= 1:
+        raise RecommendError(f"relevance must be from 0 to 1, got {relevance!r}")
     cfg, c = world.config, world.truth.customers
     rho, t, tau = cfg.satisfaction_weight, cfg.text_effect, cfg.holdout_weeks
     rng = np.random.default_rng(np.random.SeedSequence([seed, 72]))
@@ -172,6 +206,8 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
     bad_cut = world.truth.rating_thresholds[1]
     pick = np.minimum((u_pick * k).astype(int), k - 1) + 1    # the rank each customer picks
     u_fit = rng.random(n) if fit is not None else None        # drawn last: the other draws stay as they were
+    own, u_take = _own_choices(world, catalogue, seed) if relevance > 0 else (None, np.ones(n))  # a stream of its own
+    depts = c[["department_1", "department_2"]].astype(str).to_numpy()
     from ..world.simulate import _dropout_probability
 
     out = []
@@ -181,6 +217,10 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
         if np.isnan(item[follows].astype(float)).any():
             raise RecommendError(f"recommender {name!r}: some customers have fewer than {k} items")
         f = follows.copy()
+        item_dept = catalogue["department"].astype(str).reindex(item).to_numpy()
+        relevant = (item_dept == depts[:, 0]) | (item_dept == depts[:, 1])
+        took = relevant | (u_take >= relevance)
+        item = item if relevance == 0 else np.where(took, item, own)
         shift = catalogue["experience_shift"].reindex(item[f]).to_numpy()
         if np.isnan(shift).any():
             raise RecommendError(f"recommender {name!r} recommends items outside the catalogue")
@@ -194,9 +234,21 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
         leave = u_drop[f] < _dropout_probability(p[f], dev, t, rho)
         purchases = np.where(leave, 1, np.minimum(count[f], 1 + rest[f]))
         out.append(pd.DataFrame({"recommender": name, "customer_id": c.index[f], "item": item[f].astype(int),
+                                 "took": took[f],
                                  "quality": catalogue["quality"].reindex(item[f]).to_numpy(), "experience": e,
                                  "bad": e < bad_cut, "purchases": purchases, "retained": purchases >= 2, **extra}))
     return pd.concat(out, ignore_index=True)
+
+
+def _own_choices(world, catalogue: pd.DataFrame, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """What each customer would buy without a list (an item of their departments, as the world draws its
+    purchases), and the uniform draw that decides whether they pass over an irrelevant recommendation."""
+    c = world.truth.customers
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 73]))
+    u_take = rng.random(len(c))
+    main = rng.random(len(c)) < world.config.main_department_share
+    dept = np.where(main, c["department_1"].to_numpy(), c["department_2"].to_numpy())
+    return _draw_items(catalogue, dept, rng), u_take
 
 
 def compare_following(outcomes: pd.DataFrame, baseline: str, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
