@@ -107,6 +107,13 @@ def test_the_ranker_never_sees_the_test_order(split):
     recs = ranker.recommend(10)
     assert not recs.duplicated(["user_id", "product_id"]).any() and recs.groupby("user_id").size().max() == 10
     assert 0 < ranker.candidate_recall() <= 1
+    # without the order's own timing: the model learns from the other features only
+    blind = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20,
+                               features=[f for f in rc.FEATURES if f not in rc.ORDER_TIME_FEATURES]).fit(split)
+    assert blind.model_.n_features_in_ == len(rc.FEATURES) - len(rc.ORDER_TIME_FEATURES)
+    assert len(blind.recommend(10)) == len(recs)
+    with pytest.raises(rc.RecommendError, match=r"features: \['days_since_order'\]"):
+        rc.CandidateRanker(features=["days_since_order"])
 
 
 def test_candidate_features_on_a_small_example():

@@ -6,13 +6,13 @@ from .fit import (FIT_PROTOTYPES, FitAware, FitWorld, ZeroShotFit, customer_fit,
                   item_fit, item_fit_reading, reading_quality)
 from .evaluate import METRICS, compare, coverage, novelty, per_user, summary, truth_sets, tune
 from .models import ALS, BPR, GRIDS, BuyAgain, ItemKNN, Popularity, Recommender
-from .ranker import FEATURES, CandidateRanker, candidate_features
+from .ranker import FEATURES, ORDER_TIME_FEATURES, CandidateRanker, candidate_features
 from .split import NextOrderSplit, RecommendError, next_order_split
-from .world import (ReviewAware, compare_following, follow_recommendations, item_catalogue, item_readings,
+from .world import (ReviewAware, compare_following, follow_recommendations, item_catalogue, item_readings, relevance_sweep,
                     purchases_with_items)
 
 __all__ = ["next_order_split", "NextOrderSplit", "RecommendError", "Recommender", "Popularity", "BuyAgain",
-           "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune", "ReviewAware",
-           "item_catalogue", "item_readings", "purchases_with_items", "follow_recommendations", "compare_following",
+           "ItemKNN", "ALS", "BPR", "GRIDS", "CandidateRanker", "candidate_features", "FEATURES", "ORDER_TIME_FEATURES", "METRICS", "truth_sets", "per_user", "coverage", "novelty", "summary", "compare", "tune", "ReviewAware",
+           "item_catalogue", "item_readings", "purchases_with_items", "follow_recommendations", "compare_following", "relevance_sweep",
            "FIT_PROTOTYPES", "fit_mentions", "fit_penalty", "item_fit", "item_fit_reading", "customer_fit", "FitWorld",
            "fit_world", "ZeroShotFit", "reading_quality", "FitAware"]

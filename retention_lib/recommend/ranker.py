@@ -22,6 +22,9 @@ FEATURES = ("times_bought", "share_of_orders", "orders_since_last", "usual_gap",
             "in_last_order", "times_last_3", "cart_position",
             "days_since_prior", "again_score", "mf_score", "item_buyers", "item_repeat_share", "user_orders",
             "user_basket", "user_repeat_share", "is_new")
+#: features that use the predicted order's own ``days_since_prior_order``: Instacart gives it when the order
+#: is placed, so using it is allowed, but a shop predicting *before* the next visit would not have it
+ORDER_TIME_FEATURES = ("days_since_prior", "days_since_last")
 
 
 def _days(lines: pd.DataFrame) -> pd.Series:
@@ -107,13 +110,19 @@ class CandidateRanker:
     score, ``mf`` the ALS settings (a fitted-on-nothing :class:`ALS` used as a template), the
     boosting's ``max_iter``, ``learning_rate`` and ``seed``, and ``training_orders``: how many of each
     user's orders give labels (1: the validation order only; 3: also the two before it, each with
-    features from the orders before it). The test order never does.
+    features from the orders before it). The test order never does. ``features``: the features the
+    model learns from (default :data:`FEATURES`; leave out :data:`ORDER_TIME_FEATURES` to rank before
+    the order is placed).
     """
 
     def __init__(self, new_per_user: int = 20, half_life: float = 5.0, mf: ALS | None = None, max_iter: int = 200,
-                 learning_rate: float = 0.05, training_orders: int = 1, seed: int = 0):
+                 learning_rate: float = 0.05, training_orders: int = 1, seed: int = 0, features=FEATURES):
         self.new_per_user, self.half_life, self.mf = new_per_user, half_life, mf if mf is not None else ALS(seed=seed)
         self.max_iter, self.learning_rate, self.training_orders, self.seed = max_iter, learning_rate, training_orders, seed
+        unknown = [f for f in features if f not in FEATURES]
+        if unknown or not features:
+            raise RecommendError(f"features: {unknown or 'none given'}; choose among {list(FEATURES)}")
+        self.features = tuple(features)
 
     def _features(self, split: NextOrderSplit, target: str) -> pd.DataFrame:
         from sklearn.base import clone
@@ -139,7 +148,7 @@ class CandidateRanker:
                           [self._earlier(split, b) for b in range(1, self.training_orders)], ignore_index=True)
         self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                                      early_stopping=False, random_state=self.seed)
-        self.model_.fit(train[list(FEATURES)], train["label"])
+        self.model_.fit(train[list(self.features)], train["label"])
         self.train_candidates_ = train
         self.split_ = split
         return self
@@ -148,7 +157,7 @@ class CandidateRanker:
         """Top ``k`` candidates per user of the ``target`` order by the model's probability."""
         k = check_k(k)
         cand = self._features(self.split_, target)
-        cand["score"] = self.model_.predict_proba(cand[list(FEATURES)])[:, 1]
+        cand["score"] = self.model_.predict_proba(cand[list(self.features)])[:, 1]
         cand = cand.sort_values(["user_id", "score", "product_id"], ascending=[True, False, True])
         cand["rank"] = cand.groupby("user_id").cumcount() + 1
         self.candidates_ = cand

@@ -270,3 +270,23 @@ def compare_following(outcomes: pd.DataFrame, baseline: str, n_resamples: int = 
     table = pd.DataFrame(rows).T
     table.insert(0, "item quality (mean)", mean_q.reindex(table.index))
     return table
+
+
+def relevance_sweep(world, recs: dict, catalogue: pd.DataFrame, k: int, values, baseline: str, seed: int = 0,
+                    n_resamples: int = 1000) -> pd.DataFrame:
+    """:func:`follow_recommendations` at each ``relevance`` in ``values``, every recommender against ``baseline``.
+
+    Returns one row per (relevance, recommender other than the baseline): ``took`` (share of customers
+    who bought the recommended item), ``retained``, and ``retained vs <baseline>`` with its paired
+    interval (``retained low``, ``retained high``), as :func:`compare_following` gives them.
+    """
+    rows = []
+    for value in values:
+        out = follow_recommendations(world, recs, catalogue, k, seed, relevance=value)
+        table = compare_following(out, baseline, n_resamples, seed).drop(index=baseline)
+        took = out.groupby("recommender")["took"].mean()
+        for name, row in table.iterrows():
+            rows.append({"relevance": value, "recommender": name, "took": took[name], "retained": row["retained"],
+                         f"retained vs {baseline}": row[f"retained vs {baseline}"], "retained low": row["retained low"],
+                         "retained high": row["retained high"]})
+    return pd.DataFrame(rows)
