@@ -50,8 +50,9 @@ def test_no_raw_customer_id_survives_in_the_exported_profiles(smoke_run):
     assert export.exists(), "chapter 11 writes the export"
     assert privacy.raw_ids_in(export, ids).empty
     table = __import__("pandas").read_parquet(export)
-    assert privacy.k_of(table, ["T_cal", "frequency_cal", "n_reviews"]) >= 5
-    assert "recency_cal" not in table.columns                      # it would give the exact tenure back
+    assert privacy.k_of(table, ["T_cal", "frequency_cal", "spend_cal", "n_reviews"]) >= 5
+    for rebuilds in ("recency_cal", "ipt_mean_weeks", "monetary_value_cal"):    # each would give tenure or spend back
+        assert rebuilds not in table.columns
 
 
 def test_runs_end_with_a_table_of_chapter_times(smoke_run):
