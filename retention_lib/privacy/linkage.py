@@ -116,6 +116,7 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.model_selection import KFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
 
     if not truth.index.equals(export.index):
         raise ValueError("truth: not indexed like the export (give the exact values of the exported rows)")
@@ -127,7 +128,8 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
         identities[q] = ids
         band = x[q].to_numpy() if q in x.columns else np.full(len(y), np.median(y))
         model = HistGradientBoostingRegressor(max_iter=200, random_state=seed)
-        rebuilt = cross_val_predict(model, x.to_numpy(), y, cv=KFold(folds, shuffle=True, random_state=seed))
+        with threadpool_limits(1, user_api="openmp"):   # small fits: threads only wait on each other (and on a busy machine, spin)
+            rebuilt = cross_val_predict(model, x.to_numpy(), y, cv=KFold(folds, shuffle=True, random_state=seed))
         band_error, model_error = float(np.mean(np.abs(band - y))), float(np.mean(np.abs(rebuilt - y)))
         ratio = model_error / band_error if band_error > 0 else np.inf
         shown = q in exact
