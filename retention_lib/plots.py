@@ -202,6 +202,7 @@ def forest(table: pd.DataFrame, estimate: str = "gain", low: str = "low", high: 
     ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="o", capsize=3, color="#4c72b0")
     ax.axvline(0, color="grey", lw=0.8)
     ax.set(xlabel=xlabel, title=title, yticks=y, yticklabels=[label(n) if isinstance(n, str) else n for n in table.index])
+    ax.xaxis.set_major_locator(plt.MaxNLocator(5))      # few ticks: small differences have long labels
     return ax
 
 
