@@ -1,6 +1,7 @@
 """Static checks of the committed notebooks and of the packaging files (fast, no execution)."""
 
 import ast
+import json
 import re
 import tomllib
 
@@ -22,6 +23,8 @@ def test_every_notebook_has_a_profile_entry_and_back():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_stored_without_outputs_with_one_parameters_cell_matching_the_profiles(path):
+    raw = json.loads(path.read_text())
+    assert all("id" in c for c in raw["cells"]), f"{path.name}: a cell without an id (nbformat 4.5 wants one)"
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
