@@ -120,3 +120,12 @@ def test_the_instructor_page_lists_every_chapter_and_its_exercises(tmp_path):
     for stem in P.notebooks():
         assert f"| {stem} |" in page
     assert "Switch the link off" in page   # chapter 05's first exercise, named where it fits
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_checked_cell_glues_a_timing(path):
+    """nbval compares a checked cell's outputs between two runs: a timing glued there never reproduces."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if "nbval-check-output" in cell["metadata"].get("tags", []):
+            timings = re.findall(r"[\"'](\w+_seconds)[\"']\s*:", "".join(cell["source"]))
+            assert not timings, f"{path.name}: the checked cell glues {timings}; glue timings in a cell of their own"
