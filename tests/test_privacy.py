@@ -175,6 +175,11 @@ def test_identities_are_found_where_they_hold_and_not_in_a_bands_own_midpoint():
     found = privacy.find_identities(export, "tenure", pd.Series(tenure))
     assert str(found[0]) == "weeks_since_last + gap × freq" or str(found[0]) == "weeks_since_last + freq × gap"
     assert found[0].share == pytest.approx(np.mean(freq <= 4))          # the top-coded rows break it
+    # an identity that holds on few rows is kept out by min_share, and listed when asked for
+    rare = pd.Series(np.where(np.arange(n) < 3, last + gap, rng.uniform(50, 60, n)))
+    assert all("gap" not in str(i) or i.share < 0.01 for i in privacy.find_identities(export, "t", rare)) and \
+        not privacy.find_identities(export, "t", rare)
+    assert str(privacy.find_identities(export, "t", rare, min_share=1 / n)[0]) == "gap + weeks_since_last"
     assert np.allclose(found[0].evaluate(export)[freq <= 4], tenure[freq <= 4])
     # a column banded like the target equals it where the value sits at a band's middle: no identity
     truth = pd.Series(np.arange(n) % 8 + 0.0)
@@ -235,6 +240,7 @@ def test_the_fixed_export_passes_the_audit_and_the_attack_bound(shop_profiles):
     assert k_of(fixed.table, ["T_cal", "frequency_cal", "spend_cal", "n_reviews"]) >= 5
     assert fixed.shown_as("spend_cal") == ("band", fixed.anonymised.widths["spend_cal"], 200)
     assert fixed.shown_as("frequency_cal") == ("cap", 10) and fixed.shown_as("recency_cal") == ("absent",)
+    assert fixed.shown_as("weeks_since_last") == ("band", fixed.anonymised.widths["T_cal"])   # banded with tenure
     audit = privacy.audit_export(fixed, p[KNOWS], KNOWS, 5, known_widths={"T_cal": 1})
     assert (audit.rebuild["rebuilt exactly"] == 0).all(), audit.rebuild
     assert audit.passes and audit.attack["reidentified"] <= 1 / 5 and audit.attack["unique"] == 0

@@ -384,10 +384,13 @@ def test_following_depends_on_relevance_only_when_asked(linked):
     odd = pd.DataFrame({"user_id": np.repeat(users, 3), "rank": np.tile([1, 2, 3], len(users)),
                         "product_id": np.tile(odd_items, len(users))})
     lists = {"popular": rc.Popularity().fit(lines).recommend(users, 3), "odd": odd}
-    old = rc.follow_recommendations(w, lists, catalogue, 3, seed=2)
     zero = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.0)
-    pd.testing.assert_frame_equal(old, zero)                                     # 0 is the world as it was
     assert zero["took"].all()
+    # 0 is the world as it was: these totals were computed with the code before relevance existed (8633c82)
+    popular = zero[zero["recommender"] == "popular"]
+    assert (len(popular), int(popular["item"].sum()), int(popular["retained"].sum()), int(popular["bad"].sum())) == \
+        (1087, 1099810, 556, 39)
+    assert popular["experience"].sum() == pytest.approx(172.657609, abs=1e-5)
     full = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=1.0)
     odd_rows = full[full["recommender"] == "odd"]
     own = (c.loc[odd_rows["customer_id"], ["department_1", "department_2"]].astype(str) == rare).any(axis=1).to_numpy()
@@ -398,6 +401,7 @@ def test_following_depends_on_relevance_only_when_asked(linked):
     assert ((dept_bought == mine[:, 0]) | (dept_bought == mine[:, 1])).all()    # they buy their own kind of item
     # who buys, and what happens after, is the same under every list and setting (common random numbers)
     assert (full.groupby("recommender").size() == zero.groupby("recommender").size()).all()
+    pd.testing.assert_frame_equal(rc.follow_recommendations(w, lists, catalogue, 3, seed=2), zero)   # the default is 0
     half = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.5)
     irrelevant = ~half.loc[half["recommender"] == "odd", "took"]
     assert 0.3 < irrelevant.sum() / (~own).sum() < 0.7

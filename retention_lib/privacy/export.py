@@ -26,13 +26,15 @@ class Export:
     table: pd.DataFrame
     anonymised: KAnonymised     #: the k-anonymisation behind it (bands chosen, rows suppressed, steps)
     caps: dict                  #: top codes: column -> cap (counts, and the top band of a generalised column)
+    banded_with: dict = None    #: column -> the generalised column whose bands it was given
 
     def shown_as(self, column: str) -> tuple:
         """How the export shows ``column``: ``("band", width[, cap])``, ``("cap", cap)``, ``("exact",)`` or
         ``("absent",)`` (what :func:`.export_intervals` reads)."""
-        if column in self.anonymised.widths:
-            w = self.anonymised.widths[column]
-            return ("band", w, self.caps[column]) if column in self.caps else ("band", w)
+        partner = (self.banded_with or {}).get(column, column)
+        if partner in self.anonymised.widths:
+            w = self.anonymised.widths[partner]
+            return ("band", w, self.caps[partner]) if partner in self.caps else ("band", w)
         if column not in self.table.columns:
             return ("absent",)
         return ("cap", self.caps[column]) if column in self.caps else ("exact",)
@@ -77,7 +79,7 @@ def export_profiles(profiles: pd.DataFrame, columns, quasi, k: int, ladders: dic
         out[c] = bands(out[c], anon.widths[partner], caps.get(partner))
     for c in list(anon.widths) + list(banded_with):
         out[c] = band_midpoints(out[c])
-    return Export(out, anon, caps)
+    return Export(out, anon, caps, banded_with)
 
 
 @dataclass
@@ -94,7 +96,7 @@ class ExportAudit:
 
 
 def audit_export(export: Export, truth: pd.DataFrame, attacker_knows, k: int, known_widths: dict | None = None,
-                 max_error_ratio: float = 0.5, seed: int = 0) -> ExportAudit:
+                 max_error_ratio: float = 0.5, seed: int = 0, min_share: float = 0.01) -> ExportAudit:
     """Try to undo an export: rebuild each quasi-identifier of ``truth`` from it, and link the customers an
     attacker knows (the columns ``attacker_knows`` of ``truth``, at ``known_widths``) to its rows.
 
@@ -102,13 +104,17 @@ def audit_export(export: Export, truth: pd.DataFrame, attacker_knows, k: int, kn
     rows are looked up in it.
     """
     known = list(attacker_knows)
+    if export.anonymised.k < k:
+        raise ValueError(f"the export is {export.anonymised.k}-anonymous, less than the k={k} its audit is asked to bound")
     absent = [c for c in known if c not in truth.columns]
     if absent:
         raise ValueError(f"attacker_knows: {absent} are not columns of the truth ({list(truth.columns)})")
     t = truth.loc[export.table.index]
     exact = [q for q in t.columns if export.shown_as(q) == ("exact",)]
-    report, identities = rebuild_audit(export.table, t, max_error_ratio=max_error_ratio, seed=seed, exact=exact)
-    intervals = export_intervals(export.table, {q: export.shown_as(q) for q in known}, identities)
+    report, identities = rebuild_audit(export.table, t, max_error_ratio=max_error_ratio, seed=seed, exact=exact,
+                                       min_share=min_share)
+    counts = {c: cap for c, cap in export.caps.items() if c not in export.anonymised.widths}
+    intervals = export_intervals(export.table, {q: export.shown_as(q) for q in known}, identities, caps=counts)
     attack = linkage_attack(intervals, t[known], np.arange(len(t)), known_widths)
     return ExportAudit(report, identities, attack, 1 / k)
 

@@ -60,9 +60,11 @@ def find_identities(export: pd.DataFrame, target: str, truth: pd.Series, min_sha
     that gives the true value of ``target`` (``truth``, aligned with ``export``) on at least
     ``min_share`` of the rows, best first.
 
-    A row counts only where the identity tells more than the export already does: where the exported
-    ``target`` (a band's midpoint) is itself the true value, nothing is rebuilt (a column banded with
-    the same bands would otherwise "rebuild" every row whose value sits at the middle of its band).
+    Whether an identity is real is decided on the rows where the export does not already show the true
+    value (where the exported ``target``, a band's midpoint, is not itself the truth): a column banded
+    with the same bands would otherwise "rebuild" every row whose value sits at the middle of its band.
+    The share reported is over every row where a real identity holds. ``min_share`` keeps out the
+    coincidences of small whole numbers (1 + 3 x 9 = 28 weeks for a few customers).
     """
     if not truth.index.equals(export.index):
         raise ValueError(f"truth for {target!r}: not indexed like the export")
@@ -71,28 +73,21 @@ def find_identities(export: pd.DataFrame, target: str, truth: pd.Series, min_sha
     known = np.isclose(export[target].to_numpy(dtype=float), y, rtol=0, atol=atol) if target in export.columns \
         else np.zeros(len(y), dtype=bool)
     cols = list(x.columns)
-    arrays = {c: x[c].to_numpy() for c in cols}
+    candidates = [("a", (a,)) for a in cols]
+    candidates += [(form, (a, b)) for a, b in itertools.permutations(cols, 2) for form in ("a + b", "a - b", "a * b")
+                   if form == "a - b" or a < b]
+    candidates += [("a + b * c", (a, b, c)) for a in cols for b, c in itertools.combinations([c for c in cols if c != a], 2)]
     found = []
-
-    def check(form, combo, values):
-        share = float(np.mean(np.isclose(values, y, rtol=0, atol=atol) & ~known))
-        if share >= min_share:
-            found.append(Identity(target, form, combo, share))
-
-    for a in cols:
-        check("a", (a,), arrays[a])
-    for a, b in itertools.permutations(cols, 2):
-        check("a + b", (a, b), arrays[a] + arrays[b]) if a < b else None
-        check("a - b", (a, b), arrays[a] - arrays[b])
-        check("a * b", (a, b), arrays[a] * arrays[b]) if a < b else None
-    for a in cols:
-        for b, c in itertools.combinations([c for c in cols if c != a], 2):
-            check("a + b * c", (a, b, c), arrays[a] + arrays[b] * arrays[c])
+    for form, combo in candidates:
+        ident = Identity(target, form, combo, 0.0)
+        holds = np.isclose(ident.evaluate(x), y, rtol=0, atol=atol)
+        if np.mean(holds & ~known) >= min_share:
+            found.append(Identity(target, form, combo, float(np.mean(holds))))
     return sorted(found, key=lambda i: (-i.share, len(i.columns), str(i)))
 
 
 def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: float = 0.5, folds: int = 3,
-                  seed: int = 0, exact=()) -> tuple[pd.DataFrame, dict]:
+                  seed: int = 0, exact=(), min_share: float = 0.01) -> tuple[pd.DataFrame, dict]:
     """Try to rebuild each quasi-identifier of ``truth`` from the exported columns.
 
     Parameters
@@ -105,6 +100,9 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
         A column is flagged when a model rebuilds it with less than this share of the band's own error.
     exact : list of str
         Quasi-identifiers the export shows as they are (every row "rebuilt": the column fails).
+    min_share : float
+        An identity counts when it holds on at least this share of the rows (:func:`find_identities`);
+        a column passes only when no identity does.
 
     Returns
     -------
@@ -124,7 +122,7 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
     rows, identities = [], {}
     for q in truth.columns:
         y = truth[q].to_numpy(dtype=float)
-        ids = find_identities(export, q, truth[q])
+        ids = find_identities(export, q, truth[q], min_share=min_share)
         identities[q] = ids
         band = x[q].to_numpy() if q in x.columns else np.full(len(y), np.median(y))
         model = HistGradientBoostingRegressor(max_iter=200, random_state=seed)
@@ -140,7 +138,7 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
     return pd.DataFrame(rows).set_index("quasi-identifier"), identities
 
 
-def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | None = None) -> dict:
+def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | None = None, caps: dict | None = None) -> dict:
     """What an attacker learns about each quasi-identifier from each exported row: an interval ``[low, high)``.
 
     Parameters
@@ -152,8 +150,10 @@ def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | Non
         top-coded at ``cap``) or ``("absent",)``.
     identities : dict or None
         Quasi-identifier -> identities (:func:`find_identities`): where one gives a value inside the
-        row's interval, the attacker narrows the interval to that value.
+        row's interval, the attacker narrows the interval to that value, except on rows where one of its
+        inputs sits at its top code (``caps``: column -> cap), where it cannot be trusted.
     """
+    caps = caps or {}
     out = {}
     for q, how in columns.items():
         kind, n = how[0], len(export)
@@ -173,7 +173,11 @@ def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | Non
                 raise ValueError(f"columns[{q!r}]: unknown kind {kind!r} (exact, band, cap or absent)")
         for ident in (identities or {}).get(q, [])[:1]:
             r = ident.evaluate(export)
-            inside = (r >= lo - 1e-9) & (r < hi)
+            capped = np.zeros(n, dtype=bool)
+            for c in ident.columns:
+                if c in caps:
+                    capped |= export[c].to_numpy(dtype=float) >= caps[c]
+            inside = (r >= lo - 1e-9) & (r < hi) & ~capped
             lo, hi = np.where(inside, r - 1e-6, lo), np.where(inside, r + 1e-6, hi)
         out[q] = (np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
     return out

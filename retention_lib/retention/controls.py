@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .text_value import observed_sets, world_gains
+from .text_value import observed_sets, reader_pair_difference, world_gains
 
 __all__ = ["COUNT_FEATURES", "placebo_reading", "control_sets", "control_table", "canary"]
 
@@ -47,18 +47,12 @@ def control_table(oof: pd.DataFrame, y, model: str, pairs: dict, n_resamples: in
 
     ``pairs`` maps a row label to ``(set, baseline set)``: columns of ``oof`` (``(set, model)``).
     """
-    from sklearn.metrics import roc_auc_score
-
-    from ..metrics import paired_bootstrap_diff
-
-    y = np.asarray(y)
     rows = {}
     for name, (a, b) in pairs.items():
         missing = [s for s in (a, b) if (s, model) not in oof.columns]
         if missing:
             raise ValueError(f"control {name!r}: no out-of-fold predictions for {missing} with model {model!r}")
-        d = paired_bootstrap_diff(y, oof[(a, model)].to_numpy(), oof[(b, model)].to_numpy(), roc_auc_score,
-                                  n_resamples=n_resamples, seed=seed)
+        d = reader_pair_difference(oof, y, a, b, model, n_resamples=n_resamples, seed=seed)
         rows[name] = {"set": a, "against": b, "gain": d["difference"], "low": d["low"], "high": d["high"]}
     return pd.DataFrame(rows).T.astype({"gain": float, "low": float, "high": float})
 

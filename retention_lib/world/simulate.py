@@ -184,7 +184,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     purchases = purchases.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
     rev_dates = cal_dates[writes] + pd.to_timedelta(rev_delay, unit="D")
     later = _holdout_reviews(cfg, g_later, pool, s, h_cust, days[cust.size:], thresholds, names, d1, d2,
-                             end_day)
+                             cutoff_day, end_day)
     rev_cust, source, rev_dept = np.r_[rev_cust, later["cust"]], np.r_[source, later["source"]], np.r_[rev_dept, later["dept"]]
     rating, written_e = np.r_[rating, later["rating"]], np.r_[written_e, later["experience"]]
     rev_dates = rev_dates.append(start + pd.to_timedelta(later["day"], unit="D"))
@@ -228,7 +228,7 @@ def _review_probability(cfg: WorldConfig, experience: np.ndarray) -> np.ndarray:
 
 
 def _holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFrame, satisfaction, h_cust, h_day,
-                     thresholds, names, d1, d2, end_day) -> dict:
+                     thresholds, names, d1, d2, cutoff_day, end_day) -> dict:
     """Reviews of holdout purchases (``holdout_reviews`` > 0): the same rules as in calibration, at
     ``holdout_reviews`` times the chance, dated after the purchase and so after the cutoff.
 
@@ -244,6 +244,7 @@ def _holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFr
     e = rho * satisfaction[h_cust] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
     writes = rng.random(n) < cfg.holdout_reviews * _review_probability(cfg, e)
     day = np.asarray(h_day)[writes] + rng.integers(0, 15, int(writes.sum()))
+    day = np.maximum(day, cutoff_day + 1)                # after the cutoff, even when the cutoff falls mid-day
     writes[writes] = day <= end_day                      # a review not yet written when the data end
     day = day[day <= end_day]
     cust, e = h_cust[writes], e[writes]
