@@ -7,8 +7,8 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from .config import (ARMS, GROUPS, REAL_RATING_SHARES, Observed, Truth, World, WorldConfig, WorldConfigError,
-                     _E_ABS, _E_NEG)
+from .config import ARMS, GROUPS, REAL_RATING_SHARES, Observed, Truth, World, WorldConfig, WorldConfigError
+from .reviews import draw_texts, holdout_reviews, review_probability
 
 
 def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed: int = 0,
@@ -135,7 +135,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     amount = np.exp(spend_mu[cust] + cfg.spend_log_sd_within * g_spend.standard_normal(cust.size))
 
     # ---- reviews: who writes, which rating, which text
-    writes = g_rev.random(cust.size) < _review_probability(cfg, exper)
+    writes = g_rev.random(cust.size) < review_probability(cfg, exper)
     cum = np.cumsum(REAL_RATING_SHARES)[:-1]
     written_e = exper[writes]
     thresholds = np.quantile(written_e, cum) if written_e.size >= 5 else stats.norm.ppf(cum)
@@ -143,7 +143,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     main = g_rev.random(written_e.size) < cfg.main_department_share
     rev_cust = cust[writes]
     rev_dept = names[np.where(main, d1[rev_cust], d2[rev_cust])]
-    source = _draw_texts(g_text, pool, rating, rev_dept)
+    source = draw_texts(g_text, pool, rating, rev_dept)
     rev_delay = g_rev.integers(0, 15, written_e.size)  # days between the purchase and the review
     bad_cut = thresholds[1]                           # an experience that would be rated 1 or 2 stars
     last_bad = last_e < bad_cut
@@ -183,7 +183,7 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
                               "amount": np.r_[amount, h_amount]})
     purchases = purchases.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
     rev_dates = cal_dates[writes] + pd.to_timedelta(rev_delay, unit="D")
-    later = _holdout_reviews(cfg, g_later, pool, s, h_cust, days[cust.size:], thresholds, names, d1, d2,
+    later = holdout_reviews(cfg, g_later, pool, s, h_cust, days[cust.size:], thresholds, names, d1, d2,
                              cutoff_day, end_day)
     rev_cust, source, rev_dept = np.r_[rev_cust, later["cust"]], np.r_[source, later["source"]], np.r_[rev_dept, later["dept"]]
     rating, written_e = np.r_[rating, later["rating"]], np.r_[written_e, later["experience"]]
@@ -219,40 +219,6 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     truth = Truth(customers=customers, purchases=truth_purchases, reviews=truth_reviews,
                   rating_thresholds=thresholds)
     return World(config=cfg, observed=observed, truth=truth)
-
-
-def _review_probability(cfg: WorldConfig, experience: np.ndarray) -> np.ndarray:
-    """Chance that a purchase with this experience is reviewed: extreme and bad ones more often."""
-    return expit(logit(cfg.review_rate) + cfg.review_extremity * (np.abs(experience) - _E_ABS)
-                 + cfg.review_negativity * (np.maximum(0.0, -experience) - _E_NEG))
-
-
-def _holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFrame, satisfaction, h_cust, h_day,
-                     thresholds, names, d1, d2, cutoff_day, end_day) -> dict:
-    """Reviews of holdout purchases (``holdout_reviews`` > 0): the same rules as in calibration, at
-    ``holdout_reviews`` times the chance, dated after the purchase and so after the cutoff.
-
-    Nothing a model may use at the cutoff comes from them: they exist so that a reader who forgets to
-    cut the reviews at the cutoff is caught (a customer who reviews a holdout purchase has bought
-    again). With the setting at 0 they are not drawn and the world is the one without them.
-    """
-    if cfg.holdout_reviews == 0 or len(h_cust) == 0:
-        empty = np.array([], dtype=np.int64)
-        return {"cust": empty, "experience": np.array([]), "rating": empty, "dept": np.array([], dtype=object),
-                "source": empty, "day": empty}
-    n, rho = len(h_cust), cfg.satisfaction_weight
-    e = rho * satisfaction[h_cust] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
-    writes = rng.random(n) < cfg.holdout_reviews * _review_probability(cfg, e)
-    day = np.asarray(h_day)[writes] + rng.integers(0, 15, int(writes.sum()))
-    day = np.maximum(day, cutoff_day + 1)                # after the cutoff, even when the cutoff falls mid-day
-    writes[writes] = day <= end_day                      # a review not yet written when the data end
-    day = day[day <= end_day]
-    cust, e = h_cust[writes], e[writes]
-    rating = 1 + np.searchsorted(thresholds, e, side="right")
-    main = rng.random(cust.size) < cfg.main_department_share
-    dept = names[np.where(main, d1[cust], d2[cust])]
-    source = _draw_texts(rng, pool, rating, dept)
-    return {"cust": cust, "experience": e, "rating": rating, "dept": dept, "source": source, "day": day}
 
 
 def _holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, price_sens, last_bad, averse,
@@ -380,24 +346,6 @@ def _choice_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     """One index per row of ``probs`` (rows sum to 1), drawn with the row's probabilities."""
     u = rng.random(len(probs))[:, None]
     return np.minimum((probs.cumsum(axis=1) < u).sum(axis=1), probs.shape[1] - 1)
-
-
-def _draw_texts(rng: np.random.Generator, pool: pd.DataFrame, rating: np.ndarray, dept: np.ndarray) -> np.ndarray:
-    """Positions in ``pool`` of a text with each review's rating from its department, with replacement.
-
-    A (rating, department) pair without any text in the pool falls back to that rating in any
-    department.
-    """
-    out = np.empty(rating.size, dtype=np.int64)
-    pool_rating = pool["rating"].to_numpy().astype(int)
-    pool_dept = pool["department"].to_numpy(dtype=object)
-    keys = pd.MultiIndex.from_arrays([rating, dept])
-    for (rt, dp), where in pd.Series(np.arange(rating.size)).groupby(keys).indices.items():
-        cell = np.flatnonzero((pool_rating == rt) & (pool_dept == dp))
-        if cell.size == 0:
-            cell = np.flatnonzero(pool_rating == rt)
-        out[where] = cell[rng.integers(0, cell.size, where.size)]
-    return out
 
 
 def _purchase_days(cust: np.ndarray, weeks: np.ndarray, last_day: int) -> np.ndarray:
