@@ -1,7 +1,7 @@
 """Inference backends of the fine-tuned sentiment model: speed and macro-F1 against naive fp32, in one run.
 
 Loads chapter 02's model from a profile's artifacts (run the chapter first), times every backend of
-``retention_lib.sentiment.backends`` at each thread count on test reviews (``retention_lib.cost.
+``retention_lib.serving.backends`` at each thread count on test reviews (``retention_lib.serving.cost.
 backend_speed``: reviews/s, the ratio against naive fp32 padded to the maximum length, measured in the
 same run with the same threads, and the largest difference in probability), and measures each
 backend's macro-F1 on the test labels with a paired interval against fp32 (``backend_accuracy``).
@@ -32,7 +32,9 @@ def main(argv=None) -> pd.DataFrame:
     ap.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     args = ap.parse_args(argv)
 
-    from retention_lib import cost, data, runner, sentiment
+    from retention_lib import data, sentiment
+    from retention_lib.machinery import runner
+    from retention_lib.serving import cost
 
     art = runner.profile_dir(args.profile) / "artifacts"
     model_dir, scores_file = args.model or art / "sentiment_model", art / "review_scores.parquet"
@@ -59,7 +61,7 @@ def main(argv=None) -> pd.DataFrame:
                          "max |p - fp32|": 5, "first call (s)": 1})
     print(table.to_string(index=False))
     if not args.no_record:
-        from retention_lib.session import machine, record_benchmark
+        from retention_lib.machinery.session import machine, record_benchmark
 
         out = record_benchmark(
             Path(__file__).with_name("RESULTS.md"), "inference_backends.py",

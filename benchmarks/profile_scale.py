@@ -2,7 +2,7 @@
 
 Simulates chapter 5's world with many customers (1,000,000 by default), reads its reviews with chapter
 02's saved scores, and times the behaviour and text features of every customer three ways with
-``retention_lib.scale.profile_timings`` (which checks that Ray's profiles equal pandas'). Chapter 10
+``retention_lib.serving.scale.profile_timings`` (which checks that Ray's profiles equal pandas'). Chapter 10
 does the same at the profile's size. Appends a section to benchmarks/RESULTS.md (use --no-record).
 
     .venv/bin/python benchmarks/profile_scale.py
@@ -26,9 +26,11 @@ def main(argv=None) -> pd.DataFrame:
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args(argv)
 
-    from retention_lib import data, runner, scale, world
-    from retention_lib import user_profiles as up
-    from retention_lib.session import machine, record_benchmark, timer
+    from retention_lib import data, world
+    from retention_lib.machinery import runner
+    from retention_lib.machinery.session import machine, record_benchmark, timer
+    from retention_lib.profiles import user_profiles as up
+    from retention_lib.serving import scale
 
     scores_file = runner.profile_dir(args.profile) / "artifacts" / "review_scores.parquet"
     if not scores_file.exists():

@@ -30,10 +30,12 @@ def main(argv=None) -> pd.DataFrame:
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args(argv)
 
-    from retention_lib import data, runner, scale, sentiment
-    from retention_lib.sentiment.backends import score_reviews
-    from retention_lib.sentiment.ray_scoring import score_with_ray
-    from retention_lib.session import timer
+    from retention_lib import data, sentiment
+    from retention_lib.machinery import runner
+    from retention_lib.machinery.session import timer
+    from retention_lib.serving import scale
+    from retention_lib.serving.backends import score_reviews
+    from retention_lib.serving.ray_scoring import score_with_ray
 
     model_dir = args.model or runner.profile_dir(args.profile) / "artifacts" / "sentiment_model"
     if not model_dir.exists():
@@ -60,7 +62,7 @@ def main(argv=None) -> pd.DataFrame:
                                       "memory per worker (MiB)": 0})
     print(table.to_string(index=False))
     if not args.no_record:
-        from retention_lib.session import machine, record_benchmark
+        from retention_lib.machinery.session import machine, record_benchmark
 
         out = record_benchmark(Path(__file__).with_name("RESULTS.md"), "ray_scaling.py",
                                f"Machine: {machine()}. Model: chapter 02's ({args.profile} profile), reading up to "

@@ -39,7 +39,7 @@ def main(argv=None) -> pd.DataFrame:
         {"reviews/s": 1, "ratio vs naive": 2})
     print(table.to_string(index=False))
     if not args.no_record:
-        from retention_lib.session import machine, record_benchmark
+        from retention_lib.machinery.session import machine, record_benchmark
 
         out = record_benchmark(
             Path(__file__).with_name("RESULTS.md"), "sentiment_speed.py",

@@ -25,7 +25,7 @@ def main(argv=None) -> pd.DataFrame:
     args = ap.parse_args(argv)
 
     from retention_lib import data, world
-    from retention_lib.session import machine, record_benchmark, timer
+    from retention_lib.machinery.session import machine, record_benchmark, timer
 
     pool = world.review_pool(data.load("reviews"))
     world.simulate(1000, seed=0, pool=pool)  # warm-up: imports and first calls

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+from retention_lib.base import assets
+from retention_lib.machinery import params as P
+from retention_lib.machinery import runner
+from retention_lib.privacy.pseudonyms import PseudonymKeyError
+
 
 def main(argv: list[str] | None = None) -> int:
-    from . import params as P
-
     ap = argparse.ArgumentParser(prog="python -m retention_lib",
                                  description="Fetch the data, run the notebooks, build the book.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -40,8 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--if-missing", action="store_true", help="do nothing when the key file exists")
     args = ap.parse_args(argv)
 
-    from . import assets, runner
-    from .privacy.pseudonyms import PseudonymKeyError
 
     try:
         if args.command == "fetch":
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets),
                        force=args.force)
         elif args.command == "build":
-            from . import book
+            from retention_lib.machinery import build as book
 
             book.build(args.profile)
         elif args.command == "params":
@@ -61,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "glued":
             return _glued(args, runner)
         elif args.command == "workshop":
-            from . import workshop
+            from retention_lib.machinery import workshop
 
             runner.run(workshop.PROFILE)
             kit = workshop.write_kit(runner.profile_dir(workshop.PROFILE) / "kit", runner.project_root())
             print(f"participants' folder: {kit} (notebooks/ and SETUP.md); the instructor page is in the book")
         elif args.command == "keygen":
-            from .privacy import pseudonyms
+            from retention_lib.privacy import pseudonyms
 
             path = Path(args.path).expanduser() if args.path else pseudonyms.default_key_file()
             if args.if_missing and path.exists():
@@ -84,10 +86,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _glued(args, runner) -> int:
-    import json
-    from pathlib import Path
-
-    from . import params as P
 
     nb_dir = runner.profile_dir(args.profile) / "notebooks"
     values = {stem: runner.glued_values(nb_dir / f"{stem}.ipynb")

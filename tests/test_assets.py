@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from retention_lib import assets
-from retention_lib.assets import Asset, AssetArchiveError, AssetFetchError, AssetHashError
+from retention_lib.base import assets
+from retention_lib.base.assets import Asset, AssetArchiveError, AssetFetchError, AssetHashError
 
 
 def make_wheel(path: Path, members: dict[str, bytes], compress=zipfile.ZIP_DEFLATED) -> str:

@@ -3,10 +3,10 @@ approximate int8 ones closely), in the texts' order, with clear errors for bad s
 
 import numpy as np
 import pytest
+from test_sentiment import tiny_checkpoint, toy_data  # noqa: F401  (a fixture and its data)
 
 from retention_lib.sentiment import SentimentClassifier
-from retention_lib.sentiment.backends import BACKENDS, TOLERANCE, score_reviews
-from test_sentiment import tiny_checkpoint, toy_data  # noqa: F401  (a fixture and its data)
+from retention_lib.serving.backends import BACKENDS, TOLERANCE, score_reviews
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
@@ -55,7 +55,7 @@ def _distributed(tmp_path, checkpoint, nproc):
 
     out = tmp_path / f"n{nproc}"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-           "-m", "retention_lib.sentiment.distributed", "--checkpoint", str(checkpoint), "--data", "toy",
+           "-m", "retention_lib.serving.distributed", "--checkpoint", str(checkpoint), "--data", "toy",
            "--steps", "3", "--global-batch", "8", "--out", str(out)]
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
@@ -84,7 +84,7 @@ def test_two_processes_with_ddp_equal_one_process_on_the_same_global_batch(tiny_
 def test_ray_scoring_equals_in_process_scoring(tiny_checkpoint, tmp_path):  # noqa: F811
     import ray
 
-    from retention_lib.sentiment.ray_scoring import score_with_ray
+    from retention_lib.serving.ray_scoring import score_with_ray
 
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
     clf.save(tmp_path / "model")

@@ -7,10 +7,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
-from retention_lib import params as P
-from retention_lib import book, runner
+
+from retention_lib.machinery import build as book
+from retention_lib.machinery import params as P
+from retention_lib.machinery import runner
 
 pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
 

@@ -4,10 +4,10 @@ speed and accuracy tables of the inference backends, and clear errors."""
 import numpy as np
 import pandas as pd
 import pytest
-
-from retention_lib import cost
-from retention_lib.sentiment import SentimentClassifier
 from test_sentiment import tiny_checkpoint, toy_data  # noqa: F401  (a fixture and its data)
+
+from retention_lib.sentiment import SentimentClassifier
+from retention_lib.serving import cost
 
 
 @pytest.mark.parametrize("pooling", ["mean", "cls"])

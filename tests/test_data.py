@@ -85,7 +85,7 @@ def test_a_users_good_file_loads_like_the_asset(tmp_path):
 
 
 def test_data_cards_cover_every_dataset_and_column():
-    from retention_lib import assets
+    from retention_lib.base import assets
 
     for name, ds in data.DATASETS.items():
         assert ds.name == name and ds.asset in assets.ASSETS

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from retention_lib import data, experiments as ex, world
+from retention_lib import data, world
+from retention_lib import experiments as ex
 
 ALPHA = 0.05
 

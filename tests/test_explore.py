@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import explore
+from retention_lib.data import explore
 
 
 def tx(rows):
@@ -65,7 +65,8 @@ def test_word_counts_and_missing_values():
 def test_labels_for_display_and_session_helpers():
     import time
 
-    from retention_lib import names, session
+    from retention_lib.base import names
+    from retention_lib.machinery import session
 
     t = pd.DataFrame({"roc_auc": [0.7], "custom": [1]}, index=["lr_rich"])
     shown = names.human(t)

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.linear_model import LogisticRegression
 
-from retention_lib import losses, simulate
+from retention_lib.retention import losses
+from retention_lib.retention import synthetic as simulate
 
 finite = st.floats(-5, 5, allow_nan=False, allow_infinity=False)
 

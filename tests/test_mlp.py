@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from retention_lib import simulate
-from retention_lib.mlp import MLPRetention
+from retention_lib.retention import synthetic as simulate
+from retention_lib.retention.mlp import MLPRetention
 
 
 def data(n=1500, seed=0):

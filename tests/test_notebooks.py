@@ -8,10 +8,10 @@ import tomllib
 import nbformat
 import pytest
 import yaml
+from conftest import ROOT
 from packaging.specifiers import SpecifierSet
 
-from conftest import ROOT
-from retention_lib import params as P
+from retention_lib.machinery import params as P
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
@@ -91,7 +91,7 @@ def test_the_design_cards_layout():
 
 
 def test_the_workshop_kit_has_workshop_values_and_no_solutions(tmp_path):
-    from retention_lib import workshop
+    from retention_lib.machinery import workshop
 
     kit = workshop.write_kit(tmp_path / "kit", ROOT)
     assert (kit / "SETUP.md").exists()
@@ -112,7 +112,7 @@ def test_the_workshop_kit_has_workshop_values_and_no_solutions(tmp_path):
 
 
 def test_the_instructor_page_lists_every_chapter_and_its_exercises(tmp_path):
-    from retention_lib import workshop
+    from retention_lib.machinery import workshop
 
     workshop.instructor_page(tmp_path / "workshop.md", tmp_path / "nothing-run")
     page = (tmp_path / "workshop.md").read_text()

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import data, offpolicy as op
+from retention_lib import data
+from retention_lib.experiments import offpolicy as op
 
 N_ITEMS = 8
 
@@ -45,8 +46,13 @@ def _true_value(dist):
 
 
 def test_terms_reproduce_obps_estimates():
-    from obp.ope import (DirectMethod, DoublyRobust, InverseProbabilityWeighting, OffPolicyEvaluation,
-                         SelfNormalizedInverseProbabilityWeighting)
+    from obp.ope import (
+        DirectMethod,
+        DoublyRobust,
+        InverseProbabilityWeighting,
+        OffPolicyEvaluation,
+        SelfNormalizedInverseProbabilityWeighting,
+    )
 
     fb = op.feedback(_simulated_logs(np.random.default_rng(0), 6000), N_ITEMS)
     dist = _evaluation_policy()

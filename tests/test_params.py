@@ -1,14 +1,14 @@
 import pytest
 
 from retention_lib import __main__ as cli
-from retention_lib import params as P
-from retention_lib.params import ParameterError
+from retention_lib.machinery import params as P
+from retention_lib.machinery.params import ParameterError
 
 
 def test_every_parameter_has_a_value_in_every_profile():
     assert P.PROFILES == ("smoke", "workshop", "standard", "full")
     for stem in P.notebooks():
-        for name, p in P.parameters(stem).items():
+        for p in P.parameters(stem).values():
             assert set(p.values) == set(P.PROFILES)
             assert p.help
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import ndcg_score
 
-from retention_lib import data, recommend as rc
+from retention_lib import data
+from retention_lib import recommend as rc
 
 
 def _recs(lists: dict) -> pd.DataFrame:

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from retention_lib import data, metrics, retention
+from retention_lib import data, retention
+from retention_lib.base import metrics
 
 
 def tx(rows):

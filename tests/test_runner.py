@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from retention_lib import book, runner
+from retention_lib.machinery import build as book
+from retention_lib.machinery import runner
 
 
 def write_files(folder, files: dict):
@@ -83,16 +84,18 @@ def test_hash_follows_relative_imports_in_subpackages(tmp_path):
 def test_the_book_chapters_depend_on_the_modules_they_use():
     from pathlib import Path
 
-    root = Path(runner.__file__).resolve().parents[1]
+    root = Path(runner.__file__).resolve().parents[2]
     lib = root / "retention_lib"
     used = {nb.stem: {f.relative_to(lib).as_posix() for f in runner.library_files(runner.notebook_code(nb))}
             for nb in (root / "notebooks").glob("*.ipynb")}
     assert not any(f.startswith("sentiment/") for f in used["03_retention_loss"])
-    assert "losses.py" in used["03_retention_loss"]
-    assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "metrics.py" in used["02_sentiment"]
-    assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "mlp.py",
-            "metrics.py"} <= used["04_retention_purchases"]
-    assert {"world/simulate.py", "world/storage.py", "user_profiles.py", "retention/bgnbd.py"} <= used["05_linked_world"]
+    assert "retention/losses.py" in used["03_retention_loss"]
+    assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "base/metrics.py" in used["02_sentiment"]
+    assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "retention/mlp.py",
+            "base/metrics.py"} <= used["04_retention_purchases"]
+    assert {"world/simulate.py", "world/rules.py", "world/storage.py", "profiles/user_profiles.py",
+            "retention/bgnbd.py"} <= used["05_linked_world"]
+    assert not any(f.startswith(("serving/", "privacy/", "recommend/")) for f in used["05_linked_world"])
 
 
 def test_the_training_fingerprint_covers_the_training_code_only():
@@ -103,7 +106,7 @@ def test_the_training_fingerprint_covers_the_training_code_only():
 
     from retention_lib.sentiment import classifier, training
 
-    assert "training_code_digest()" in inspect.getsource(training.fine_tune)
+    assert "training_code_digest()" in inspect.getsource(training._FineTuning)
     assert set(training.TRAINING_CODE) == {Path(classifier.__file__).name, Path(training.__file__).name}
     expected = hashlib.sha256(Path(classifier.__file__).read_bytes() + Path(training.__file__).read_bytes()).hexdigest()
     assert training.training_code_digest() == expected
@@ -113,7 +116,7 @@ def test_the_training_fingerprint_covers_the_training_code_only():
 def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):
     import yaml
 
-    from retention_lib import params as P
+    from retention_lib.machinery import params as P
 
     book.write_toc(tmp_path / "_toc.yml")
     toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())

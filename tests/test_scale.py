@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import data, scale, world
+from retention_lib import data, world
+from retention_lib.serving import scale
 
 
 def test_shards_are_stable_and_cover_every_customer():

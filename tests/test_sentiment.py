@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import metrics, sentiment
+from retention_lib import sentiment
+from retention_lib.base import metrics
 from retention_lib.sentiment import SentimentClassifier, TrainConfig
 
 WORDS = ["good", "great", "love", "bad", "awful", "hate", "okay", "fine", "dress", "shirt", "the", "is", "it"]

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import data, strategy as st, world
+from retention_lib import data, world
+from retention_lib import strategy as st
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +120,7 @@ def test_expected_outcomes_average_the_luck_away(w):
 
 def test_cross_fitting_and_risk_scores_never_score_a_customer_with_a_model_that_saw_it(w):
     from retention_lib import retention
-    from retention_lib.retention import text_value as tv
+    from retention_lib.profiles import text_value as tv
 
     costs = st.OfferCosts.from_config(w.config)
     exp = st.experiment_frame(w.observed, costs)

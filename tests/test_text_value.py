@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import data, sentiment, user_profiles, world
-from retention_lib.retention import controls
-from retention_lib.retention import text_value as tv
+from retention_lib import data, sentiment, world
+from retention_lib.profiles import controls, user_profiles
+from retention_lib.profiles import text_value as tv
 
 
 @pytest.fixture(scope="module")

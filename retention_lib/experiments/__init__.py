@@ -13,12 +13,33 @@ Conventions: ``t`` is the treated arm, ``c`` the control; effects are treated mi
 """
 
 from .analysis import analyse, compare_proportions, cuped, lose_records, relative_lift, srm_check, srm_report, welch
-from .design import (ExperimentError, design, formatted, mde_means, mde_proportions, power_proportions,
-                     sample_size_means, sample_size_proportions)
-from .repeated import (as_frame, coverage_table, pre_period_spend, repeated_intervals, significance_filter,
-                       true_effects, world_tests)
-from .sequential import (always_valid_pvalues, look_positions, naive_pvalues, peeking_study, rejections_by_look,
-                         savvi_phi)
+from .design import (
+           ExperimentError,
+           design,
+           formatted,
+           mde_means,
+           mde_proportions,
+           power_proportions,
+           sample_size_means,
+           sample_size_proportions,
+)
+from .repeated import (
+           as_frame,
+           coverage_table,
+           pre_period_spend,
+           repeated_intervals,
+           significance_filter,
+           true_effects,
+           world_tests,
+)
+from .sequential import (
+           always_valid_pvalues,
+           look_positions,
+           naive_pvalues,
+           peeking_study,
+           rejections_by_look,
+           savvi_phi,
+)
 
 __all__ = ["sample_size_proportions", "power_proportions", "mde_proportions", "sample_size_means", "mde_means",
            "compare_proportions", "relative_lift", "welch", "cuped", "analyse", "srm_check", "look_positions",

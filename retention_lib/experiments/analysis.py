@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from .design import ExperimentError, _check_prob
 
@@ -17,8 +18,6 @@ def compare_proportions(success_t, n_t, success_c, n_c, confidence: float = 0.95
     Arrays are accepted (one test per element). Keys: ``p_t``, ``p_c``, ``diff``, ``wald_low``,
     ``wald_high``, ``newcombe_low``, ``newcombe_high``, ``p_value``.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep
-
     _check_prob("confidence", confidence)
     st_, nt, sc, nc = (np.asarray(v) for v in (success_t, n_t, success_c, n_c))
     if np.any(nt < 1) or np.any(nc < 1) or np.any(st_ < 0) or np.any(sc < 0) or np.any(st_ > nt) or np.any(sc > nc):

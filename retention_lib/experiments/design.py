@@ -7,6 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from statsmodels.stats.power import TTestIndPower
+from statsmodels.stats.proportion import power_proportions_2indep, samplesize_proportions_2indep_onetail
+
 
 class ExperimentError(ValueError):
     """An input of a test is out of range or inconsistent."""
@@ -30,8 +33,6 @@ def sample_size_proportions(p_control: float, effect: float, alpha: float = 0.05
     (statsmodels' ``samplesize_proportions_2indep_onetail``: the normal approximation, variance
     under the alternative), rounded up.
     """
-    from statsmodels.stats.proportion import samplesize_proportions_2indep_onetail
-
     _check_prob("p_control", p_control)
     _check_prob("alpha", alpha)
     _check_prob("power", power)
@@ -44,8 +45,6 @@ def sample_size_proportions(p_control: float, effect: float, alpha: float = 0.05
 
 def power_proportions(p_control: float, effect: float, n_per_arm: int, alpha: float = 0.05) -> float:
     """Power of the two-sided test of two proportions with ``n_per_arm`` customers per arm."""
-    from statsmodels.stats.proportion import power_proportions_2indep
-
     _check_prob("p_control", p_control)
     _check_n("n_per_arm", n_per_arm)
     return float(power_proportions_2indep(effect, p_control, n_per_arm, alpha=alpha, alternative="two-sided").power)
@@ -65,8 +64,6 @@ def mde_proportions(p_control: float, n_per_arm: int, alpha: float = 0.05, power
 def sample_size_means(sd: float, effect: float, alpha: float = 0.05, power: float = 0.8) -> int:
     """Customers per arm to detect a difference ``effect`` in a mean whose standard deviation is ``sd``
     (two-sample t-test, statsmodels' ``TTestIndPower``), rounded up."""
-    from statsmodels.stats.power import TTestIndPower
-
     if not sd > 0 or effect == 0:
         raise ExperimentError(f"sd must be > 0 and effect non-zero, got sd={sd!r}, effect={effect!r}")
     n = TTestIndPower().solve_power(effect_size=abs(effect) / sd, alpha=alpha, power=power, ratio=1.0)
@@ -75,8 +72,6 @@ def sample_size_means(sd: float, effect: float, alpha: float = 0.05, power: floa
 
 def mde_means(sd: float, n_per_arm: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable difference in a mean with standard deviation ``sd`` and ``n_per_arm`` per arm."""
-    from statsmodels.stats.power import TTestIndPower
-
     _check_n("n_per_arm", n_per_arm)
     d = TTestIndPower().solve_power(effect_size=None, nobs1=n_per_arm, alpha=alpha, power=power, ratio=1.0)
     return float(d * sd)

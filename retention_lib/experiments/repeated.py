@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from retention_lib.world import OFFERS, replay_outcomes
+
 from .analysis import compare_proportions, cuped, relative_lift, welch
 from .design import ExperimentError, _check_n
 
@@ -24,8 +26,6 @@ def world_tests(world, offer: str, n_per_arm: int, tests: int, covariate: pd.Ser
     for the treated, ``bought_c``, ``spend_c``, ``x_c`` for the controls, and ``null_bought_t``,
     ``null_spend_t``: the treated customers' outcomes had they received no offer (an A/A test).
     """
-    from ..world import OFFERS, replay_outcomes
-
     if offer not in OFFERS:
         raise ExperimentError(f"offer must be one of {list(OFFERS)}, got {offer!r}")
     _check_n("n_per_arm", n_per_arm)

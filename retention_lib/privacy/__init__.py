@@ -19,11 +19,11 @@
 None of this is legal advice; see chapter 11 for what it does and does not cover.
 """
 
-from .kanon import KAnonymised, band_bounds, band_midpoints, bands, k_anonymise, k_of, top_code
+from .audit import guessable_share, plain_hash, raw_ids_in
 from .export import Export, ExportAudit, audit_export, audit_table, export_profiles
+from .kanon import KAnonymised, band_bounds, band_midpoints, bands, k_anonymise, k_of, top_code
 from .linkage import Identity, export_intervals, find_identities, linkage_attack, rebuild_audit
 from .pseudonyms import KEY_ENV, PseudonymKeyError, default_key_file, keygen, load_key, pseudonymise
-from .audit import guessable_share, plain_hash, raw_ids_in
 from .scrub import ENTITIES, Scrubber
 
 __all__ = ["KEY_ENV", "PseudonymKeyError", "default_key_file", "keygen", "load_key", "pseudonymise", "Scrubber", "ENTITIES", "k_anonymise", "k_of", "bands",

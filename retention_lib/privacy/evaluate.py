@@ -15,6 +15,9 @@ import re
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.proportion import proportion_confint
+
+from retention_lib.sentiment.labels import check_texts
 
 __all__ = ["KINDS", "TEMPLATES", "plant", "detection_report", "misses"]
 
@@ -48,7 +51,6 @@ def plant(texts, seed: int = 0, kinds=KINDS) -> pd.DataFrame:
     in a random order; the place is a random sentence boundary (before, between or after sentences)."""
     from faker import Faker
 
-    from ..sentiment.labels import check_texts
 
     texts = check_texts(texts)
     unknown = [k for k in kinds if k not in KINDS]
@@ -76,8 +78,6 @@ def plant(texts, seed: int = 0, kinds=KINDS) -> pd.DataFrame:
 
 
 def _wilson(k: int, n: int) -> tuple[float, float]:
-    from statsmodels.stats.proportion import proportion_confint
-
     if n == 0:
         return float("nan"), float("nan")
     lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")

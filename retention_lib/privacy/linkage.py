@@ -25,6 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import KFold, cross_val_predict
+from threadpoolctl import threadpool_limits
 
 __all__ = ["Identity", "find_identities", "rebuild_audit", "export_intervals", "linkage_attack"]
 
@@ -112,10 +115,6 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
         column is not exported), the model's, their ratio and ``passes``; and quasi-identifier -> its
         identities (:class:`Identity`, best first).
     """
-    from sklearn.ensemble import HistGradientBoostingRegressor
-    from sklearn.model_selection import KFold, cross_val_predict
-    from threadpoolctl import threadpool_limits
-
     if not truth.index.equals(export.index):
         raise ValueError("truth: not indexed like the export (give the exact values of the exported rows)")
     x = _numeric(export)

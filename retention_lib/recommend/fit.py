@@ -32,9 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import precision_score, recall_score
 
+from retention_lib.profiles.embeddings import embed_texts
+from retention_lib.sentiment import review_texts
+
+from .following import ReviewAware, shrunk_means
 from .split import RecommendError
-from .world import ReviewAware, shrunk_means
 
 __all__ = ["FIT_PROTOTYPES", "fit_mentions", "fit_penalty", "item_fit", "item_fit_reading", "customer_fit", "FitWorld", "fit_world",
            "ZeroShotFit", "reading_quality", "FitAware"]
@@ -98,7 +102,6 @@ def _texts(reviews: pd.DataFrame) -> list[str]:
     """The world's ``text`` column, or the real data's title and body (:func:`retention_lib.sentiment.review_texts`)."""
     if "text" in reviews.columns:
         return reviews["text"].fillna("").astype(str).tolist()
-    from ..sentiment import review_texts
 
     return review_texts(reviews).fillna("").tolist()
 
@@ -192,8 +195,6 @@ class ZeroShotFit:
         self.margin, self.cache, self.log = margin, cache, log
 
     def __call__(self, texts) -> pd.DataFrame:
-        from ..embeddings import embed_texts
-
         texts = [str(t) for t in texts]
         kw = {"cache": self.cache, "log": self.log or (lambda *_: None)}
         pieces = [(j, s) for j, t in enumerate(texts) for s in _SENTENCE.split(t) if s.strip()]
@@ -217,8 +218,6 @@ class ZeroShotFit:
 def reading_quality(reading: pd.DataFrame, rule: pd.DataFrame) -> pd.DataFrame:
     """Precision, recall and the share flagged of a reader against the rule, for ``small`` and ``large``
     (scikit-learn's metrics)."""
-    from sklearn.metrics import precision_score, recall_score
-
     rows = {}
     for c in ("small", "large"):
         y, p = rule[c].to_numpy(bool), reading[c].to_numpy(bool)

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
 from .split import NEED, RecommendError, check_k
 
@@ -26,7 +28,7 @@ from .split import NEED, RecommendError, check_k
 class Recommender(BaseEstimator):
     """Base class: the user and item indices, the interaction matrix and top-k selection."""
 
-    def fit(self, lines: pd.DataFrame) -> "Recommender":
+    def fit(self, lines: pd.DataFrame) -> Recommender:
         missing = [c for c in NEED if c not in lines.columns]
         if missing:
             raise RecommendError(f"order lines: missing column(s) {missing}; expected {list(NEED)}")
@@ -124,8 +126,6 @@ class ItemKNN(Recommender):
         self.neighbours = neighbours
 
     def _fit(self, lines, u, i):
-        from sklearn.preprocessing import normalize
-
         if self.neighbours < 1:
             raise RecommendError(f"neighbours must be >= 1, got {self.neighbours!r}")
         binary = (self.counts_ > 0).astype(float)
@@ -167,8 +167,6 @@ class _Factorisation(Recommender):
         raise NotImplementedError
 
     def _fit(self, lines, u, i):
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(1, "blas"):
             model = self._model()
             model.fit(self._matrix(), show_progress=False)

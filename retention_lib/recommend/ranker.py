@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from .models import ALS, BuyAgain
@@ -125,23 +126,19 @@ class CandidateRanker:
         self.features = tuple(features)
 
     def _features(self, split: NextOrderSplit, target: str) -> pd.DataFrame:
-        from sklearn.base import clone
-
         history = split.history(target)
         return candidate_features(history, split.target(target), self.new_per_user, self.half_life,
                                   clone(self.mf).fit(history))
 
     def _earlier(self, split: NextOrderSplit, back: int) -> pd.DataFrame:
         """Candidates whose labels come from the order ``back`` orders before the validation order."""
-        from sklearn.base import clone
-
         lines = split.train
         rank = lines.groupby("user_id")["order_number"].rank(method="dense", ascending=False)
         history, target = lines[rank > back], lines[rank == back]
         keep = target["user_id"].isin(history.groupby("user_id")["order_number"].nunique().loc[lambda n: n >= 2].index)
         return candidate_features(history, target[keep], self.new_per_user, self.half_life, clone(self.mf).fit(history))
 
-    def fit(self, split: NextOrderSplit) -> "CandidateRanker":
+    def fit(self, split: NextOrderSplit) -> CandidateRanker:
         if not isinstance(self.training_orders, (int, np.integer)) or self.training_orders < 1:
             raise RecommendError(f"training_orders must be a whole number >= 1, got {self.training_orders!r}")
         train = pd.concat([self._features(split, "validation")] +

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from retention_lib.data import subsample
+
 NEED = ("user_id", "order_number", "product_id")
 
 
@@ -51,10 +53,8 @@ class NextOrderSplit:
             raise RecommendError(f"target must be 'validation' or 'test', got {target!r}")
         return getattr(self, target)
 
-    def for_users(self, n: int, seed: int = 0) -> "NextOrderSplit":
+    def for_users(self, n: int, seed: int = 0) -> NextOrderSplit:
         """The same split for a random sample of ``n`` users (0 = all), for fast profiles."""
-        from ..data import subsample
-
         keep = subsample(pd.DataFrame({"user_id": self.users}), n, seed)["user_id"]
         pick = lambda f: f[f["user_id"].isin(keep)].reset_index(drop=True)  # noqa: E731
         return NextOrderSplit(pick(self.train), pick(self.validation), pick(self.test), self.dropped)

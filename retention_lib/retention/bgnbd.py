@@ -77,7 +77,7 @@ class BGNBD(BaseEstimator):
         self.start = start
 
     @classmethod
-    def from_params(cls, params: dict, horizon: float | None = None) -> "BGNBD":
+    def from_params(cls, params: dict, horizon: float | None = None) -> BGNBD:
         """A model with known parameters (``r``, ``alpha``, ``a``, ``b``), without fitting."""
         m = cls(horizon=horizon)
         m.params_ = {k: float(params[k]) for k in ("r", "alpha", "a", "b")}
@@ -85,7 +85,7 @@ class BGNBD(BaseEstimator):
         m.classes_ = np.array([0, 1])
         return m
 
-    def fit(self, summary: pd.DataFrame, y=None) -> "BGNBD":
+    def fit(self, summary: pd.DataFrame, y=None) -> BGNBD:
         """Fit on a calibration summary (``frequency_cal``, ``recency_cal``, ``T_cal``); ``y`` is ignored."""
         xs, txs, Ts = _summary_arrays(summary)
         if len(xs) == 0:

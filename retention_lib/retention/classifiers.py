@@ -2,16 +2,24 @@
 
 Every function that compares models uses :func:`outer_folds`, so a number for one feature set
 or model is the same wherever the book computes it. Models are identified by the keys of
-:func:`make_models` (labels in :mod:`retention_lib.names`).
+:func:`make_models` (labels in :mod:`retention_lib.base.names`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, learning_curve
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from .bgnbd import BGNBD
 from .features import FEATURES_RFM, FEATURES_RICH, retained
+from .mlp import MLPRetention
 
 __all__ = ["signed_log", "make_models", "outer_folds", "smallest_training_fold",
            "cross_validated_predictions", "compare_feature_sets", "auc_learning_curve", "RANKINGS"]
@@ -42,12 +50,6 @@ def make_models(seed: int, mlp_epochs: int = 30) -> dict[str, tuple[list[str], o
         Model key (``lr_rfm``, ``lr_rich``, ``gb_rich``, ``mlp_rich``) -> (feature columns,
         scikit-learn compatible classifier).
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
-    from ..mlp import MLPRetention
 
     def logistic():
         # L2 strength chosen by 5-fold cross-validation on log loss, inside each outer fold
@@ -69,8 +71,6 @@ def make_models(seed: int, mlp_epochs: int = 30) -> dict[str, tuple[list[str], o
 
 def outer_folds(folds: int, seed: int):
     """The chapter's outer cross-validation (stratified, shuffled by ``seed``)."""
-    from sklearn.model_selection import StratifiedKFold
-
     return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
@@ -146,10 +146,6 @@ def compare_feature_sets(frames: dict, y, folds: int, seed: int) -> pd.DataFrame
     DataFrame
         One row per feature set: ``features`` (how many), ``lr``, ``gb``, ``lr_gb`` (ROC AUC).
     """
-    from sklearn.base import clone
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import cross_val_predict
-
     y = np.asarray(y)
     models = make_models(seed)
     lr, gb = models["lr_rich"][1], models["gb_rich"][1]
@@ -190,9 +186,6 @@ def auc_learning_curve(summary: pd.DataFrame, models, train_sizes, folds: int, s
         One row per model and size: ``model`` (key), ``customers`` trained on, ``training_auc``,
         ``validation_auc`` (means over folds) and ``validation_auc_sd``.
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import learning_curve
-
     y = retained(summary).to_numpy()
     known = make_models(seed)
     unknown = [m for m in models if m not in known]

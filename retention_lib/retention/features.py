@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..explore import customer_days
+from retention_lib.data.explore import customer_days
 
 __all__ = ["calibration_holdout", "retained", "FEATURES_RFM", "FEATURES_RICH", "FEATURES_EXTRA",
            "extra_features", "holdout_by_frequency"]

@@ -6,14 +6,14 @@
 - :mod:`.training`: its :class:`TrainConfig`, the training step and the resumable training loop;
 - :mod:`.speed`: training and inference throughput under several settings.
 
-Evaluation (macro-F1, calibration, confident errors) lives in :mod:`retention_lib.metrics`.
+Evaluation (macro-F1, calibration, confident errors) lives in :mod:`retention_lib.base.metrics`.
 """
 
 from .baselines import VaderBaseline, tfidf_baseline, tfidf_learning_curve
 from .classifier import SentimentClassifier, default_checkpoint
-from .training import TrainConfig
 from .labels import SCHEMES, check_labels, check_texts, make_dataset, review_texts, split
 from .speed import SPEED_SETTINGS, speed_table, throughput
+from .training import TrainConfig
 
 __all__ = ["VaderBaseline", "tfidf_baseline", "tfidf_learning_curve", "SentimentClassifier", "TrainConfig",
            "default_checkpoint", "SCHEMES", "check_labels", "check_texts", "make_dataset", "review_texts",

@@ -9,6 +9,10 @@ import time
 
 import numpy as np
 import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import make_pipeline
 
 from .labels import check_texts
 
@@ -23,10 +27,6 @@ def tfidf_baseline(seed: int = 0):
     sklearn.pipeline.Pipeline
         Unfitted; ``fit(texts, labels)``, ``predict_proba(texts)`` of shape (n, k).
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
     return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                          LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed))
 
@@ -39,8 +39,6 @@ def tfidf_learning_curve(train: pd.DataFrame, val: pd.DataFrame, sizes, seed: in
     DataFrame
         One row per size: ``examples``, ``val_macro_f1``, ``train_seconds``.
     """
-    from sklearn.metrics import f1_score
-
     rows = []
     for n in sorted({min(int(n), len(train)) for n in sizes}):
         part = train.sample(n, random_state=seed)
@@ -71,9 +69,7 @@ class VaderBaseline:
     def _cut(self, s: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.thresholds_, s, side="right")
 
-    def fit(self, texts, labels) -> "VaderBaseline":
-        from sklearn.metrics import f1_score
-
+    def fit(self, texts, labels) -> VaderBaseline:
         s, y = self.scores(texts), np.asarray(labels)
         grid = np.round(np.arange(-0.95, 0.951, 0.05), 2)
         best, best_t = -1.0, None

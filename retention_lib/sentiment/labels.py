@@ -7,10 +7,11 @@ without the 3-star reviews (``"binary"``). The input is the title and the text o
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 __all__ = ["SCHEMES", "review_texts", "make_dataset", "split", "check_texts", "check_labels"]
 
@@ -87,8 +88,6 @@ def split(df: pd.DataFrame, seed: int, test_size: float = 0.2, val_size: float =
     dict
         ``train``, ``val``, ``test`` -> DataFrame.
     """
-    from sklearn.model_selection import train_test_split
-
     if not 0 < test_size < 1 or not 0 < val_size < 1 or test_size + val_size >= 1:
         raise ValueError(f"test_size and val_size must be in (0, 1) with a sum below 1, got {test_size}, {val_size}")
     rest, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=df["label"])

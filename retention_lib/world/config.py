@@ -119,7 +119,7 @@ class WorldConfig:
                 raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be {rng}, got {value!r}")
 
     @classmethod
-    def from_settings(cls, **settings) -> "WorldConfig":
+    def from_settings(cls, **settings) -> WorldConfig:
         """The config with ``settings`` changed; an unknown name is an error that suggests the closest."""
         names = [f.name for f in fields(cls)]
         for name in settings:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from .config import WorldConfig, _E_ABS, _E_NEG
+from .config import _E_ABS, _E_NEG, WorldConfig
 
 __all__ = ["review_probability", "holdout_reviews", "draw_texts"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 from pathlib import Path
 
@@ -16,8 +17,6 @@ def save(world: World, folder) -> Path:
 
     Later chapters :func:`load` it, so that they all measure the same customers.
     """
-    import json
-
     folder = Path(folder)
     for part, tables in (("observed", world.observed), ("truth", world.truth)):
         (folder / part).mkdir(parents=True, exist_ok=True)
@@ -33,8 +32,6 @@ def save(world: World, folder) -> Path:
 
 def load(folder) -> World:
     """Read a world written by :func:`save`."""
-    import json
-
     folder = Path(folder)
     if not (folder / "config.json").exists():
         raise FileNotFoundError(f"{folder} holds no saved world (no config.json); simulate one and save it")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from retention_lib.data.explore import customer_days
+
 from .config import OFFERS
 
 
@@ -12,8 +14,6 @@ def behaviour_stats(summary: pd.DataFrame, purchases: pd.DataFrame) -> pd.Series
 
     ``summary`` is the calibration summary of ``purchases`` (``calibration_holdout``).
     """
-    from ..explore import customer_days
-
     days = customer_days(purchases.assign(quantity=0) if "quantity" not in purchases else purchases)
     return pd.Series({
         "customers": len(summary),

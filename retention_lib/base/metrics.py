@@ -6,16 +6,27 @@
   :func:`evaluate_multiclass` for several, :func:`confident_errors`;
 - shared: :func:`expected_calibration_error`, :func:`bootstrap_ci`, :func:`paired_bootstrap_diff`.
 
-Result keys are short snake-case keys (``roc_auc``, ``macro_f1``); :func:`retention_lib.names.human`
+Result keys are short snake-case keys (``roc_auc``, ``macro_f1``); :func:`retention_lib.base.names.human`
 turns them into the labels a reader sees.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 __all__ = ["expected_calibration_error", "gains_table", "binary_metrics", "evaluate_binary",
            "evaluate_by_group", "multiclass_metrics", "evaluate_multiclass", "confident_errors",
@@ -118,8 +129,6 @@ def binary_metrics(y, p, probability: bool = True) -> dict[str, float]:
     dict
         The keys of ``BINARY_METRICS``.
     """
-    from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
-
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     if not probability:
         return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
@@ -179,8 +188,6 @@ def evaluate_by_group(y, scores: dict, groups, probabilities: Sequence[str] = ()
         score (NaN where the group holds one class only) and ``("mean_p", key)`` for the
         probabilities, as a two-level column index.
     """
-    from sklearn.metrics import roc_auc_score
-
     y = np.asarray(y, dtype=float)
     groups = pd.Series(groups).reset_index(drop=True)
     if len(groups) != len(y):
@@ -232,8 +239,6 @@ def multiclass_metrics(y_true, proba: np.ndarray, classes: Sequence[str]) -> dic
         ``accuracy``, ``macro_f1``, ``ece`` (floats); ``per_class`` and ``confusion`` (tables);
         ``confidence`` and ``correct`` (arrays of shape (n,), for a reliability diagram).
     """
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
     y = np.asarray(y_true)
     proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2 or proba.shape != (len(y), len(classes)):
@@ -287,8 +292,6 @@ def bootstrap_ci(y, p, metric: Callable, n_resamples: int = 1000, confidence: fl
     -------
     (low, high) : tuple of float
     """
-    from scipy import stats
-
     res = stats.bootstrap((np.asarray(y), np.asarray(p)), metric, paired=True, vectorized=False,
                           n_resamples=n_resamples, confidence_level=confidence, method="percentile",
                           random_state=np.random.default_rng(seed))
@@ -307,8 +310,6 @@ def paired_bootstrap_diff(y, p_a, p_b, metric: Callable, n_resamples: int = 1000
     dict
         ``difference``, ``low``, ``high``.
     """
-    from scipy import stats
-
     y, p_a, p_b = (np.asarray(v) for v in (y, p_a, p_b))
     stat = lambda yy, aa, bb: metric(yy, aa) - metric(yy, bb)  # noqa: E731
     res = stats.bootstrap((y, p_a, p_b), stat, paired=True, vectorized=False, n_resamples=n_resamples,
@@ -321,8 +322,6 @@ def paired_bootstrap_diff(y, p_a, p_b, metric: Callable, n_resamples: int = 1000
 def mean_ci(values, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """The mean of per-unit values (e.g. one NDCG per user) with a percentile bootstrap interval
     over the units (scipy.stats.bootstrap). Returns ``mean``, ``low``, ``high``."""
-    from scipy import stats
-
     v = np.asarray(values, dtype=float)
     if v.size < 2:
         raise ValueError(f"mean_ci: need at least 2 values, got {v.size}")

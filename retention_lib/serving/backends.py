@@ -23,14 +23,15 @@ Exported and quantised models are built once per classifier object and kept on i
 from __future__ import annotations
 
 import contextlib
+import logging
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .classifier import SentimentClassifier
-from .labels import check_texts
+from retention_lib.sentiment.classifier import SentimentClassifier
+from retention_lib.sentiment.labels import check_texts
 
 __all__ = ["BACKENDS", "TOLERANCE", "score_reviews"]
 
@@ -98,8 +99,6 @@ def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None
 def _quiet_export():
     """The exporter's and quantiser's advice (torchvision missing, renamed axes, pre-processing) kept out of
     the output: it concerns models with images and static shapes, not this one."""
-    import logging
-
     loggers = [logging.getLogger(), logging.getLogger("torch.onnx"), logging.getLogger("torch.export")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:

@@ -14,23 +14,28 @@ run with the same key reuses it instead of executing again.
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from . import params
 from . import params as P
 
 __all__ = ["project_root", "profile_dir", "run", "notebook_errors", "reproduce", "glued_values", "compare_glued",
            "TIMINGS", "is_timing", "library_files", "library_hash", "RunError", "BuildError"]
 
-LIB_DIR = Path(__file__).resolve().parent
+LIB_DIR = Path(__file__).resolve().parents[1]  # the retention_lib package
 
 
 class RunError(RuntimeError):
@@ -63,8 +68,6 @@ def _imported_modules(code: str, package: str, current: str | None = None,
     or an attribute of a package: :func:`library_files` keeps what exists as a file. Returns None
     when ``code`` imports the whole package (``import pkg`` or ``from pkg import *``).
     """
-    import ast
-
     found: set[str] = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
@@ -219,9 +222,7 @@ def is_timing(name: str, stem: str | None = None) -> bool:
         return True
     if stem is None:
         return False
-    import fnmatch
 
-    from . import params
 
     book = params.spec()["notebooks"].get(stem, {})
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in book.get("measured", ()))
@@ -235,8 +236,6 @@ def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, 
     ``ignore(name, stem)`` is true (by default the timings, :func:`is_timing`) are skipped; a value present
     on one side only is a difference.
     """
-    import math
-
     diffs = []
     for stem in sorted(set(before) | set(after)):
         b, a = before.get(stem, {}), after.get(stem, {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 import platform
 import random
 import time
@@ -12,6 +12,12 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+
+from retention_lib.base import plots
+from retention_lib.base.devices import device, device_name, machine
+
+from . import runner
 
 __all__ = ["Session", "start", "seed_everything", "device", "glue", "glue_all", "timer", "Timer", "machine",
            "record_benchmark"]
@@ -44,7 +50,7 @@ def glue_all(values: dict) -> None:
 class Timer:
     """Wall time of a block: ``with timer() as t: ...`` then ``t.seconds`` (``t.rate(n)``: n per second)."""
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._t0 = time.perf_counter()
         self.seconds = float("nan")
         return self
@@ -65,7 +71,7 @@ def timer() -> Timer:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (when installed) torch from one number."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global state that some libraries still draw from
     try:
         import torch
     except ImportError:  # pragma: no cover - torch is a dependency, but stay importable without it
@@ -73,47 +79,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def device() -> str:
-    """The best available torch device: ``cuda``, ``mps`` or ``cpu``."""
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def _device_name() -> str:
-    import torch
-
-    dev = device()
-    if dev == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(0)})"
-    return f"{dev} ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
-
-
-def machine() -> str:
-    """The machine in words, for benchmark records: CPU model, cores, torch and its threads, GPU."""
-    import torch
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{cpu}, {os.cpu_count()} logical cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {gpu}")
-
-
 def record_benchmark(results: Path, title: str, body: str) -> Path:
     """Append a dated section ``## title, YYYY-MM-DD`` with ``body`` to a results file (created if missing)."""
-    import datetime as dt
-
     results = Path(results)
     head = "" if results.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "
                                         "each section names the machine it ran on.\n")
@@ -141,19 +108,15 @@ class Session:
         """
         path = self.artifact(name)
         if not path.exists():
-            from . import runner
-
             log(f"{name} is missing: running chapter {chapter} in profile '{self.profile}' first")
             runner.run(self.profile, only=[chapter], log=log)
             if not path.exists():
                 raise FileNotFoundError(f"chapter {chapter} ran but did not write {path}")
         return path
 
-    def footer(self) -> "pd.DataFrame":  # noqa: F821
+    def footer(self) -> pd.DataFrame:
         """A table of what produced this notebook: profile, seed, device, wall time, versions."""
-        import pandas as pd
-
-        rows = {"profile": self.profile, "seed": self.seed, "device": _device_name(),
+        rows = {"profile": self.profile, "seed": self.seed, "device": device_name(),
                 "python": platform.python_version(), "platform": platform.platform(terse=True),
                 "wall time (s)": f"{time.perf_counter() - self.started:.1f}"}
         for pkg in _PACKAGES:
@@ -166,8 +129,6 @@ class Session:
 
 def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
     """Seed everything, set the book's plot style and return the notebook's session."""
-    from . import plots
-
     seed_everything(seed)
     plots.set_style()
     try:  # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need

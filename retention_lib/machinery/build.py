@@ -12,6 +12,7 @@ glue values for the prose out of the reading flow.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -19,12 +20,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
+
+import yaml
 
 from . import params as P
 from .runner import BuildError, _meta, notebook_errors, profile_dir, project_root
+from .workshop import PROFILE as WORKSHOP
+from .workshop import instructor_page
 
 __all__ = ["build", "check_offline_html", "write_parameter_appendix", "write_toc", "hide_glue_cells"]
 
@@ -66,8 +71,6 @@ def write_parameter_appendix(path: Path) -> None:
 def _glue_statements(source: str) -> list[tuple[int, int]] | None:
     """Line ranges (1-based, inclusive) of the top-level ``glue(...)``/``glue_all(...)`` calls of a
     cell; None when the cell does not parse."""
-    import ast
-
     try:
         body = ast.parse(source).body
     except SyntaxError:
@@ -126,8 +129,6 @@ def write_toc(path: Path) -> None:
     Generated from the one list of chapters (as the parameter appendix is), so a chapter cannot
     silently drop out of the book.
     """
-    import yaml
-
     def part(caption, files, numbered=None):
         out = {"caption": caption}
         if numbered is not None:
@@ -199,7 +200,6 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     for staged in (stage / "notebooks").glob("*.ipynb"):
         hide_glue_cells(staged)
     write_parameter_appendix(stage / "parameters.md")
-    from .workshop import PROFILE as WORKSHOP, instructor_page
 
     instructor_page(stage / "workshop.md", profile_dir(WORKSHOP, root) / "notebooks")
     write_toc(stage / "_toc.yml")

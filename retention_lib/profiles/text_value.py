@@ -4,7 +4,7 @@ A *reader* turns each review into a negativity score in [0, 1] and a yes/no "neg
 the fine-tuned language model (its probability of a negative review), TF-IDF + logistic regression
 and the VADER lexicon (both fitted on chapter 02's training split), and, as a yardstick that no
 shop has, the *perfect reader*, who sees the hidden stars. Each reader's per-customer features
-(:func:`retention_lib.user_profiles.text_features`) are added to the same behaviour features and
+(:func:`retention_lib.profiles.user_profiles.text_features`) are added to the same behaviour features and
 compared on the same folds, with the same models, against behaviour alone and against the true
 probability of buying again, which no model can beat.
 
@@ -17,9 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from .classifiers import outer_folds, signed_log
-from .features import FEATURES_RICH, calibration_holdout, retained
+from retention_lib import world as W
+from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
+from retention_lib.retention.classifiers import outer_folds, signed_log
+from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
+from retention_lib.retention.losses import ScratchLogisticRegression
+from retention_lib.sentiment import VaderBaseline, make_dataset, tfidf_baseline
+
+from .user_profiles import score_texts, sentiment_lookup, text_features
 
 __all__ = ["WORLD_BEHAVIOUR", "READERS", "fit_readers", "reading_from_proba", "vader_reading", "perfect_reading",
            "reader_features", "observed_sets", "oracle_sets", "true_buy_probability", "make_text_models",
@@ -76,9 +90,6 @@ def fit_readers(reviews: pd.DataFrame, scores: pd.DataFrame, seed: int = 0) -> d
     dict
         Reader key -> callable ``texts -> DataFrame`` with ``p_negative`` and ``negative``, one row per text.
     """
-    from ..sentiment import VaderBaseline, make_dataset, tfidf_baseline
-    from ..user_profiles import score_texts, sentiment_lookup
-
     labelled = make_dataset(reviews, "3class")[0]
     train = labelled.loc[labelled.index.intersection(scores.index[scores["split"] == "train"])]
     if train.empty:
@@ -103,9 +114,7 @@ def fit_readers(reviews: pd.DataFrame, scores: pd.DataFrame, seed: int = 0) -> d
 
 
 def reader_features(reviews: pd.DataFrame, reading: pd.DataFrame, cutoff, customers) -> pd.DataFrame:
-    """Per-customer text features of one reader (see :func:`retention_lib.user_profiles.text_features`)."""
-    from ..user_profiles import text_features
-
+    """Per-customer text features of one reader (see :func:`retention_lib.profiles.user_profiles.text_features`)."""
     return text_features(reviews, reading, cutoff, customers)
 
 
@@ -175,13 +184,6 @@ def make_text_models(seed: int) -> dict:
     chapter 03's from-scratch logistic regression on the retention loss (BCE). Missing text
     features (customers without a review) are imputed by the mean for the linear models, next to
     the ``has_reviews`` indicator; gradient boosting handles them natively."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
-    from ..losses import ScratchLogisticRegression
 
     def prep():
         return [SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler()]
@@ -204,9 +206,6 @@ def out_of_fold(sets: dict, y, models: dict, folds: int, seed: int) -> pd.DataFr
     DataFrame
         One row per customer; columns ``(set, model)``.
     """
-    from sklearn.base import clone
-    from sklearn.model_selection import cross_val_predict
-
     y = np.asarray(y)
     cv = outer_folds(folds, seed)
     index = next(iter(sets.values())).index
@@ -230,9 +229,6 @@ def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n
     ``intervals_for`` limits the bootstrap (the slow part) to some models (default: all), the
     others get the gains without an interval.
     """
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    from ..metrics import binary_metrics, paired_bootstrap_diff
 
     y = np.asarray(y)
     mask = np.ones(len(y), dtype=bool) if subset is None else np.asarray(subset, dtype=bool)
@@ -304,8 +300,6 @@ def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed
         paired bootstrap), the behaviour-only ``base_auc``, the share of customers with a review and
         the ``last-review gap`` (:func:`last_review_gap`, what a shop can measure).
     """
-    from .. import world as W
-
     rows = []
     for value in values:
         w = W.simulate(n_customers, seed, pool=pool, **{**settings, setting: value})
@@ -315,11 +309,6 @@ def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed
 
 def sweep_model():
     """The sweeps' model: a plain logistic regression (fixed C = 1, for speed) on standardised features."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
     return make_pipeline(SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler(),
                          LogisticRegression(C=1.0, max_iter=2000))
 
@@ -333,9 +322,6 @@ def world_gains(w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, 
     bootstrap), ``base_auc``, ``share with a review`` and ``last-review gap``. ``text_until`` as in
     :func:`observed_sets`.
     """
-    from sklearn.metrics import roc_auc_score
-
-    from ..metrics import paired_bootstrap_diff
 
     o = w.observed
     customers = no_offer_customers(o)
@@ -360,9 +346,6 @@ def world_gains(w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, 
 def reader_pair_difference(oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500,
                            seed: int = 0) -> dict:
     """ROC AUC of feature set ``a`` minus set ``b`` for one model, with a paired bootstrap interval."""
-    from sklearn.metrics import roc_auc_score
-
-    from ..metrics import paired_bootstrap_diff
 
     return paired_bootstrap_diff(np.asarray(y), oof[(a, model)].to_numpy(), oof[(b, model)].to_numpy(),
                                  roc_auc_score, n_resamples=n_resamples, seed=seed)

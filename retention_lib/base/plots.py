@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from .names import label
 
@@ -28,8 +31,6 @@ def set_style() -> None:
 
 def date_axis(ax):
     """Concise, non-overlapping date labels on the x axis."""
-    import matplotlib.dates as mdates
-
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -65,9 +66,6 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
     ``predictions`` maps a model key to its scores; ``rankings`` lists the keys whose scores only
     rank (they get no calibration curve). Legends use the keys' labels.
     """
-    from sklearn.calibration import calibration_curve
-    from sklearn.metrics import roc_auc_score, roc_curve
-
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 5))
     ax_roc, ax_cal = axes
@@ -90,8 +88,6 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
 
 def gains_chart(y, scores: dict, ax=None):
     """Cumulative gains: share of all stayers found when targeting the top x % by each score (key -> score)."""
-    import numpy as np
-
     ax = ax or plt.subplots()[1]
     y = np.asarray(y, dtype=float)
     for k, (key, score) in enumerate(scores.items()):
@@ -127,8 +123,6 @@ def learning_curves(curve: pd.DataFrame, ax=None):
 
 def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     """Accuracy against confidence in equal-width bins, with the share of predictions per bin."""
-    import numpy as np
-
     ax = ax or plt.subplots(figsize=(5.5, 5))[1]
     correct, confidence = np.asarray(correct, dtype=float), np.asarray(confidence, dtype=float)
     edges = np.linspace(0, 1, n_bins + 1)

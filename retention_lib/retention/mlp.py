@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+
+from retention_lib.base.devices import device as best_device
 
 __all__ = ["MLPRetention"]
 
@@ -56,7 +59,7 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
             raise ValueError("X holds NaN or infinite values")
         return torch.from_numpy((X - self.mean_) / self.scale_).to(self.device_)
 
-    def fit(self, X, y, X_val=None, y_val=None) -> "MLPRetention":
+    def fit(self, X, y, X_val=None, y_val=None) -> MLPRetention:
         """Train; return the model, with ``history_`` (one row per epoch: ``train_loss``, ``val_loss``).
 
         Parameters
@@ -68,7 +71,6 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         import torch
         import torch.nn.functional as F
 
-        from .session import device as best_device
 
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
@@ -88,7 +90,6 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         pw = self.pos_weight
         if pw == "balanced":  # w(1) / w(0) of scikit-learn's balanced class weights = negatives / positives
-            from sklearn.utils.class_weight import compute_class_weight
 
             if len(np.unique(y)) < 2:
                 raise ValueError("pos_weight='balanced' needs both classes in y")

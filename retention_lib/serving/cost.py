@@ -18,6 +18,13 @@ import time
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import f1_score
+
+from retention_lib.base.metrics import paired_bootstrap_diff
+from retention_lib.sentiment import SentimentClassifier
+from retention_lib.sentiment.labels import check_labels, check_texts
+
+from .backends import BACKENDS, TOLERANCE, score_reviews
 
 __all__ = ["saved_split", "training_pool", "backend_speed", "backend_accuracy", "accelerator_speed", "forward_flops", "estimated_rate", "usd_per_million", "llm_usd_per_million",
            "retraining", "cost_table", "token_counts"]
@@ -83,9 +90,6 @@ def backend_speed(texts, clf, backends=None, threads=(2,), batch_size: int = 64,
         where fp32 is the naive backend at the first thread count; and the probabilities of each
         backend at the last thread count, by name.
     """
-    from .sentiment.backends import TOLERANCE, score_reviews
-    from .sentiment.labels import check_texts
-
     texts = check_texts(texts)
     backends = _backends(backends)
     threads = [int(t) for t in threads]
@@ -115,8 +119,6 @@ def backend_speed(texts, clf, backends=None, threads=(2,), batch_size: int = 64,
 
 
 def _backends(backends) -> list[str]:
-    from .sentiment.backends import BACKENDS
-
     backends = list(BACKENDS if backends is None else backends)
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
@@ -137,11 +139,6 @@ def backend_accuracy(texts, labels, clf, backends=None, reference: str = "torch"
     (DataFrame, array)
         ``backend``, ``macro-F1``, ``F1 - fp32``, ``low``, ``high``, ``how``; fp32's probabilities.
     """
-    from sklearn.metrics import f1_score
-
-    from .metrics import paired_bootstrap_diff
-    from .sentiment.backends import TOLERANCE, score_reviews
-    from .sentiment.labels import check_labels, check_texts
 
     texts = check_texts(texts)
     labels = check_labels(labels, list(clf.labels), len(texts))
@@ -174,8 +171,6 @@ def accelerator_speed(texts, model_dir, device: str, batch_sizes=(64, 256), warm
     """
     import torch
 
-    from .sentiment import SentimentClassifier
-    from .sentiment.labels import check_texts
 
     texts = check_texts(texts)
     clf = SentimentClassifier.load(model_dir, device=device)

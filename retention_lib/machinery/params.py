@@ -8,6 +8,7 @@ before any work starts; an unknown name, a wrong type or a value out of range ra
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class Param:
         return kind
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: str) -> dict:
     with open(path) as f:
         raw = yaml.safe_load(f)
@@ -155,8 +156,6 @@ def coerce(param: Param, value: Any, where: str = "") -> Any:
             raise fail()
         out = value
     elif t == "date":
-        import datetime as dt
-
         if isinstance(value, dt.date):
             value = value.isoformat()
         try:

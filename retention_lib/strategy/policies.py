@@ -19,9 +19,20 @@ the policy minus the profit of sending no offer at all.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.base import BaseEstimator, clone
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from retention_lib.retention import BGNBD, signed_log
+from retention_lib.world import OFFERS
 
 __all__ = ["POLICIES", "OfferCosts", "experiment_frame", "XLearner", "make_uplift_models", "fit_uplift",
            "expected_gain", "policy", "true_value", "ipw_value", "ipw_difference", "true_gain_curve",
@@ -40,7 +51,7 @@ class OfferCosts:
         self.contact = {"discount": discount_contact_cost, "recovery": recovery_contact_cost}
 
     @classmethod
-    def from_config(cls, config) -> "OfferCosts":
+    def from_config(cls, config) -> OfferCosts:
         return cls(config.discount_rate, config.discount_contact_cost, config.recovery_contact_cost)
 
     def price_factor(self, offer: str) -> float:
@@ -48,8 +59,6 @@ class OfferCosts:
 
 
 def _check_offer(offer: str) -> None:
-    from .world import OFFERS
-
     if offer not in OFFERS:
         raise ValueError(f"offer must be one of {list(OFFERS)}, got {offer!r}")
 
@@ -85,7 +94,7 @@ class XLearner(BaseEstimator):
         self.outcome_model = outcome_model
         self.effect_model = effect_model
 
-    def fit(self, X, y, treatment) -> "XLearner":
+    def fit(self, X, y, treatment) -> XLearner:
         X, y, t = np.asarray(X, dtype=float), np.asarray(y, dtype=float), np.asarray(treatment).astype(bool)
         if t.all() or (~t).all():
             raise ValueError("treatment: need both treated and control customers")
@@ -108,13 +117,8 @@ def make_uplift_models(seed: int) -> dict:
     """The uplift models compared, unfitted: ``t_learner`` and ``class_transformation`` (scikit-uplift)
     and ``x_learner`` (here), all on regularised logistic regressions (an experiment arm holds a few
     hundred customers: flexible models overfit). Missing text features are imputed by the mean."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
     from sklift.models import ClassTransformation, TwoModels
 
-    from .retention import signed_log
 
     def prep():
         return [SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler()]
@@ -221,8 +225,6 @@ def ipw_value(arms: pd.Series, experiment: pd.DataFrame, confidence: float = 0.9
     dict
         ``value``, ``low``, ``high`` (normal interval of the mean), ``n``.
     """
-    from scipy import stats
-
     terms = _ipw_terms(arms, experiment)
     z = stats.norm.ppf(0.5 + confidence / 2)
     se = terms.std(ddof=1) / np.sqrt(len(terms))
@@ -232,8 +234,6 @@ def ipw_value(arms: pd.Series, experiment: pd.DataFrame, confidence: float = 0.9
 
 def ipw_difference(arms_a: pd.Series, arms_b: pd.Series, experiment: pd.DataFrame, confidence: float = 0.95) -> dict:
     """Policy a minus policy b, estimated on the same randomised customers (paired), with an interval."""
-    from scipy import stats
-
     d = _ipw_terms(arms_a, experiment) - _ipw_terms(arms_b, experiment)
     z = stats.norm.ppf(0.5 + confidence / 2)
     se = d.std(ddof=1) / np.sqrt(len(d))
@@ -284,8 +284,6 @@ def customer_value(summary: pd.DataFrame, purchases: pd.DataFrame, cutoff, horiz
     """What a customer who buys in the next ``horizon`` weeks is worth, from observed data only:
     BG/NBD's expected purchases given at least one (expected purchases / P(any purchase)) times the
     customer's mean spend per purchase before ``cutoff``."""
-    from .retention import BGNBD
-
     bg = BGNBD(horizon=horizon).fit(summary)
     n_if_buy = bg.expected_purchases(summary) / np.clip(bg.predict_proba(summary)[:, 1], 1e-9, 1)
     spend = purchases[purchases["date"] <= pd.Timestamp(cutoff)].groupby("customer_id")["amount"].mean()
@@ -296,8 +294,6 @@ def risk_scores(model, X: pd.DataFrame, y: pd.Series, no_offer, folds: int, seed
     """P(buy again with no offer) for every customer in ``X``: cross-fitted for the customers who got no
     offer (each predicted by a model that did not see them), and from a model fitted on all of them
     for the others (who received an offer, so their outcome says nothing about no offer)."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
     no_offer = X.index.intersection(pd.Index(no_offer))
     Xn, yn = X.loc[no_offer].to_numpy(dtype=float), y.loc[no_offer].to_numpy()
     out = pd.Series(np.nan, index=X.index, name="p_buy_no_offer")
@@ -327,8 +323,6 @@ def uplift_area(bought, uplift, treated) -> float:
     """scikit-uplift's area under the uplift curve (the cumulative difference in purchase rates between
     treated and control customers, taken in order of predicted uplift), with the same warning silenced
     as :func:`qini_area`."""
-    import warnings
-
     from sklift.metrics import uplift_auc_score
 
     with warnings.catch_warnings():
@@ -340,8 +334,6 @@ def qini_area(bought, uplift, treated) -> float:
     """scikit-uplift's normalised area under the Qini curve (1 = the best possible ranking, 0 = random)
     of an uplift prediction on randomised data. scikit-uplift 0.5.1 calls a scikit-learn helper that
     warns it is deprecated; the warning is silenced here (the pin scikit-learn<1.10 keeps it working)."""
-    import warnings
-
     from sklift.metrics import qini_auc_score
 
     with warnings.catch_warnings():

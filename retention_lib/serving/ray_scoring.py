@@ -10,10 +10,19 @@ instance is started on this machine; with the address of a running cluster
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+
+from retention_lib.sentiment.classifier import SentimentClassifier
+from retention_lib.sentiment.labels import check_texts
+
+from .backends import score_reviews
+from .scale import start_ray
 
 __all__ = ["score_with_ray"]
 
@@ -24,7 +33,6 @@ class _Scorer:
     def __init__(self, model_dir: str, backend: str, threads: int, batch_size: int, max_length: int | None):
         import torch
 
-        from .classifier import SentimentClassifier
 
         torch.set_num_threads(threads)
         self.clf = SentimentClassifier.load(model_dir, device="cpu")
@@ -32,12 +40,8 @@ class _Scorer:
         self.backend, self.threads, self.batch_size = backend, threads, batch_size
 
     def __call__(self, batch: dict) -> dict:
-        import os
-        import time
-
         import psutil
 
-        from .backends import score_reviews
 
         start = time.time()
         p = score_reviews(list(batch["text"]), self.clf, self.backend, self.batch_size, self.threads)
@@ -75,11 +79,8 @@ def score_with_ray(texts, model_dir: str | Path, backend: str = "torch", workers
     -------
     array of shape (n, k), or (array, dict) with ``stats``
     """
-    import pyarrow as pa
     import ray
 
-    from ..scale import start_ray
-    from .labels import check_texts
 
     texts = check_texts(texts)
     model_dir = Path(model_dir)

@@ -29,6 +29,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
+from sklearn.base import clone
+
+from retention_lib.base.metrics import paired_mean_diff
+from retention_lib.world import rules
 
 from .models import Recommender
 from .split import RecommendError
@@ -154,8 +158,6 @@ class ReviewAware(Recommender):
         self.base, self.penalty, self.weight = base, penalty, weight
 
     def _fit(self, lines, u, i):
-        from sklearn.base import clone
-
         self.base_ = clone(self.base).fit(lines)
         if not np.array_equal(self.base_.items_, self.items_):
             raise RecommendError("ReviewAware: the base recommender's catalogue differs")
@@ -200,16 +202,14 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
     u_count, z, u_drop, u_rest, u_pick = (rng.random(n) for _ in range(5))
     z = stats.norm.ppf(z)
     lam, p, s = c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["satisfaction"].to_numpy()
-    count = np.maximum(stats.poisson.ppf(u_count, lam * tau), 0)
+    count = rules.purchases_in(u_count, lam, tau)
     follows = c["alive_at_cutoff"].to_numpy() & (count >= 1)
-    rest = np.maximum(stats.geom.ppf(u_rest, p), 1)          # purchases after the first, up to the one before leaving
+    rest = rules.purchases_before_leaving(u_rest, p)        # purchases after the first, up to the one before leaving
     bad_cut = world.truth.rating_thresholds[1]
     pick = np.minimum((u_pick * k).astype(int), k - 1) + 1    # the rank each customer picks
     u_fit = rng.random(n) if fit is not None else None        # drawn last: the other draws stay as they were
     own, u_take = _own_choices(world, catalogue, seed) if relevance > 0 else (None, np.ones(n))  # a stream of its own
     depts = c[["department_1", "department_2"]].astype(str).to_numpy()
-    from ..world.simulate import _dropout_probability
-
     out = []
     for name, r in recs.items():
         chosen = r[r["rank"] <= k].set_index(["user_id", "rank"])["product_id"]
@@ -231,7 +231,7 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
             dev = dev - fit.penalty * miss
             extra = {"tendency": fit.tendency.reindex(c.index[f]).fillna("").to_numpy(), "fit_miss": miss}
         e = rho * s[f] + dev
-        leave = u_drop[f] < _dropout_probability(p[f], dev, t, rho)
+        leave = u_drop[f] < rules.dropout_probability(p[f], dev, t, rho)
         purchases = np.where(leave, 1, np.minimum(count[f], 1 + rest[f]))
         out.append(pd.DataFrame({"recommender": name, "customer_id": c.index[f], "item": item[f].astype(int),
                                  "took": took[f],
@@ -255,8 +255,6 @@ def compare_following(outcomes: pd.DataFrame, baseline: str, n_resamples: int = 
     """Each recommender against ``baseline`` on the same customers: the share of bad experiences and the
     share retained (and of fit misses, when the outcomes have them), with paired bootstrap intervals of
     the differences (:func:`metrics.paired_mean_diff`)."""
-    from ..metrics import paired_mean_diff
-
     rows = {}
     for what in [w for w in ("fit_miss", "bad", "retained") if w in outcomes.columns]:
         wide = outcomes.pivot(index="customer_id", columns="recommender", values=what).astype(float)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from retention_lib import world as W
+
 from .text_value import observed_sets, reader_pair_difference, world_gains
 
 __all__ = ["COUNT_FEATURES", "placebo_reading", "control_sets", "control_table", "canary"]
@@ -72,8 +74,6 @@ def canary(pool: pd.DataFrame, read, n_customers: int, seed: int, folds: int = 3
         Rows ``date filter on``, ``date filter off``: ``gain``, ``low``, ``high`` (ROC AUC over behaviour,
         paired bootstrap), ``base_auc``, and ``reviews after the cutoff`` (their share of all reviews).
     """
-    from .. import world as W
-
     w = W.simulate(n_customers, seed, pool=pool, **{**settings, "text_effect": 0.0, "holdout_reviews": holdout_reviews})
     late = float((w.observed.reviews["date"] > w.observed.cutoff).mean())
     rows = {}

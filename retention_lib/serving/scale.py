@@ -12,8 +12,15 @@ its nodes. The result equals the in-process one (the tests and the chapter check
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from retention_lib.profiles.user_profiles import text_features
+from retention_lib.retention import calibration_holdout
 
 __all__ = ["start_ray", "stop_ray", "shard_of", "profile_features", "profiles_with_ray", "profile_timings"]
 
@@ -38,8 +45,6 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
 
 def _quiet_ray() -> None:
     """Ray's start-up, progress and notebook-widget chatter off (errors still show)."""
-    import logging
-
     for name in ("ray", "ray.data", "ray.widgets"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -65,14 +70,11 @@ def shard_of(ids, shards: int) -> np.ndarray:
 
 def profile_features(purchases: pd.DataFrame, reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, end) -> pd.DataFrame:
     """Behaviour (:func:`retention_lib.retention.calibration_holdout`) and text features
-    (:func:`retention_lib.user_profiles.text_features`) of every customer with a purchase by ``cutoff``.
+    (:func:`retention_lib.profiles.user_profiles.text_features`) of every customer with a purchase by ``cutoff``.
 
     ``proba`` has one row per review (same order): the sentiment model's ``p_negative``, ``p_neutral``,
     ``p_positive``. Indexed by ``customer_id``, sorted.
     """
-    from .retention import calibration_holdout
-    from .user_profiles import text_features
-
     summary = calibration_holdout(purchases, cutoff, end)
     return summary.join(text_features(reviews, proba, cutoff, summary.index)).sort_index()
 
@@ -130,7 +132,6 @@ def profiles_with_ray(observed, proba: pd.DataFrame, workers: int = 2, shards: i
         if (p_shard == s).any():
             used.append(s)
     ds = ray.data.from_items([{"shard": s} for s in used], override_num_blocks=len(used))
-    import pyarrow as pa
 
     done = ds.map_batches(_shard_task, batch_size=1, batch_format="numpy", num_cpus=1,
                           compute=ray.data.TaskPoolStrategy(size=workers),
@@ -150,8 +151,6 @@ def profile_timings(observed, proba: pd.DataFrame, workers: int = 2) -> tuple[pd
     (DataFrame, DataFrame)
         ``how``, ``seconds``, ``customers/s``, ``speed-up vs Ray, 1 worker``; the profiles.
     """
-    import time
-
     start_ray(num_cpus=workers)
     t0 = time.perf_counter()
     reference = profile_features(observed.purchases, observed.reviews, proba, observed.cutoff, observed.end)

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 
 from . import params as P
+from .runner import profile_dir
+from .session import machine
 
 __all__ = ["PROFILE", "strip_solutions", "write_kit", "instructor_page", "exercises"]
 
@@ -60,7 +62,6 @@ def write_kit(out_dir: Path, root: Path) -> Path:
     out_dir = Path(out_dir)
     nb_out = out_dir / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
-    from .runner import profile_dir
 
     rel = Path(os.path.relpath(profile_dir(PROFILE, root) / "artifacts", nb_out))
     for stem in P.notebooks():
@@ -100,13 +101,11 @@ done in the notebook (edit the first cell) or from a terminal:
 def instructor_page(path: Path, executed: Path) -> None:
     """Write the instructor's page: per chapter the time measured in the last workshop run (when one
     has run on this machine), its exercises and where they fit, and how to run a room offline."""
-    from .session import machine
-
     rows, total = [], 0.0
     for stem in P.notebooks():
         nb_path = executed / f"{stem}.ipynb"
         title = P.spec()["notebooks"][stem]["title"]
-        src = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.ipynb").read_text())
+        src = json.loads((Path(__file__).resolve().parents[2] / "notebooks" / f"{stem}.ipynb").read_text())
         ex = exercises(src)
         seconds = None
         if nb_path.exists():

@@ -20,6 +20,10 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
+from retention_lib.sentiment.classifier import SentimentClassifier
+
 
 def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global_batch: int, out: Path,
         learning_rate: float = 1e-3, seed: int = 0, pooling: str = "cls", max_length: int = 32) -> list[float]:
@@ -28,7 +32,6 @@ def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global
     import torch
     import torch.distributed as dist
 
-    from .classifier import SentimentClassifier
 
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
@@ -67,8 +70,6 @@ def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global
 
 def _toy_data(n: int, seed: int) -> tuple[list[str], list[int]]:
     """Short labelled sentences over a tiny vocabulary (for the tests' tiny checkpoint)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     words = [["bad", "awful", "hate"], ["okay", "fine"], ["good", "great", "love"]]
     labels = rng.integers(0, 3, n).tolist()
@@ -100,8 +101,8 @@ def main(argv=None) -> None:
         if args.data == "toy":
             texts, labels = _toy_data(n, args.seed)
         else:
-            from ..data import load
-            from .labels import make_dataset
+            from retention_lib.data import load
+            from retention_lib.sentiment.labels import make_dataset
 
             df = make_dataset(load("reviews"), "3class")[0].sample(n, random_state=args.seed)
             texts, labels = df["text"].tolist(), df["label"].astype(int).tolist()

@@ -12,13 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.assets import cache_dir
+from retention_lib.base.devices import device as best_device
+from retention_lib.sentiment.classifier import _quiet_transformers, default_checkpoint
+
 __all__ = ["embed_texts", "embedding_cache"]
 
 
 def embedding_cache() -> Path:
     """Where sentence embeddings are kept: one file in the asset cache, shared by every profile and run."""
-    from .assets import cache_dir
-
     return cache_dir() / "embeddings" / "all-MiniLM-L6-v2_mean_128.parquet"
 
 
@@ -37,8 +39,6 @@ def embed_texts(texts, cache: str | Path | None = None, batch_size: int = 64, ma
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from .sentiment.classifier import _quiet_transformers, default_checkpoint
-    from .session import device as best_device
 
     texts = list(texts)
     keys = [_text_key(t) for t in texts]

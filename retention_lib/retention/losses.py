@@ -17,7 +17,7 @@ Arrays are NumPy float64: ``X`` has shape (N, d), ``y``, ``weights`` and logits 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.special import expit
@@ -219,7 +219,7 @@ class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
 
-    def fit(self, X, y, sample_weight=None, theta0=None, bias0: float = 0.0) -> "ScratchLogisticRegression":
+    def fit(self, X, y, sample_weight=None, theta0=None, bias0: float = 0.0) -> ScratchLogisticRegression:
         """Minimise the objective from ``theta0`` (zeros by default) and ``bias0``; return the model.
 
         Parameters

@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import proportion_confint
+
+from retention_lib import experiments as ex
 
 __all__ = ["ESTIMATORS", "feedback", "bts_action_dist", "reward_model", "round_terms", "estimates", "on_policy_table", "policies_as_ab_test", "evaluate_campaigns",
            "bootstrap", "OffPolicyError"]
@@ -78,7 +83,6 @@ def reward_model(fb: dict, action_dist: np.ndarray, seed: int = 0, folds: int = 
     (n_rounds, n_actions, 3): obp's ``RegressionModel`` with a logistic regression per slot on the
     user features and the item (one-hot)."""
     from obp.ope import RegressionModel
-    from sklearn.linear_model import LogisticRegression
 
     model = RegressionModel(n_actions=fb["n_actions"], len_list=3,
                             base_model=LogisticRegression(C=1.0, max_iter=1000, random_state=seed))
@@ -162,8 +166,6 @@ def on_policy_table(logs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     ``logs``: the Open Bandit rows with ``campaign``, ``policy`` and ``click``. Index (campaign,
     policy); columns ``impressions``, ``clicks``, ``click rate``, ``low``, ``high``.
     """
-    from statsmodels.stats.proportion import proportion_confint
-
     for col in ("campaign", "policy", "click"):
         if col not in logs.columns:
             raise OffPolicyError(f"logs: missing column '{col}'")
@@ -179,9 +181,6 @@ def policies_as_ab_test(on_policy: pd.DataFrame, alpha: float = 0.05, power: flo
     Newcombe interval, the p-value and its Holm adjustment over the campaigns (statsmodels), the
     relative lift, and the smallest lift this many impressions could detect with ``power``.
     """
-    from statsmodels.stats.multitest import multipletests
-
-    from . import experiments as ex
 
     rows = {}
     for campaign in on_policy.index.get_level_values("campaign").unique():

@@ -21,6 +21,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import silhouette_score
+from sklearn.model_selection import cross_val_score
+from sklearn.preprocessing import StandardScaler
+
+from retention_lib.retention import calibration_holdout, retained, signed_log
+from retention_lib.sentiment import review_texts
 
 from .embeddings import embed_texts, embedding_cache  # re-exported: part of a profile's toolkit
 
@@ -56,8 +67,6 @@ def sentiment_lookup(reviews: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
     DataFrame
         Indexed by text, one row per distinct text: ``p_negative``, ``p_neutral``, ``p_positive``.
     """
-    from .sentiment import review_texts
-
     cols = ["p_negative", "p_neutral", "p_positive"]
     missing = [c for c in cols if c not in scores.columns]
     if missing:
@@ -160,8 +169,6 @@ def topic_features(reviews: pd.DataFrame, embeddings: np.ndarray, cutoff, custom
         ``topic_1 .. topic_k`` indexed by ``customer_id`` (NaN without a review); the customers'
         mean embeddings (n, 384) (zeros without a review); the fitted PCA.
     """
-    from sklearn.decomposition import PCA
-
     if len(embeddings) != len(reviews):
         raise ValueError(f"embeddings: {len(embeddings)} rows, but reviews has {len(reviews)}")
     keep = _before(reviews, cutoff).to_numpy()
@@ -200,8 +207,6 @@ def build(observed, proba: pd.DataFrame, embeddings: np.ndarray, n_topics: int =
         Indexed by ``customer_id``: the calibration summary (incl. ``frequency_holdout``, the
         later outcome, kept for evaluation), ``TEXT_FEATURES``, ``has_reviews``, ``topic_*``.
     """
-    from .retention import calibration_holdout
-
     summary = calibration_holdout(observed.purchases, observed.cutoff, observed.end)
     text = text_features(observed.reviews, proba, observed.cutoff, summary.index)
     topics, _, _ = topic_features(observed.reviews, embeddings, observed.cutoff, summary.index, n_topics, seed)
@@ -218,9 +223,6 @@ SENTIMENT_FEATURES = ["mean_p_negative", "worst_p_negative"]
 def _segment_matrix(profiles: pd.DataFrame) -> np.ndarray:
     """Behaviour (signed log), sentiment and topic features, standardised, each block weighted so
     that its total variance is 1: eight behaviour columns do not outvote two sentiment columns."""
-    from sklearn.preprocessing import StandardScaler
-
-    from .retention import signed_log
 
     topics = [c for c in profiles.columns if c.startswith("topic_")]
     blocks = [signed_log(profiles[BEHAVIOUR_FEATURES].to_numpy(dtype=float)),
@@ -243,9 +245,6 @@ def segment(profiles: pd.DataFrame, k_values=range(2, 9), seed: int = 0,
         Each customer's segment (``"segment 1"`` ... by decreasing size, then ``NO_REVIEW``), and the
         silhouette score of each k.
     """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-
     if "has_reviews" not in profiles.columns:
         raise ValueError("profiles: missing column 'has_reviews' (from build)")
     writers = profiles.index[profiles["has_reviews"]]
@@ -277,8 +276,6 @@ def distinctive_words(texts_by_segment: dict, k: int = 6) -> dict:
     ``log(1 + A / f)``, with ``A`` the average number of words per segment and ``f`` the word's
     frequency over all segments (Grootendorst 2022). English stop words are left out.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
-
     names = list(texts_by_segment)
     docs = [" ".join(texts_by_segment[n]) for n in names]
     cv = CountVectorizer(stop_words="english", min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
@@ -312,8 +309,6 @@ def representative_reviews(reviews: pd.DataFrame, embeddings: np.ndarray, segmen
 
 def describe_segments(profiles: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
     """Size, behaviour and sentiment of each segment (means), and the share that bought in the holdout."""
-    from .retention import retained
-
     t = profiles.assign(segment=segments, retained=retained(profiles))
     g = t.groupby("segment", observed=True)
     out = pd.DataFrame({
@@ -332,8 +327,6 @@ def describe_segments(profiles: pd.DataFrame, segments: pd.Series) -> pd.DataFra
 def map_2d(profiles: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Two coordinates per customer who wrote a review: the first two principal components of the
     matrix the segments are found in (a map to look at, not a model)."""
-    from sklearn.decomposition import PCA
-
     writers = profiles.index[profiles["has_reviews"]]
     xy = PCA(n_components=2, random_state=seed).fit_transform(_segment_matrix(profiles.loc[writers]))
     return pd.DataFrame(xy, index=writers, columns=["map_x", "map_y"])
@@ -348,10 +341,6 @@ def recovery(profiles: pd.DataFrame, segments: pd.Series, truth_customers: pd.Da
     variance the segments explain; and how often the topic features name the customer's main
     department (cross-validated logistic regression) against always guessing the commonest one.
     """
-    from scipy.stats import spearmanr
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
-
     writers = profiles.index[profiles["has_reviews"]]
     t = truth_customers.reindex(writers)
     sat = t["satisfaction"]
