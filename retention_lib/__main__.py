@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from retention_lib.base import assets
+from retention_lib.machinery import build, runner, workshop
 from retention_lib.machinery import params as P
-from retention_lib.machinery import runner
+from retention_lib.privacy import pseudonyms
 from retention_lib.privacy.pseudonyms import PseudonymKeyError
 
 
@@ -52,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets),
                        force=args.force)
         elif args.command == "build":
-            from retention_lib.machinery import build as book
-
-            book.build(args.profile)
+            build.build(args.profile)
         elif args.command == "params":
             for stem in P.notebooks():
                 print(f"{stem}:")
@@ -63,14 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "glued":
             return _glued(args, runner)
         elif args.command == "workshop":
-            from retention_lib.machinery import workshop
-
             runner.run(workshop.PROFILE)
             kit = workshop.write_kit(runner.profile_dir(workshop.PROFILE) / "kit", runner.project_root())
             print(f"participants' folder: {kit} (notebooks/ and SETUP.md); the instructor page is in the book")
         elif args.command == "keygen":
-            from retention_lib.privacy import pseudonyms
-
             path = Path(args.path).expanduser() if args.path else pseudonyms.default_key_file()
             if args.if_missing and path.exists():
                 return 0

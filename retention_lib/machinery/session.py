@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import TqdmExperimentalWarning, TqdmWarning
 
 from retention_lib.base import plots
 from retention_lib.base.devices import device, device_name, machine
@@ -131,13 +132,9 @@ def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
     """Seed everything, set the book's plot style and return the notebook's session."""
     seed_everything(seed)
     plots.set_style()
-    try:  # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need
-        from tqdm import TqdmExperimentalWarning, TqdmWarning
-
-        warnings.filterwarnings("ignore", category=TqdmWarning)
-        warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
-    except ImportError:  # pragma: no cover
-        pass
+    # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need
+    warnings.filterwarnings("ignore", category=TqdmWarning)
+    warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
     folder = Path(artifacts_dir)
     folder.mkdir(parents=True, exist_ok=True)
     return Session(profile=profile, seed=seed, artifacts_dir=folder)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from retention_lib.base.assets import cache_dir
 from retention_lib.base.devices import device as best_device
-from retention_lib.sentiment.classifier import _quiet_transformers, default_checkpoint
+from retention_lib.sentiment.classifier import default_checkpoint, quiet_transformers
 
 __all__ = ["embed_texts", "embedding_cache"]
 
@@ -52,7 +52,7 @@ def embed_texts(texts, cache: str | Path | None = None, batch_size: int = 64, ma
         new_texts = [by_key[k] for k in todo]
         source = str(model_dir or default_checkpoint())
         dev = best_device()
-        with _quiet_transformers():
+        with quiet_transformers():
             tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
             enc = AutoModel.from_pretrained(source, local_files_only=True).to(dev).eval()
         log(f"embedding {len(new_texts):,} distinct text(s) on {dev} ...")

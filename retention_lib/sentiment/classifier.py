@@ -58,7 +58,7 @@ def _mean_pool_model(encoder, n_labels: int, dropout: float = 0.1):
     return MeanPoolClassifier()
 
 
-class _quiet_transformers:
+class quiet_transformers:
     """Silence transformers' load reports and progress bars inside a notebook's output."""
 
     def __enter__(self):
@@ -123,7 +123,7 @@ class SentimentClassifier:
         labels = tuple(labels)
         torch.manual_seed(seed)
         try:
-            with _quiet_transformers():  # the load report is summarised in new_parameters_ instead
+            with quiet_transformers():  # the load report is summarised in new_parameters_ instead
                 tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
                 if pooling == "mean":
                     encoder = AutoModel.from_pretrained(source, local_files_only=local, add_pooling_layer=False)
@@ -148,7 +148,7 @@ class SentimentClassifier:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        with _quiet_transformers():
+        with quiet_transformers():
             if self.pooling == "mean":
                 self.model.encoder.save_pretrained(folder, safe_serialization=True)
                 save_file({k: v.detach().cpu().contiguous() for k, v in self.model.classifier.state_dict().items()},
@@ -175,7 +175,7 @@ class SentimentClassifier:
             raise FileNotFoundError(f"{folder} is not a saved SentimentClassifier (no retention_lib.json)")
         meta = json.loads(meta_file.read_text())
         pooling = meta.get("pooling", "cls")
-        with _quiet_transformers():
+        with quiet_transformers():
             if pooling == "mean":
                 encoder = AutoModel.from_pretrained(folder, local_files_only=True, add_pooling_layer=False)
                 model = _mean_pool_model(encoder, len(meta["labels"]))

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from retention_lib.data import load
 from retention_lib.sentiment.classifier import SentimentClassifier
+from retention_lib.sentiment.labels import make_dataset
 
 
 def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global_batch: int, out: Path,
@@ -101,9 +103,6 @@ def main(argv=None) -> None:
         if args.data == "toy":
             texts, labels = _toy_data(n, args.seed)
         else:
-            from retention_lib.data import load
-            from retention_lib.sentiment.labels import make_dataset
-
             df = make_dataset(load("reviews"), "3class")[0].sample(n, random_state=args.seed)
             texts, labels = df["text"].tolist(), df["label"].astype(int).tolist()
         run(args.checkpoint, texts, labels, args.steps, args.global_batch, args.out, args.learning_rate, args.seed,

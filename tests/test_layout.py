@@ -1,0 +1,148 @@
+"""The library's shape: two wings, layers in the book's order, no loops, no hidden imports, short modules
+and functions, one linter. Each test names what to fix when it fails."""
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "retention_lib"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+LAZY = PYPROJECT["tool"]["retention-lib"]["lazy-imports"]
+
+#: functions allowed past MAX_FUNCTION_LINES of code (docstring not counted), each with its reason
+LONG_FUNCTIONS = {
+    "data/schema.py:validate": "one pass of checks over a table, each a few lines, in the order a reader fixes them",
+    "__main__.py:main": "the command line's dispatch, one short branch per subcommand",
+    "machinery/runner.py:run": "the runner's loop: cache check, papermill, timing and errors per notebook",
+    "retention/mlp.py:fit": "a plain PyTorch training loop, shown whole in chapter 03 as the reader's model",
+    "machinery/params.py:coerce": "one branch per parameter type, each with its own error message",
+}
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+def _modules():
+    for p in sorted(LIB.rglob("*.py")):
+        yield p, ast.parse(p.read_text(), filename=str(p))
+
+
+def _package(path: Path) -> str:
+    """The first-level package (or top-level module) a file belongs to: ``world``, ``base``, ``__main__``."""
+    rel = path.relative_to(LIB).parts
+    return rel[0] if len(rel) > 1 else rel[0].removesuffix(".py")
+
+
+def test_the_layers_and_the_two_wings_hold():
+    """import-linter's contracts in pyproject.toml: layers in the book's order, the machinery apart from the
+    method, no loop between siblings at any depth. Imports inside functions count too."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "0 broken" in out.stdout
+
+
+def test_ruff_finds_nothing():
+    """The linter configured in pyproject.toml; `ruff check --fix` repairs most of what it reports."""
+    exe = Path(sys.executable).with_name("ruff")
+    out = subprocess.run([str(exe), "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_ruff_format_changes_nothing():
+    """The formatter configured in pyproject.toml; `ruff format` applies it."""
+    exe = Path(sys.executable).with_name("ruff")
+    out = subprocess.run([str(exe), "format", "--check", "--no-cache", "."], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_imports_inside_functions_are_only_the_heavy_optional_ones():
+    """Everything else is imported at the top of its module, where a reader (and import-linter) sees it."""
+    found = []
+    for path, tree in _modules():
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    tops = [a.name.split(".")[0] for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    tops = ["retention_lib" if node.level else (node.module or "").split(".")[0]]
+                else:
+                    continue
+                found += [f"{path.relative_to(ROOT)}:{node.lineno} imports {t}" for t in tops if t not in LAZY]
+    assert not found, ("move these imports to the top of the module, or add the package with its reason to "
+                       "[tool.retention-lib.lazy-imports] and ruff's banned-module-level-imports:\n" + "\n".join(found))
+
+
+def test_the_lazy_list_and_ruffs_ban_agree():
+    banned = PYPROJECT["tool"]["ruff"]["lint"]["flake8-tidy-imports"]["banned-module-level-imports"]
+    assert set(banned) == set(LAZY)
+    assert all(len(reason) > 20 for reason in LAZY.values()), "each lazy import needs its reason, in words"
+
+
+def test_no_private_name_crosses_a_package():
+    """A package's private names (``_x``) are its own: another package uses its public API."""
+    found = []
+    for path, tree in _modules():
+        here = _package(path)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.level:
+                continue
+            parts = (node.module or "").split(".")
+            if parts[0] != "retention_lib" or len(parts) < 2 or parts[1] == here:
+                continue
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} {a.name} from {node.module}" for a in node.names
+                      if a.name.startswith("_")]
+    assert not found, "\n".join(found)
+
+
+def test_no_module_is_long():
+    long = {str(p.relative_to(ROOT)): n for p, _ in _modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these modules by idea (at most {MAX_MODULE_LINES} lines): {long}"
+
+
+def _code_lines(fn: ast.FunctionDef) -> int:
+    n = fn.end_lineno - fn.lineno + 1
+    first = fn.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        n -= first.end_lineno - first.lineno + 1
+    return n
+
+
+def test_no_function_is_long_without_a_reason():
+    """Functions past MAX_FUNCTION_LINES lines of code are split into named phases, or listed with a reason."""
+    seen, long = set(), {}
+    for path, tree in _modules():
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                key = f"{path.relative_to(LIB).as_posix()}:{fn.name}"
+                n = _code_lines(fn)
+                if n > MAX_FUNCTION_LINES:
+                    seen.add(key)
+                    if key not in LONG_FUNCTIONS:
+                        long[key] = n
+    assert not long, f"split into named phases, or list in LONG_FUNCTIONS with a reason: {long}"
+    assert not set(LONG_FUNCTIONS) - seen, f"no longer long, remove from LONG_FUNCTIONS: {set(LONG_FUNCTIONS) - seen}"
+
+
+@pytest.mark.parametrize("package", ["machinery", "base", "data", "sentiment", "retention", "world", "profiles",
+                                     "recommend", "strategy", "experiments", "serving", "privacy"])
+def test_every_package_says_what_it_holds(package):
+    init = LIB / package / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text()))
+    assert doc and len(doc) > 80, f"{init}: a docstring that says what the package holds, module by module"
+
+
+def test_the_folder_listing_is_the_books_contents():
+    """The method's packages, in the layers contract's order (lowest first), follow the chapters."""
+    layers = PYPROJECT["tool"]["importlinter"]["contracts"][0]["layers"]
+    method = [layer.removeprefix("retention_lib.") for layer in reversed(layers)]
+    assert method[:2] == ["base", "data"] and method[-2:] == ["machinery", "__main__"]
+    packages = {p.name for p in LIB.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(method) - {"__main__"}, "every package sits in exactly one layer"
