@@ -39,14 +39,16 @@ def main(argv=None) -> pd.DataFrame:
     art = runner.profile_dir(args.profile) / "artifacts"
     model_dir, scores_file = args.model or art / "sentiment_model", art / "review_scores.parquet"
     if not model_dir.exists():
-        raise SystemExit(f"no chapter 02 model in {model_dir}: run `python -m retention_lib run --profile "
-                         f"{args.profile} --only 02_sentiment` first, or give --model")
+        raise SystemExit(
+            f"no chapter 02 model in {model_dir}: run `python -m retention_lib run --profile "
+            f"{args.profile} --only 02_sentiment` first, or give --model"
+        )
     clf = sentiment.SentimentClassifier.load(model_dir, device="cpu")
     trained_length, clf.max_length = clf.max_length, args.max_length
     labelled, _ = sentiment.make_dataset(data.load("reviews"), "3class")
-    if args.model is None and scores_file.exists():      # the chapter's own test split
+    if args.model is None and scores_file.exists():  # the chapter's own test split
         test = cost.saved_split(labelled, pd.read_parquet(scores_file), "test", args.accuracy_examples, seed=0)
-    else:                                                 # the split chapter 02 makes with seed 0
+    else:  # the split chapter 02 makes with seed 0
         test = sentiment.split(labelled, seed=0)["test"]
         test = test.sample(min(args.accuracy_examples, len(test)), random_state=0) if args.accuracy_examples else test
     texts, y = test["text"].tolist(), test["label"].to_numpy()
@@ -54,23 +56,36 @@ def main(argv=None) -> pd.DataFrame:
     speed, _ = cost.backend_speed(timed, clf, threads=args.threads, batch_size=args.batch_size, log=print)
     exact = speed[speed["tolerance"].notna() & (speed["threads"] == args.threads[-1])]
     reference = exact.loc[exact["reviews/s"].idxmax(), "backend"]
-    accuracy, _ = cost.backend_accuracy(texts, y, clf, reference=reference, batch_size=args.batch_size,
-                                        threads=args.threads[-1])
+    accuracy, _ = cost.backend_accuracy(
+        texts, y, clf, reference=reference, batch_size=args.batch_size, threads=args.threads[-1]
+    )
     table = speed.merge(accuracy.drop(columns="how"), on="backend")
-    table = table.round({"reviews/s": 1, "ratio vs naive": 2, "macro-F1": 4, "F1 - fp32": 4, "low": 4, "high": 4,
-                         "max |p - fp32|": 5, "first call (s)": 1})
+    table = table.round(
+        {
+            "reviews/s": 1,
+            "ratio vs naive": 2,
+            "macro-F1": 4,
+            "F1 - fp32": 4,
+            "low": 4,
+            "high": 4,
+            "max |p - fp32|": 5,
+            "first call (s)": 1,
+        }
+    )
     print(table.to_string(index=False))
     if not args.no_record:
         from retention_lib.machinery.session import machine, record_benchmark
 
         out = record_benchmark(
-            Path(__file__).with_name("RESULTS.md"), "inference_backends.py",
+            Path(__file__).with_name("RESULTS.md"),
+            "inference_backends.py",
             f"Machine: {machine()}. Model: chapter 02's fine-tuned all-MiniLM-L6-v2 ({args.profile} profile, trained "
             f"on {trained_length} tokens), reading up to {args.max_length} tokens; {len(timed)} test reviews timed, "
             f"batch size {args.batch_size}; macro-F1 on {len(texts)} test reviews, with a paired bootstrap 95 % "
             f"interval (low, high) of the difference from fp32 (scored with the exact {reference} backend). Ratios are "
             f"against naive fp32 (padded to the maximum length) at the same thread count, in the same run.\n\n"
-            + table.to_markdown(index=False))
+            + table.to_markdown(index=False),
+        )
         print(f"recorded in {out}")
     return table
 

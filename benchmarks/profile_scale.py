@@ -47,11 +47,13 @@ def main(argv=None) -> pd.DataFrame:
     print(table.round(3).to_string(index=False))
     if not args.no_record:
         out = record_benchmark(
-            Path(__file__).with_name("RESULTS.md"), "profile_scale.py",
+            Path(__file__).with_name("RESULTS.md"),
+            "profile_scale.py",
             f"Machine: {machine()}. A world of {args.customers:,} customers ({len(obs.purchases):,} purchases, "
             f"{len(obs.reviews):,} reviews; simulated in {t.seconds:.1f} s); {len(profiles):,} profiles of "
             f"{profiles.shape[1]} columns, Ray's equal to pandas'. Ray tasks of one CPU on a local Ray instance, "
-            f"{4 * args.workers} shards for {args.workers} workers.\n\n" + table.round(3).to_markdown(index=False))
+            f"{4 * args.workers} shards for {args.workers} workers.\n\n" + table.round(3).to_markdown(index=False),
+        )
         print(f"recorded in {out}")
     return table
 

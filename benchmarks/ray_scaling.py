@@ -40,7 +40,9 @@ def main(argv=None) -> pd.DataFrame:
     model_dir = args.model or runner.profile_dir(args.profile) / "artifacts" / "sentiment_model"
     if not model_dir.exists():
         raise SystemExit(f"no chapter 02 model in {model_dir}: run chapter 02 first, or give --model")
-    texts = sentiment.make_dataset(data.load("reviews"), "3class")[0]["text"].sample(args.examples, random_state=0).tolist()
+    texts = (
+        sentiment.make_dataset(data.load("reviews"), "3class")[0]["text"].sample(args.examples, random_state=0).tolist()
+    )
     clf = sentiment.SentimentClassifier.load(model_dir, device="cpu")
     clf.max_length = args.max_length
     reference = score_reviews(texts, clf, "torch", args.batch_size, threads=1)
@@ -49,27 +51,39 @@ def main(argv=None) -> pd.DataFrame:
     try:
         for n in args.workers:
             with timer() as t:
-                p, stats = score_with_ray(texts, model_dir, "torch", n, 1, args.batch_size, stats=True,
-                                          max_length=args.max_length)
+                p, stats = score_with_ray(
+                    texts, model_dir, "torch", n, 1, args.batch_size, stats=True, max_length=args.max_length
+                )
             rate = len(texts) / stats["busy_seconds"]
             base = base or rate
-            rows.append({"workers (1 thread each)": n, "reviews/s": rate, "speed-up vs 1 worker": rate / base,
-                         "end to end (s)": t.seconds, "max |p - in-process|": float(np.abs(p - reference).max()),
-                         "memory per worker (MiB)": stats["rss_mib"]})
+            rows.append(
+                {
+                    "workers (1 thread each)": n,
+                    "reviews/s": rate,
+                    "speed-up vs 1 worker": rate / base,
+                    "end to end (s)": t.seconds,
+                    "max |p - in-process|": float(np.abs(p - reference).max()),
+                    "memory per worker (MiB)": stats["rss_mib"],
+                }
+            )
     finally:
         scale.stop_ray()
-    table = pd.DataFrame(rows).round({"reviews/s": 1, "speed-up vs 1 worker": 2, "end to end (s)": 1,
-                                      "memory per worker (MiB)": 0})
+    table = pd.DataFrame(rows).round(
+        {"reviews/s": 1, "speed-up vs 1 worker": 2, "end to end (s)": 1, "memory per worker (MiB)": 0}
+    )
     print(table.to_string(index=False))
     if not args.no_record:
         from retention_lib.machinery.session import machine, record_benchmark
 
-        out = record_benchmark(Path(__file__).with_name("RESULTS.md"), "ray_scaling.py",
-                               f"Machine: {machine()}. Model: chapter 02's ({args.profile} profile), reading up to "
-                               f"{clf.max_length} tokens, {len(texts)} reviews sorted by length, batch size "
-                               f"{args.batch_size}, Ray Data actor pools (fp32 torch backend) on a local Ray instance. "
-                               f"reviews/s counts from the first batch to the last; end to end includes starting the "
-                               f"workers and loading a model in each.\n\n" + table.to_markdown(index=False))
+        out = record_benchmark(
+            Path(__file__).with_name("RESULTS.md"),
+            "ray_scaling.py",
+            f"Machine: {machine()}. Model: chapter 02's ({args.profile} profile), reading up to "
+            f"{clf.max_length} tokens, {len(texts)} reviews sorted by length, batch size "
+            f"{args.batch_size}, Ray Data actor pools (fp32 torch backend) on a local Ray instance. "
+            f"reviews/s counts from the first batch to the last; end to end includes starting the "
+            f"workers and loading a model in each.\n\n" + table.to_markdown(index=False),
+        )
         print(f"recorded in {out}")
     return table
 

@@ -36,15 +36,19 @@ def main(argv=None) -> pd.DataFrame:
     cuda = clf.device.startswith("cuda")
     bf16 = (cuda and torch.cuda.is_bf16_supported()) or (not cuda and args.cpu_bf16)
     table = sentiment.speed_table(clf, texts, labels, args.batch_sizes, bf16=bf16).round(
-        {"reviews/s": 1, "ratio vs naive": 2})
+        {"reviews/s": 1, "ratio vs naive": 2}
+    )
     print(table.to_string(index=False))
     if not args.no_record:
         from retention_lib.machinery.session import machine, record_benchmark
 
         out = record_benchmark(
-            Path(__file__).with_name("RESULTS.md"), "sentiment_speed.py",
+            Path(__file__).with_name("RESULTS.md"),
+            "sentiment_speed.py",
             f"Machine: {machine()}. Device: {clf.device}. {args.examples} real reviews per measurement, max "
-            f"length {args.max_length} tokens, all-MiniLM-L6-v2 with mean pooling.\n\n" + table.to_markdown(index=False))
+            f"length {args.max_length} tokens, all-MiniLM-L6-v2 with mean pooling.\n\n"
+            + table.to_markdown(index=False),
+        )
         print(f"recorded in {out}")
     return table
 

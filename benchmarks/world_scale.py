@@ -38,17 +38,22 @@ def main(argv=None) -> pd.DataFrame:
             best = min(best, t.seconds)
             size = (len(w.observed.purchases), len(w.observed.reviews))
             del w
-        rows.append({"customers": n, "purchases": size[0], "reviews": size[1], "seconds": best,
-                     "customers/s": n / best})
+        rows.append(
+            {"customers": n, "purchases": size[0], "reviews": size[1], "seconds": best, "customers/s": n / best}
+        )
     table = pd.DataFrame(rows)
     base, large = table.iloc[0], table.iloc[1]
-    table["ratio vs linear from the baseline"] = table["seconds"] / (base["seconds"] * table["customers"] / base["customers"])
+    table["ratio vs linear from the baseline"] = table["seconds"] / (
+        base["seconds"] * table["customers"] / base["customers"]
+    )
     print(table.round(3).to_string(index=False))
     if not args.no_record:
-        body = (f"Machine: {machine()}. Fastest of {args.repeats} runs per size; every world has its purchases, "
-                f"reviews with real texts, offer outcomes under every arm and the experiment. The large world "
-                f"({int(large['customers']):,} customers) took {large['seconds']:.1f} s.\n\n"
-                + table.round(3).to_markdown(index=False))
+        body = (
+            f"Machine: {machine()}. Fastest of {args.repeats} runs per size; every world has its purchases, "
+            f"reviews with real texts, offer outcomes under every arm and the experiment. The large world "
+            f"({int(large['customers']):,} customers) took {large['seconds']:.1f} s.\n\n"
+            + table.round(3).to_markdown(index=False)
+        )
         out = record_benchmark(Path(__file__).with_name("RESULTS.md"), "world_scale.py", body)
         print(f"recorded in {out}")
     return table

@@ -15,43 +15,51 @@ from retention_lib.privacy.pseudonyms import PseudonymKeyError
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m retention_lib",
-                                 description="Fetch the data, run the notebooks, build the book.")
+    ap = argparse.ArgumentParser(
+        prog="python -m retention_lib", description="Fetch the data, run the notebooks, build the book."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("fetch", help="download, verify and unpack every pinned dataset and model (once)")
     r = sub.add_parser("run", help="execute the notebooks with papermill")
     r.add_argument("--profile", default="standard", choices=P.PROFILES)
     r.add_argument("--only", nargs="+", metavar="NB", help="notebook stems to run, e.g. 02_sentiment")
-    r.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE",
-                   help="override a parameter (repeatable)")
+    r.add_argument(
+        "--set", dest="sets", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
+    )
     r.add_argument("--force", action="store_true", help="run even if an identical run is cached")
     b = sub.add_parser("build", help="build the HTML book from the executed notebooks")
     b.add_argument("--profile", default="standard", choices=P.PROFILES)
     p = sub.add_parser("params", help="list the parameters of each notebook and their values")
     p.add_argument("--profile", default="standard", choices=P.PROFILES)
-    rp = sub.add_parser("reproduce", help="run the executed notebooks again with nbval and compare each "
-                                         "chapter's key outputs (cells tagged nbval-check-output)")
+    rp = sub.add_parser(
+        "reproduce",
+        help="run the executed notebooks again with nbval and compare each "
+        "chapter's key outputs (cells tagged nbval-check-output)",
+    )
     rp.add_argument("--profile", default="smoke", choices=P.PROFILES)
     rp.add_argument("--only", nargs="+", metavar="NB", help="notebook stems to check")
-    sub.add_parser("workshop", help="run every chapter in the workshop profile and write the participants' "
-                                    "folder (_build/workshop/kit)")
+    sub.add_parser(
+        "workshop",
+        help="run every chapter in the workshop profile and write the participants' folder (_build/workshop/kit)",
+    )
     g = sub.add_parser("glued", help="the numbers each executed notebook glued into its prose")
     g.add_argument("--profile", default="standard", choices=P.PROFILES)
     g.add_argument("--save", metavar="FILE.json", help="write them to a JSON file")
-    g.add_argument("--compare", metavar="FILE.json",
-                   help="compare with a file written by --save (timings ignored); exit 1 on a difference")
+    g.add_argument(
+        "--compare",
+        metavar="FILE.json",
+        help="compare with a file written by --save (timings ignored); exit 1 on a difference",
+    )
     k = sub.add_parser("keygen", help="write a random pseudonymisation key outside the repository (chapter 11)")
     k.add_argument("--path", help="where (default: ~/.config/retention-lib/pseudonym.key)")
     k.add_argument("--if-missing", action="store_true", help="do nothing when the key file exists")
     args = ap.parse_args(argv)
 
-
     try:
         if args.command == "fetch":
             assets.fetch_all()
         elif args.command == "run":
-            runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets),
-                       force=args.force)
+            runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets), force=args.force)
         elif args.command == "build":
             build.build(args.profile)
         elif args.command == "params":
@@ -83,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 def _glued(args, runner) -> int:
 
     nb_dir = runner.profile_dir(args.profile) / "notebooks"
-    values = {stem: runner.glued_values(nb_dir / f"{stem}.ipynb")
-              for stem in P.notebooks() if (nb_dir / f"{stem}.ipynb").exists()}
+    values = {
+        stem: runner.glued_values(nb_dir / f"{stem}.ipynb")
+        for stem in P.notebooks()
+        if (nb_dir / f"{stem}.ipynb").exists()
+    }
     if args.save:
         Path(args.save).write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
         print(f"{sum(map(len, values.values()))} glued values of {len(values)} notebook(s) -> {args.save}")
@@ -92,8 +103,10 @@ def _glued(args, runner) -> int:
         before = json.loads(Path(args.compare).read_text())
         diffs = runner.compare_glued(before, values)
         compared = sum(sum(not runner.is_timing(n, stem) for n in v) for stem, v in before.items())
-        print(f"compared {compared} glued values (timings ignored: {', '.join(sorted(runner.TIMINGS))}, "
-              f"every name with '_seconds' and each chapter's 'measured' names in profiles.yaml)")
+        print(
+            f"compared {compared} glued values (timings ignored: {', '.join(sorted(runner.TIMINGS))}, "
+            f"every name with '_seconds' and each chapter's 'measured' names in profiles.yaml)"
+        )
         print("\n".join(diffs) if diffs else "no difference")
         return 1 if diffs else 0
     if not args.save:

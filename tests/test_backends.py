@@ -13,7 +13,7 @@ from retention_lib.serving.backends import BACKENDS, TOLERANCE, score_reviews
 def test_every_backend_matches_fp32(tiny_checkpoint, pooling):  # noqa: F811
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling=pooling, device="cpu")
     texts, _ = toy_data(90, seed=1)
-    texts = [t + " " + "good " * (i % 5) for i, t in enumerate(texts)]      # lengths differ: bucketing reorders
+    texts = [t + " " + "good " * (i % 5) for i, t in enumerate(texts)]  # lengths differ: bucketing reorders
     reference = clf.predict_proba(texts, pad_to_max_length=True)
     for backend in BACKENDS:
         p = score_reviews(texts, clf, backend, batch_size=8, threads=1)
@@ -21,7 +21,7 @@ def test_every_backend_matches_fp32(tiny_checkpoint, pooling):  # noqa: F811
         tol = TOLERANCE[backend]
         if tol is not None:
             assert np.abs(p - reference).max() <= tol, backend
-        else:                                   # int8: approximate, close on average
+        else:  # int8: approximate, close on average
             assert np.abs(p - reference).mean() < 0.02, backend
 
 
@@ -42,8 +42,21 @@ def test_the_benchmark_reports_ratios_against_naive_in_one_run(tiny_checkpoint, 
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
     clf.save(tmp_path / "model")
     mod = runpy.run_path(str(ROOT / "benchmarks" / "inference_backends.py"))
-    table = mod["main"](["--model", str(tmp_path / "model"), "--examples", "30", "--accuracy-examples", "60",
-                         "--max-length", "16", "--threads", "1", "--no-record"])
+    table = mod["main"](
+        [
+            "--model",
+            str(tmp_path / "model"),
+            "--examples",
+            "30",
+            "--accuracy-examples",
+            "60",
+            "--max-length",
+            "16",
+            "--threads",
+            "1",
+            "--no-record",
+        ]
+    )
     assert list(table["backend"]) == list(BACKENDS)
     assert table.loc[table["backend"] == "naive", "ratio vs naive"].iloc[0] == 1
     assert table.loc[table["backend"] == "torch", "F1 - fp32"].iloc[0] == 0
@@ -54,9 +67,26 @@ def _distributed(tmp_path, checkpoint, nproc):
     import sys
 
     out = tmp_path / f"n{nproc}"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc),
-           "-m", "retention_lib.serving.distributed", "--checkpoint", str(checkpoint), "--data", "toy",
-           "--steps", "3", "--global-batch", "8", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(nproc),
+        "-m",
+        "retention_lib.serving.distributed",
+        "--checkpoint",
+        str(checkpoint),
+        "--data",
+        "toy",
+        "--steps",
+        "3",
+        "--global-batch",
+        "8",
+        "--out",
+        str(out),
+    ]
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]

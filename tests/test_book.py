@@ -52,7 +52,7 @@ def test_no_raw_customer_id_survives_in_the_exported_profiles(smoke_run):
     assert privacy.raw_ids_in(export, ids).empty
     table = __import__("pandas").read_parquet(export)
     assert privacy.k_of(table, ["T_cal", "frequency_cal", "spend_cal", "n_reviews"]) >= 5
-    for rebuilds in ("recency_cal", "ipt_mean_weeks", "monetary_value_cal"):    # each would give tenure or spend back
+    for rebuilds in ("recency_cal", "ipt_mean_weeks", "monetary_value_cal"):  # each would give tenure or spend back
         assert rebuilds not in table.columns
 
 
@@ -103,9 +103,11 @@ def test_the_book_builds_offline_with_figures_glued_numbers_and_math(smoke_html)
 
 
 def test_check_offline_html_finds_remote_assets(tmp_path):
-    (tmp_path / "a.html").write_text('<script src="https://cdn.example/x.js"></script>'
-                                     '<link href="//fonts.example/f.css"><img src="_static/ok.png">'
-                                     '<a href="https://example.org/source">a cited source</a>')
+    (tmp_path / "a.html").write_text(
+        '<script src="https://cdn.example/x.js"></script>'
+        '<link href="//fonts.example/f.css"><img src="_static/ok.png">'
+        '<a href="https://example.org/source">a cited source</a>'
+    )
     found = book.check_offline_html(tmp_path)
     assert len(found) == 2 and "cdn.example" in found[0]
 
@@ -116,8 +118,17 @@ def test_a_notebook_that_raises_fails_the_run_and_the_build(tmp_path):
     shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
     (root / "notebooks").mkdir()
     nb = json.loads((ROOT / "notebooks" / "01_data.ipynb").read_text())
-    nb["cells"].insert(2, {"cell_type": "code", "id": "boom", "metadata": {}, "outputs": [],
-                           "execution_count": None, "source": "raise RuntimeError('deliberate failure')"})
+    nb["cells"].insert(
+        2,
+        {
+            "cell_type": "code",
+            "id": "boom",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "raise RuntimeError('deliberate failure')",
+        },
+    )
     (root / "notebooks" / "01_data.ipynb").write_text(json.dumps(nb))
     with pytest.raises(runner.RunError, match="deliberate failure"):
         runner.run("smoke", only=["01_data"], root=root, log=lambda m: None)

@@ -5,10 +5,14 @@ from retention_lib import data
 from retention_lib.data import DataValidationError
 
 CDNOW_HEADER = "customer_id date number_of_cds dollar_value\n"
-INSTACART_HEADER = (",order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,"
-                    "product_id,add_to_cart_order,reordered\n")
-REVIEWS_HEADER = ("Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
-                  "Division Name,Department Name,Class Name\n")
+INSTACART_HEADER = (
+    ",order_id,user_id,order_number,order_dow,order_hour_of_day,days_since_prior_order,"
+    "product_id,add_to_cart_order,reordered\n"
+)
+REVIEWS_HEADER = (
+    "Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,"
+    "Division Name,Department Name,Class Name\n"
+)
 
 
 def write(tmp_path, name, text):
@@ -61,8 +65,14 @@ def test_open_bandit_has_both_policies_and_three_campaigns():
     obd = data.load("obd")
     clicks = obd.groupby(["policy", "campaign"], observed=True)["click"].agg(["size", "sum"])
     assert (clicks["size"] == 10_000).all() and len(clicks) == 6
-    expected = {("random", "all"): 38, ("bts", "all"): 42, ("random", "men"): 46, ("bts", "men"): 69,
-                ("random", "women"): 46, ("bts", "women"): 46}
+    expected = {
+        ("random", "all"): 38,
+        ("bts", "all"): 42,
+        ("random", "men"): 46,
+        ("bts", "men"): 69,
+        ("random", "women"): 46,
+        ("bts", "women"): 46,
+    }
     assert clicks["sum"].to_dict() == expected
     assert obd.filter(like="user-item_affinity").dtypes.eq("float64").all()
 
@@ -81,7 +91,9 @@ def test_a_users_good_file_loads_like_the_asset(tmp_path):
     assert df.to_dict("list") == {
         "customer_id": [1, 2, 2],
         "date": [pd.Timestamp("1997-01-01"), pd.Timestamp("1997-01-12"), pd.Timestamp("1997-03-01")],
-        "quantity": [1, 1, 3], "amount": [11.77, 12.0, 30.5]}
+        "quantity": [1, 1, 3],
+        "amount": [11.77, 12.0, 30.5],
+    }
 
 
 def test_data_cards_cover_every_dataset_and_column():
@@ -120,7 +132,7 @@ def test_error_is_a_value_error_naming_file_column_rule_count_and_examples(tmp_p
     assert v.count == 2 and "negative" in v.rule
     msg = str(err.value)
     assert str(p) in msg and "'dollar_value' [amount]" in msg and "2 row(s)" in msg
-    assert "line 2: '-5'" in msg and "line 4" in msg   # lines of the file: the header is line 1
+    assert "line 2: '-5'" in msg and "line 4" in msg  # lines of the file: the header is line 1
 
 
 def test_missing_column(tmp_path):
@@ -140,10 +152,18 @@ def test_errors_speak_the_files_language_in_every_loader(tmp_path):
         "cdnow": ("bad.txt", CDNOW_HEADER + "1 19970101 1 11\n2 19970101 -3 12\n", "number_of_cds", "line 3: '-3'"),
         "cdnow_sample": ("bad.txt", "1 1 19970101 1 11\n2 2 19970101 1 -4\n", "amount", "line 2: '-4'"),
         "instacart": ("bad.csv", INSTACART_HEADER + "0,1,1,1,9,8,,196,1.0,0.0\n", "order_dow", "line 2: '9'"),
-        "reviews": ("bad.csv", REVIEWS_HEADER + "1,30,Nice,Lovely,7,1,0,General,Dresses,Dresses\n", "Rating",
-                    "line 2: '7'"),
-        "obd": ("bad.csv", ",timestamp,item_id,position,click,propensity_score\n"
-                           "0,2019-11-24 00:00:00+00:00,1,5,0,0.5\n", "position", "line 2: '5'"),
+        "reviews": (
+            "bad.csv",
+            REVIEWS_HEADER + "1,30,Nice,Lovely,7,1,0,General,Dresses,Dresses\n",
+            "Rating",
+            "line 2: '7'",
+        ),
+        "obd": (
+            "bad.csv",
+            ",timestamp,item_id,position,click,propensity_score\n0,2019-11-24 00:00:00+00:00,1,5,0,0.5\n",
+            "position",
+            "line 2: '5'",
+        ),
     }
     for name, (fname, text, column, example) in cases.items():
         p = write(tmp_path, f"{name}_{fname}", text)
@@ -180,8 +200,15 @@ def test_negative_quantity(tmp_path):
     assert "negative value" in violation(err, "quantity").rule
 
 
-@pytest.mark.parametrize("date,rule", [("19971341", "unparsable date"), ("1997-01-01", "unparsable date"),
-                                       ("20991231", "implausible date"), ("18500101", "implausible date")])
+@pytest.mark.parametrize(
+    "date,rule",
+    [
+        ("19971341", "unparsable date"),
+        ("1997-01-01", "unparsable date"),
+        ("20991231", "implausible date"),
+        ("18500101", "implausible date"),
+    ],
+)
 def test_bad_dates(tmp_path, date, rule):
     p = write(tmp_path, "bad.txt", CDNOW_HEADER + f"1 {date} 1 10\n")
     with pytest.raises(DataValidationError) as err:
@@ -190,8 +217,11 @@ def test_bad_dates(tmp_path, date, rule):
 
 
 def test_rating_out_of_range_and_bad_flag(tmp_path):
-    p = write(tmp_path, "bad.csv", REVIEWS_HEADER + "1,30,Nice,Lovely dress,6,1,0,General,Dresses,Dresses\n"
-                                          "2,40,,,0,2,0,General,Tops,Knits\n")
+    p = write(
+        tmp_path,
+        "bad.csv",
+        REVIEWS_HEADER + "1,30,Nice,Lovely dress,6,1,0,General,Dresses,Dresses\n2,40,,,0,2,0,General,Tops,Knits\n",
+    )
     with pytest.raises(DataValidationError) as err:
         data.load("reviews", p)
     r = violation(err, "rating")
@@ -200,15 +230,21 @@ def test_rating_out_of_range_and_bad_flag(tmp_path):
 
 
 def test_good_reviews_csv_loads(tmp_path):
-    p = write(tmp_path, "ok.csv", REVIEWS_HEADER + "1,30,Nice,Lovely dress,5,1,0,General,Dresses,Dresses\n"
-                                         "2,40,,,3,0,2,General,Tops,Knits\n")
+    p = write(
+        tmp_path,
+        "ok.csv",
+        REVIEWS_HEADER + "1,30,Nice,Lovely dress,5,1,0,General,Dresses,Dresses\n2,40,,,3,0,2,General,Tops,Knits\n",
+    )
     r = data.load("reviews", p)
     assert r["rating"].tolist() == [5, 3] and r["title"].isna().tolist() == [False, True]
 
 
 def test_duplicate_key(tmp_path):
-    p = write(tmp_path, "bad.csv", INSTACART_HEADER + "0,7,1,1,2,8,,196,1.0,0.0\n1,7,1,1,2,8,,196,2.0,0.0\n"
-                                          "2,7,1,1,2,8,,200,3.0,0.0\n")
+    p = write(
+        tmp_path,
+        "bad.csv",
+        INSTACART_HEADER + "0,7,1,1,2,8,,196,1.0,0.0\n1,7,1,1,2,8,,196,2.0,0.0\n2,7,1,1,2,8,,200,3.0,0.0\n",
+    )
     with pytest.raises(DataValidationError) as err:
         data.load("instacart", p)
     v = violation(err, "order_id+product_id")
@@ -224,9 +260,13 @@ def test_empty_file(tmp_path, text, rule):
 
 
 def test_obd_propensity_out_of_range(tmp_path):
-    p = write(tmp_path, "all.csv", ",timestamp,item_id,position,click,propensity_score\n"
-              "0,2019-11-24 00:00:34.762830+00:00,14,3,0,0.0125\n"
-              "1,2019-11-24 00:00:35.762830+00:00,14,4,2,1.5\n")
+    p = write(
+        tmp_path,
+        "all.csv",
+        ",timestamp,item_id,position,click,propensity_score\n"
+        "0,2019-11-24 00:00:34.762830+00:00,14,3,0,0.0125\n"
+        "1,2019-11-24 00:00:35.762830+00:00,14,4,2,1.5\n",
+    )
     with pytest.raises(DataValidationError) as err:
         data.load("obd", p)
     assert violation(err, "position").count == 1

@@ -50,7 +50,7 @@ def test_welch_and_cuped_cover_on_skewed_spend_and_cuped_removes_the_predicted_v
     reductions, widths = [], []
     treated = np.r_[np.ones(n, bool), np.zeros(n, bool)]
     for _ in range(draws):
-        pre = rng.lognormal(3, 0.8, 2 * n)                         # spend before the test
+        pre = rng.lognormal(3, 0.8, 2 * n)  # spend before the test
         y = 0.6 * pre * rng.binomial(1, 0.4, 2 * n) + rng.exponential(10, 2 * n) + effect * treated
         w, c = ex.welch(y, treated), ex.cuped(y, pre, treated)
         cover_w += w["low"] <= effect <= w["high"]
@@ -58,7 +58,7 @@ def test_welch_and_cuped_cover_on_skewed_spend_and_cuped_removes_the_predicted_v
         reductions.append(c["variance_reduction"] - np.corrcoef(y, pre)[0, 1] ** 2)
         widths.append((c["high"] - c["low"]) / (w["high"] - w["low"]))
     assert _within(cover_w / draws, 0.95, draws) and _within(cover_c / draws, 0.95, draws)
-    assert abs(np.mean(reductions)) < 0.01                         # variance removed = corr(x, y)^2
+    assert abs(np.mean(reductions)) < 0.01  # variance removed = corr(x, y)^2
     assert np.mean(widths) < 0.95
 
 
@@ -102,12 +102,13 @@ def test_means_design_agrees_with_the_textbook_formula():
 def test_srm_flags_a_52_48_split_of_10000_and_not_a_fair_one():
     assert ex.srm_check({"treatment": 5200, "control": 4800})["mismatch"]
     assert not ex.srm_check({"treatment": 5000, "control": 5000})["mismatch"]
-    assert not ex.srm_check({"treatment": 5060, "control": 4940})["mismatch"]   # within chance at p < 0.001
+    assert not ex.srm_check({"treatment": 5060, "control": 4940})["mismatch"]  # within chance at p < 0.001
     assert not ex.srm_check([6000, 4000], expected_shares=[0.6, 0.4])["mismatch"]
     # a fair split is flagged about alpha of the time
     rng = np.random.default_rng(5)
-    flags = np.mean([ex.srm_check(list(rng.multinomial(10000, [0.5, 0.5])), alpha=0.05)["mismatch"]
-                     for _ in range(2000)])
+    flags = np.mean(
+        [ex.srm_check(list(rng.multinomial(10000, [0.5, 0.5])), alpha=0.05)["mismatch"] for _ in range(2000)]
+    )
     assert _within(flags, 0.05, 2000)
 
 
@@ -124,8 +125,8 @@ def test_peeking_inflates_the_naive_test_and_the_always_valid_test_holds_alpha()
     at = ex.look_positions(n, 20)
     naive = ex.rejections_by_look(ex.naive_pvalues(y, t, at), ALPHA)
     valid = ex.rejections_by_look(ex.always_valid_pvalues(y, t, at, phi=ex.savvi_phi(0.46, 0.03)), ALPHA)
-    assert _within(naive[0], ALPHA, tests)                    # one look: the test's level
-    assert naive[-1] > 2 * ALPHA                              # twenty looks: far above it
+    assert _within(naive[0], ALPHA, tests)  # one look: the test's level
+    assert naive[-1] > 2 * ALPHA  # twenty looks: far above it
     assert valid[-1] <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / tests)
     assert np.all(np.diff(valid) >= 0)
 
@@ -162,8 +163,14 @@ def test_significance_filter_counts_power_exaggeration_and_wrong_signs():
 def test_analyse_reads_a_table_and_names_bad_columns_and_values():
     rng = np.random.default_rng(9)
     n = 400
-    frame = pd.DataFrame({"arm": ["treatment"] * n + ["control"] * n, "bought": rng.integers(0, 2, 2 * n),
-                          "spend": rng.exponential(20, 2 * n), "pre_spend": rng.exponential(20, 2 * n)})
+    frame = pd.DataFrame(
+        {
+            "arm": ["treatment"] * n + ["control"] * n,
+            "bought": rng.integers(0, 2, 2 * n),
+            "spend": rng.exponential(20, 2 * n),
+            "pre_spend": rng.exponential(20, 2 * n),
+        }
+    )
     out = ex.analyse(frame, "bought", "spend", "pre_spend")
     assert out.shape == (6, 4) and out.attrs["n_treatment"] == n
     assert (out["low"] <= out["estimate"]).all() and (out["estimate"] <= out["high"]).all()
@@ -177,21 +184,24 @@ def test_analyse_reads_a_table_and_names_bad_columns_and_values():
         ex.analyse(frame.assign(spend=frame["spend"].where(frame.index != 3)), "bought", "spend", "pre_spend")
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: ex.sample_size_proportions(1.2, 0.02), "p_control must be a number strictly between 0 and 1, got 1.2"),
-    (lambda: ex.sample_size_proportions(0.3, 0.0), "effect must be non-zero"),
-    (lambda: ex.sample_size_proportions(0.3, 0.02, power=1.0), "power must be"),
-    (lambda: ex.power_proportions(0.3, 0.02, 1), "n_per_arm must be a whole number of customers >= 2, got 1"),
-    (lambda: ex.sample_size_means(0.0, 1.0), "sd must be > 0"),
-    (lambda: ex.compare_proportions(11, 10, 5, 10), "0 <= successes <= customers"),
-    (lambda: ex.srm_check([5000]), "at least two arms"),
-    (lambda: ex.srm_check([5000, 5000], [0.7, 0.7]), "summing to 1"),
-    (lambda: ex.look_positions(100, 50), "looks must be between 1 and n/4 = 25, got 50"),
-    (lambda: ex.welch([1.0, 2.0, 3.0], [1, 0]), "same length"),
-    (lambda: ex.welch([1.0, 2.0, 3.0, 4.0], [1, 0, 2, 0]), "0/1"),
-    (lambda: ex.cuped([1.0, 2.0, 3.0, 4.0], [5.0] * 4, [1, 1, 0, 0]), "constant"),
-    (lambda: ex.relative_lift(1.0, 1.0, 10, 0.0, 1.0, 10), "control mean must be > 0"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: ex.sample_size_proportions(1.2, 0.02), "p_control must be a number strictly between 0 and 1, got 1.2"),
+        (lambda: ex.sample_size_proportions(0.3, 0.0), "effect must be non-zero"),
+        (lambda: ex.sample_size_proportions(0.3, 0.02, power=1.0), "power must be"),
+        (lambda: ex.power_proportions(0.3, 0.02, 1), "n_per_arm must be a whole number of customers >= 2, got 1"),
+        (lambda: ex.sample_size_means(0.0, 1.0), "sd must be > 0"),
+        (lambda: ex.compare_proportions(11, 10, 5, 10), "0 <= successes <= customers"),
+        (lambda: ex.srm_check([5000]), "at least two arms"),
+        (lambda: ex.srm_check([5000, 5000], [0.7, 0.7]), "summing to 1"),
+        (lambda: ex.look_positions(100, 50), "looks must be between 1 and n/4 = 25, got 50"),
+        (lambda: ex.welch([1.0, 2.0, 3.0], [1, 0]), "same length"),
+        (lambda: ex.welch([1.0, 2.0, 3.0, 4.0], [1, 0, 2, 0]), "0/1"),
+        (lambda: ex.cuped([1.0, 2.0, 3.0, 4.0], [5.0] * 4, [1, 1, 0, 0]), "constant"),
+        (lambda: ex.relative_lift(1.0, 1.0, 10, 0.0, 1.0, 10), "control mean must be > 0"),
+    ],
+)
 def test_bad_input_is_a_clear_error(call, match):
     with pytest.raises(ex.ExperimentError, match=match):
         call()
@@ -204,8 +214,12 @@ def small_world():
 
 def _pre(w):
     obs = w.observed
-    return (obs.purchases[obs.purchases["date"] <= obs.cutoff].groupby("customer_id")["amount"].sum()
-            .reindex(w.truth.customers.index, fill_value=0.0))
+    return (
+        obs.purchases[obs.purchases["date"] <= obs.cutoff]
+        .groupby("customer_id")["amount"]
+        .sum()
+        .reindex(w.truth.customers.index, fill_value=0.0)
+    )
 
 
 def test_world_tests_draw_fresh_luck_for_the_same_customers(small_world):
@@ -214,7 +228,7 @@ def test_world_tests_draw_fresh_luck_for_the_same_customers(small_world):
     d = ex.world_tests(w, "discount", 500, 40, pre, seed=1)
     assert d["bought_t"].shape == (40, 500) and set(d) >= {"x_t", "x_c", "null_bought_t", "null_spend_t"}
     again = ex.world_tests(w, "discount", 500, 40, pre, seed=1)
-    assert all(np.array_equal(d[k], again[k]) for k in d)                  # same seed, same numbers
+    assert all(np.array_equal(d[k], again[k]) for k in d)  # same seed, same numbers
     one = ex.world_tests(w, "discount", 1500, 1, pre, seed=1, replace=False)
     assert len(np.unique(np.r_[one["x_t"][0], one["x_c"][0]])) > 1000
     frame = ex.as_frame(one)
@@ -243,8 +257,16 @@ def test_replayed_outcomes_average_to_the_expected_outcomes(small_world):
 
 
 def test_coverage_table_counts_hits():
-    ints = {"m": pd.DataFrame({"estimate": [1.0, 2.0, 3.0, 4.0], "low": [0.0, 1.5, 2.5, 0.5],
-                               "high": [2.0, 2.5, 3.5, 5.0], "p_value": [0.01, 0.2, 0.04, 0.5]})}
+    ints = {
+        "m": pd.DataFrame(
+            {
+                "estimate": [1.0, 2.0, 3.0, 4.0],
+                "low": [0.0, 1.5, 2.5, 0.5],
+                "high": [2.0, 2.5, 3.5, 5.0],
+                "p_value": [0.01, 0.2, 0.04, 0.5],
+            }
+        )
+    }
     t = ex.coverage_table(ints, {"m": 1.0})
     assert t.loc["m", "coverage"] == 0.5 and t.loc["m", "share significant"] == 0.5 and t.loc["m", "tests"] == 4
 
@@ -264,8 +286,14 @@ def test_design_table_and_its_display():
 def test_a_lost_records_bug_is_flagged_and_biases_the_effect():
     rng = np.random.default_rng(10)
     n = 5000
-    frame = pd.DataFrame({"arm": ["treatment"] * n + ["control"] * n, "bought": rng.binomial(1, 0.3, 2 * n),
-                          "spend": rng.exponential(20, 2 * n), "pre_spend": rng.exponential(20, 2 * n)})
+    frame = pd.DataFrame(
+        {
+            "arm": ["treatment"] * n + ["control"] * n,
+            "bought": rng.binomial(1, 0.3, 2 * n),
+            "spend": rng.exponential(20, 2 * n),
+            "pre_spend": rng.exponential(20, 2 * n),
+        }
+    )
     broken = ex.lose_records(frame, 0.08, seed=1)
     assert len(frame) - len(broken) == 400 and broken["arm"].eq("control").sum() == n
     report = ex.srm_report({"fair": frame, "broken": broken}, "bought", "spend", "pre_spend")

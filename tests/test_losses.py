@@ -43,8 +43,7 @@ def test_analytic_gradient_agrees_with_finite_differences(problem):
     np.testing.assert_allclose(np.append(g, gb), fd, rtol=1e-5, atol=1e-7)
 
 
-@given(arrays(np.float64, st.integers(1, 30), elements=st.floats(-1e4, 1e4)),
-       st.data())
+@given(arrays(np.float64, st.integers(1, 30), elements=st.floats(-1e4, 1e4)), st.data())
 def test_loss_is_finite_and_non_negative_for_extreme_logits(z, data):
     y = data.draw(arrays(np.float64, z.shape, elements=st.sampled_from([0.0, 1.0])))
     value = losses.bce_with_logits(z, y)
@@ -88,7 +87,8 @@ def test_newton_and_gradient_descent_reach_scikit_learn(weighted):
     ref = np.append(sk.coef_[0], sk.intercept_[0])
     newton = losses.ScratchLogisticRegression(l2=l2, method="newton").fit(X, y, sample_weight=w)
     gd = losses.ScratchLogisticRegression(l2=l2, method="gd", lr=2.0, max_iter=20_000, tol=1e-9).fit(
-        X, y, sample_weight=w)
+        X, y, sample_weight=w
+    )
     np.testing.assert_allclose(np.append(newton.theta_, newton.bias_), ref, atol=1e-6)
     np.testing.assert_allclose(np.append(gd.theta_, gd.bias_), ref, atol=1e-5)
     assert newton.n_iter_ < 15 < gd.n_iter_
@@ -114,21 +114,24 @@ def test_article_expression_is_a_scalar_and_not_the_gradient():
 
 
 def test_numeric_grad_of_a_known_function():
-    g = losses.numeric_grad(lambda t: float(np.sum(t ** 3)), np.array([1.0, -2.0]))
+    g = losses.numeric_grad(lambda t: float(np.sum(t**3)), np.array([1.0, -2.0]))
     np.testing.assert_allclose(g, [3.0, 12.0], rtol=1e-8)
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: losses.bce_with_logits([], []), "empty"),
-    (lambda: losses.bce_with_logits([0.0, 1.0], [1.0]), "y has 1 entries, expected 2"),
-    (lambda: losses.bce_with_logits([0.0], [2.0]), r"y must lie in \[0, 1\]"),
-    (lambda: losses.bce_with_logits([np.nan], [1.0]), "NaN"),
-    (lambda: losses.bce_with_logits([0.0], [1.0], weights=[-1.0]), "non-negative"),
-    (lambda: losses.bce_grad(np.ones(3), [1, 0, 1], [0.0]), "two-dimensional"),
-    (lambda: losses.bce_grad(np.ones((3, 2)), [1, 0, 1], [0.0]), "theta has 1 entries, expected 2"),
-    (lambda: losses.objective(np.ones((3, 1)), [1, 0, 1], [0.0], l2=-1), "l2 must be >= 0"),
-    (lambda: losses.ScratchLogisticRegression(method="adam").fit(np.ones((3, 1)), [1, 0, 1]), "'gd' or 'newton'"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: losses.bce_with_logits([], []), "empty"),
+        (lambda: losses.bce_with_logits([0.0, 1.0], [1.0]), "y has 1 entries, expected 2"),
+        (lambda: losses.bce_with_logits([0.0], [2.0]), r"y must lie in \[0, 1\]"),
+        (lambda: losses.bce_with_logits([np.nan], [1.0]), "NaN"),
+        (lambda: losses.bce_with_logits([0.0], [1.0], weights=[-1.0]), "non-negative"),
+        (lambda: losses.bce_grad(np.ones(3), [1, 0, 1], [0.0]), "two-dimensional"),
+        (lambda: losses.bce_grad(np.ones((3, 2)), [1, 0, 1], [0.0]), "theta has 1 entries, expected 2"),
+        (lambda: losses.objective(np.ones((3, 1)), [1, 0, 1], [0.0], l2=-1), "l2 must be >= 0"),
+        (lambda: losses.ScratchLogisticRegression(method="adam").fit(np.ones((3, 1)), [1, 0, 1]), "'gd' or 'newton'"),
+    ],
+)
 def test_bad_input_gives_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()

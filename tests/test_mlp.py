@@ -30,18 +30,22 @@ def test_same_seed_same_numbers():
 
 def test_early_stopping_keeps_the_best_epoch():
     X, y, _ = data(600)
-    m = MLPRetention(hidden=(64, 64), dropout=0.0, weight_decay=0.0, epochs=60, batch_size=16,
-                     patience=5, seed=0).fit(X[:150], y[:150], X[150:], y[150:])
+    m = MLPRetention(hidden=(64, 64), dropout=0.0, weight_decay=0.0, epochs=60, batch_size=16, patience=5, seed=0).fit(
+        X[:150], y[:150], X[150:], y[150:]
+    )
     h = m.history_
     assert len(h) < 60  # stopped early
     assert len(h) - int(h["val_loss"].idxmin()) == 5
 
 
-@pytest.mark.parametrize("kwargs,X,y,match", [
-    ({}, np.ones((3, 2)), np.array([0, 1, 2]), "only 0 and 1"),
-    ({}, np.ones((3, 2)), np.array([0, 1]), "must be"),
-    ({"dropout": 1.0}, np.ones((3, 2)), np.array([0, 1, 1]), "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs,X,y,match",
+    [
+        ({}, np.ones((3, 2)), np.array([0, 1, 2]), "only 0 and 1"),
+        ({}, np.ones((3, 2)), np.array([0, 1]), "must be"),
+        ({"dropout": 1.0}, np.ones((3, 2)), np.array([0, 1, 1]), "dropout"),
+    ],
+)
 def test_bad_input(kwargs, X, y, match):
     with pytest.raises(ValueError, match=match):
         MLPRetention(epochs=1, **kwargs).fit(X, y)

@@ -35,8 +35,9 @@ def test_stored_without_outputs_with_one_parameters_cell_matching_the_profiles(p
     assert len(tagged) == 1, f"{path.name}: {len(tagged)} parameters cells"
     values = {}
     for node in ast.parse(tagged[0].source).body:
-        assert isinstance(node, ast.Assign) and len(node.targets) == 1, \
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1, (
             f"{path.name}: the parameters cell holds only simple assignments"
+        )
         values[node.targets[0].id] = ast.literal_eval(node.value)
     spec = P.parameters(path.stem)
     assert set(values) == set(spec) | set(P.RESERVED)
@@ -105,8 +106,9 @@ def test_the_workshop_kit_has_workshop_values_and_no_solutions(tmp_path):
         for name, p in P.parameters(stem).items():
             assert values[name] == p.values["workshop"], (stem, name)
         # the kit's notebooks find the workshop profile's artifacts of this checkout
-        assert (kit / "notebooks" / values["artifacts_dir"]).resolve() == \
-            (ROOT / "_build" / "workshop" / "artifacts").resolve()
+        assert (kit / "notebooks" / values["artifacts_dir"]).resolve() == (
+            ROOT / "_build" / "workshop" / "artifacts"
+        ).resolve()
     source = nbformat.read(ROOT / "notebooks" / "05_linked_world.ipynb", as_version=4)
     assert "{solution}" in "\n".join(c.source for c in source.cells if c.cell_type == "markdown")
 
@@ -119,7 +121,7 @@ def test_the_instructor_page_lists_every_chapter_and_its_exercises(tmp_path):
     assert "No workshop run has been measured" in page
     for stem in P.notebooks():
         assert f"| {stem} |" in page
-    assert "Switch the link off" in page   # chapter 05's first exercise, named where it fits
+    assert "Switch the link off" in page  # chapter 05's first exercise, named where it fits
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

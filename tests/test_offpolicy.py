@@ -23,8 +23,15 @@ def _simulated_logs(rng, n):
     item = rng.integers(0, N_ITEMS, n)
     slot = rng.integers(0, 3, n)
     click = rng.random(n) < _click_prob(user, item, slot)
-    return pd.DataFrame({"item_id": item, "position": slot + 1, "click": click.astype(int),
-                         "propensity_score": 1 / N_ITEMS, "user_feature_0": np.where(user == 1, "a1", "b0")})
+    return pd.DataFrame(
+        {
+            "item_id": item,
+            "position": slot + 1,
+            "click": click.astype(int),
+            "propensity_score": 1 / N_ITEMS,
+            "user_feature_0": np.where(user == 1, "a1", "b0"),
+        }
+    )
 
 
 def _evaluation_policy():
@@ -34,15 +41,17 @@ def _evaluation_policy():
 
 
 def _true_q(fb):
-    user = (fb["context"][:, 0] == 0).astype(int)       # one-hot of 'b0' with drop_first: column is 1 for b0
+    user = (fb["context"][:, 0] == 0).astype(int)  # one-hot of 'b0' with drop_first: column is 1 for b0
     items, slots = np.arange(N_ITEMS), fb["position"]
-    return _click_prob(user[:, None, None], items[None, :, None], np.arange(3)[None, None, :]) + 0 * slots[:, None, None]
+    return (
+        _click_prob(user[:, None, None], items[None, :, None], np.arange(3)[None, None, :]) + 0 * slots[:, None, None]
+    )
 
 
 def _true_value(dist):
     users, items, slots = np.arange(2), np.arange(N_ITEMS), np.arange(3)
     q = _click_prob(users[:, None, None], items[None, :, None], slots[None, None, :])
-    return float((q * dist[None]).sum(axis=1).mean())     # users and slots equally likely
+    return float((q * dist[None]).sum(axis=1).mean())  # users and slots equally likely
 
 
 def test_terms_reproduce_obps_estimates():
@@ -58,10 +67,18 @@ def test_terms_reproduce_obps_estimates():
     dist = _evaluation_policy()
     q = op.reward_model(fb, dist, seed=0)
     assert q.shape == (6000, N_ITEMS, 3) and ((q >= 0) & (q <= 1)).all()
-    ope = OffPolicyEvaluation(bandit_feedback={k: fb[k] for k in ["n_rounds", "action", "position", "reward", "pscore"]},
-                              ope_estimators=[InverseProbabilityWeighting(), SelfNormalizedInverseProbabilityWeighting(),
-                                              DirectMethod(), DoublyRobust()])
-    ref = ope.estimate_policy_values(action_dist=np.repeat(dist[None], fb["n_rounds"], 0), estimated_rewards_by_reg_model=q)
+    ope = OffPolicyEvaluation(
+        bandit_feedback={k: fb[k] for k in ["n_rounds", "action", "position", "reward", "pscore"]},
+        ope_estimators=[
+            InverseProbabilityWeighting(),
+            SelfNormalizedInverseProbabilityWeighting(),
+            DirectMethod(),
+            DoublyRobust(),
+        ],
+    )
+    ref = ope.estimate_policy_values(
+        action_dist=np.repeat(dist[None], fb["n_rounds"], 0), estimated_rewards_by_reg_model=q
+    )
     mine = op.estimates(fb, dist, q)
     for e in op.ESTIMATORS:
         assert mine[e] == pytest.approx(ref[e], rel=1e-9)
@@ -73,7 +90,7 @@ def test_estimators_are_unbiased_on_a_simulated_bandit():
     runs = {e: [] for e in op.ESTIMATORS}
     for _ in range(150):
         fb = op.feedback(_simulated_logs(rng, 4000), N_ITEMS)
-        est = op.estimates(fb, dist, _true_q(fb))        # DM and DR with the true click model
+        est = op.estimates(fb, dist, _true_q(fb))  # DM and DR with the true click model
         for e in op.ESTIMATORS:
             runs[e].append(est[e])
     for e in op.ESTIMATORS:
@@ -107,7 +124,7 @@ def test_bootstrap_intervals_contain_the_estimates_and_are_reproducible():
 def test_thompson_sampling_probabilities_from_the_shipped_prior():
     dist = op.bts_action_dist("men", 34, n_sim=2000, seed=0)
     assert dist.shape == (34, 3) and np.allclose(dist.sum(axis=0), 1)
-    assert dist.max() > 5 / 34                          # TS concentrates on some items, unlike random
+    assert dist.max() > 5 / 34  # TS concentrates on some items, unlike random
 
 
 def test_on_policy_table_on_the_open_bandit_data():
@@ -117,12 +134,15 @@ def test_on_policy_table_on_the_open_bandit_data():
     assert ((t["low"] < t["click rate"]) & (t["click rate"] < t["high"])).all()
 
 
-@pytest.mark.parametrize("change,match", [
-    (lambda d: d.drop(columns="propensity_score"), r"missing column\(s\) \['propensity_score'\]"),
-    (lambda d: d.assign(item_id=d["item_id"] + 1), "'item_id' must be from 0 to 7 \\(n_actions=8\\), got 1 to 8"),
-    (lambda d: d.assign(position=d["position"] - 1), "'position' must be 1, 2 or 3"),
-    (lambda d: d.iloc[:0], "no rows"),
-])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (lambda d: d.drop(columns="propensity_score"), r"missing column\(s\) \['propensity_score'\]"),
+        (lambda d: d.assign(item_id=d["item_id"] + 1), "'item_id' must be from 0 to 7 \\(n_actions=8\\), got 1 to 8"),
+        (lambda d: d.assign(position=d["position"] - 1), "'position' must be 1, 2 or 3"),
+        (lambda d: d.iloc[:0], "no rows"),
+    ],
+)
 def test_bad_logs_are_clear_errors(change, match):
     logs = _simulated_logs(np.random.default_rng(5), 100)
     with pytest.raises(op.OffPolicyError, match=match):
@@ -146,7 +166,9 @@ def test_the_two_policies_read_as_an_ab_test_and_evaluated_off_policy_on_the_rea
     obd = data.load("obd")
     ab = op.policies_as_ab_test(op.on_policy_table(obd))
     assert list(ab.index) == ["all", "men", "women"]
-    assert ab.loc["men", "difference / 1,000"] == pytest.approx(2.3) and ab.loc["women", "p-value"] == pytest.approx(1.0)
+    assert ab.loc["men", "difference / 1,000"] == pytest.approx(2.3) and ab.loc["women", "p-value"] == pytest.approx(
+        1.0
+    )
     assert (ab["Holm-adjusted p"] >= ab["p-value"]).all() and (ab["minimum detectable lift"] > 0.5).all()
     table, drift = op.evaluate_campaigns(obd[obd["campaign"] == "men"], n_sim=2000, reps=20, seed=0)
     assert list(table.index.get_level_values("estimator")) == list(op.ESTIMATORS)

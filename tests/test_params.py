@@ -27,8 +27,9 @@ def test_unknown_name_is_rejected_with_a_suggestion():
     assert "example_rows" in msg  # lists what is allowed
 
 
-@pytest.mark.parametrize("value,why", [("abc", "an integer"), ("3.5", "an integer"), ("40", "from 2 to 18"),
-                                       ("1", "from 2 to 18")])
+@pytest.mark.parametrize(
+    "value,why", [("abc", "an integer"), ("3.5", "an integer"), ("40", "from 2 to 18"), ("1", "from 2 to 18")]
+)
 def test_wrong_type_or_range_names_the_parameter_and_what_is_allowed(value, why):
     with pytest.raises(ParameterError) as err:
         P.resolve("standard", ["01_data"], {"cohort_months": value})
@@ -74,8 +75,10 @@ def test_parse_assignments():
 
 def test_profiles_file_must_obey_its_own_rules(tmp_path):
     bad = tmp_path / "profiles.yaml"
-    bad.write_text("profiles: {smoke: s, standard: s, full: f}\nnotebooks:\n  01_x:\n    title: X\n"
-                   "    parameters:\n      n: {type: int, min: 1, help: h, values: {smoke: 0, standard: 1, full: 1}}\n")
+    bad.write_text(
+        "profiles: {smoke: s, standard: s, full: f}\nnotebooks:\n  01_x:\n    title: X\n"
+        "    parameters:\n      n: {type: int, min: 1, help: h, values: {smoke: 0, standard: 1, full: 1}}\n"
+    )
     with pytest.raises(ParameterError, match="profile 'smoke'.*'n'"):
         P.spec(bad)
 

@@ -22,7 +22,7 @@ def test_the_same_key_gives_the_same_pseudonym_and_another_key_another():
     import hashlib
     import hmac
 
-    assert a[0] == hmac.new(KEY, b"101", hashlib.sha256).hexdigest()[:32]       # the standard HMAC, nothing home-made
+    assert a[0] == hmac.new(KEY, b"101", hashlib.sha256).hexdigest()[:32]  # the standard HMAC, nothing home-made
 
 
 def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_path):
@@ -32,9 +32,11 @@ def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_
     monkeypatch.delenv(KEY_ENV, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv(KEY_ENV, "e" * 40)
-    assert load_key("smoke") == TEST_KEY                     # always: smoke runs give the same numbers anywhere
+    assert load_key("smoke") == TEST_KEY  # always: smoke runs give the same numbers anywhere
     monkeypatch.delenv(KEY_ENV)
-    with pytest.raises(PseudonymKeyError, match="no pseudonymisation key for profile 'standard': run `python -m retention_lib keygen`"):
+    with pytest.raises(
+        PseudonymKeyError, match="no pseudonymisation key for profile 'standard': run `python -m retention_lib keygen`"
+    ):
         load_key("standard")
     monkeypatch.setenv(KEY_ENV, "short")
     with pytest.raises(PseudonymKeyError, match="has 5 bytes; use at least 32"):
@@ -42,7 +44,7 @@ def test_keys_come_from_outside_and_smoke_alone_has_a_test_key(monkeypatch, tmp_
     monkeypatch.setenv(KEY_ENV, "s" * 40)
     assert load_key("standard") == b"s" * 40
     monkeypatch.delenv(KEY_ENV)
-    path = keygen()                                          # the default place, outside any repository
+    path = keygen()  # the default place, outside any repository
     assert path == default_key_file() and oct(path.stat().st_mode)[-3:] == "600"
     assert load_key("standard") == path.read_bytes().strip() and len(load_key("standard")) == 64
     with pytest.raises(PseudonymKeyError, match="already holds a key"):
@@ -64,7 +66,7 @@ def test_plain_hashes_are_guessed_back_and_keyed_ones_are_not(tmp_path):
     from retention_lib.privacy import guessable_share, plain_hash, raw_ids_in
 
     ids = np.arange(100001, 101001)
-    candidates = np.arange(100000, 200000)                  # an attacker lists every plausible id
+    candidates = np.arange(100000, 200000)  # an attacker lists every plausible id
     assert guessable_share(plain_hash(ids), candidates) == 1.0
     assert guessable_share(pseudonymise(ids, KEY), candidates) == 0.0
     export = pd.DataFrame({"spend": np.arange(1000.0)}, index=pd.Index(pseudonymise(ids, KEY), name="customer"))
@@ -109,7 +111,7 @@ def test_planted_items_sit_where_the_table_says(real_texts):
     p = plant(real_texts, seed=1)
     assert set(p["kind"]) == set(KINDS) and p["kind"].value_counts().min() == 30
     for r in p.itertuples():
-        assert r.text[r.start:r.end] == r.value
+        assert r.text[r.start : r.end] == r.value
         assert real_texts[r.source].split()[0] in r.text
     pd.testing.assert_frame_equal(plant(real_texts, seed=1), p)
 
@@ -128,14 +130,14 @@ def test_recall_on_planted_personal_data_stays_above_its_floor(scrubber, real_te
     assert all(v in c for v, c in zip(missed["value"], missed["in context"]))
     scrubbed = scrubber.scrub(p["text"].tolist())
     for r, text in zip(p.itertuples(), scrubbed):
-        if r.kind in ("EMAIL_ADDRESS", "ORDER_NUMBER"):          # recall 1 on these: every one redacted
+        if r.kind in ("EMAIL_ADDRESS", "ORDER_NUMBER"):  # recall 1 on these: every one redacted
             assert r.value not in text and "<" in text
 
 
 def test_the_scrubber_is_offline_and_refuses_unknown_kinds(scrubber):
     import tldextract.tldextract as impl
 
-    assert not impl.TLD_EXTRACTOR.suffix_list_urls                   # the bundled list, no download
+    assert not impl.TLD_EXTRACTOR.suffix_list_urls  # the bundled list, no download
     from retention_lib.privacy import Scrubber
 
     with pytest.raises(ValueError, match=r"entities: unknown \['SSN'\]"):
@@ -147,13 +149,20 @@ def test_the_scrubber_is_offline_and_refuses_unknown_kinds(scrubber):
 
 def test_lattice_generalises_several_columns_at_the_lowest_height_and_top_codes():
     rng = np.random.default_rng(1)
-    t = pd.DataFrame({"weeks": rng.uniform(0, 12, 800), "spend": rng.lognormal(3.5, 0.8, 800),
-                      "dept": rng.choice(["a", "b"], 800)})
-    out = k_anonymise(t, ["weeks", "spend", "dept"], k=5, ladders={"weeks": (1, 2, 4, 13), "spend": (5, 25, 100)},
-                      caps={"spend": 200}, max_suppressed=0.05)
+    t = pd.DataFrame(
+        {"weeks": rng.uniform(0, 12, 800), "spend": rng.lognormal(3.5, 0.8, 800), "dept": rng.choice(["a", "b"], 800)}
+    )
+    out = k_anonymise(
+        t,
+        ["weeks", "spend", "dept"],
+        k=5,
+        ladders={"weeks": (1, 2, 4, 13), "spend": (5, 25, 100)},
+        caps={"spend": 200},
+        max_suppressed=0.05,
+    )
     assert k_of(out.table, ["weeks", "spend", "dept"]) >= 5
     good = out.steps[out.steps["share in groups < k"] <= 0.05]
-    assert out.steps.loc[good.index, "height"].min() == out.steps["height"].iloc[-1]   # stopped at the first good height
+    assert out.steps.loc[good.index, "height"].min() == out.steps["height"].iloc[-1]  # stopped at the first good height
     chosen = good[good["height"] == good["height"].min()].sort_values("rows in groups < k").iloc[0]
     assert out.widths == {"weeks": chosen["weeks width"], "spend": chosen["spend width"]}
     top = t.loc[out.table.index, "spend"] >= 200
@@ -174,11 +183,12 @@ def test_identities_are_found_where_they_hold_and_not_in_a_bands_own_midpoint():
     export = pd.DataFrame({"weeks_since_last": last, "gap": gap, "freq": np.minimum(freq, 4), "noise": rng.random(n)})
     found = privacy.find_identities(export, "tenure", pd.Series(tenure))
     assert str(found[0]) == "weeks_since_last + gap × freq" or str(found[0]) == "weeks_since_last + freq × gap"
-    assert found[0].share == pytest.approx(np.mean(freq <= 4))          # the top-coded rows break it
+    assert found[0].share == pytest.approx(np.mean(freq <= 4))  # the top-coded rows break it
     # an identity that holds on few rows is kept out by min_share, and listed when asked for
     rare = pd.Series(np.where(np.arange(n) < 3, last + gap, rng.uniform(50, 60, n)))
-    assert all("gap" not in str(i) or i.share < 0.01 for i in privacy.find_identities(export, "t", rare)) and \
-        not privacy.find_identities(export, "t", rare)
+    assert all(
+        "gap" not in str(i) or i.share < 0.01 for i in privacy.find_identities(export, "t", rare)
+    ) and not privacy.find_identities(export, "t", rare)
     assert str(privacy.find_identities(export, "t", rare, min_share=1 / n)[0]) == "gap + weeks_since_last"
     assert np.allclose(found[0].evaluate(export)[freq <= 4], tenure[freq <= 4])
     # a column banded like the target equals it where the value sits at a band's middle: no identity
@@ -213,34 +223,55 @@ def shop_profiles():
     return p.assign(n_reviews=n.reindex(p.index, fill_value=0))
 
 
-BEHAVIOUR = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "weeks_since_last", "spend_cal",
-             "ipt_mean_weeks", "days_last_13w", "n_reviews"]
+BEHAVIOUR = [
+    "frequency_cal",
+    "recency_cal",
+    "T_cal",
+    "monetary_value_cal",
+    "weeks_since_last",
+    "spend_cal",
+    "ipt_mean_weeks",
+    "days_last_13w",
+    "n_reviews",
+]
 KNOWS = ["T_cal", "frequency_cal", "spend_cal"]
 
 
 def test_the_audit_catches_an_export_that_bands_tenure_but_keeps_its_clock(shop_profiles):
     p = shop_profiles
-    leaky = privacy.export_profiles(p, [c for c in BEHAVIOUR if c != "recency_cal"], ["T_cal", "frequency_cal", "n_reviews"],
-                                    5, {"T_cal": (1, 2, 4, 8, 13, 26, 52)}, caps={"frequency_cal": 10, "n_reviews": 3})
+    leaky = privacy.export_profiles(
+        p,
+        [c for c in BEHAVIOUR if c != "recency_cal"],
+        ["T_cal", "frequency_cal", "n_reviews"],
+        5,
+        {"T_cal": (1, 2, 4, 8, 13, 26, 52)},
+        caps={"frequency_cal": 10, "n_reviews": 3},
+    )
     audit = privacy.audit_export(leaky, p[KNOWS], KNOWS, 5, known_widths={"T_cal": 1})
     t = audit.rebuild.loc["T_cal"]
     assert t["rebuilt exactly"] > 0.95 and not t["passes"]
     assert "weeks_since_last" in t["identity"] and "ipt_mean_weeks" in t["identity"]
-    assert audit.rebuild.loc["spend_cal", "rebuilt exactly"] == 1.0          # exported as it is
+    assert audit.rebuild.loc["spend_cal", "rebuilt exactly"] == 1.0  # exported as it is
     assert audit.attack["reidentified"] > 0.5 > audit.bound and not audit.passes
 
 
 def test_the_fixed_export_passes_the_audit_and_the_attack_bound(shop_profiles):
     p = shop_profiles
     keep = [c for c in BEHAVIOUR if c not in ("recency_cal", "ipt_mean_weeks", "monetary_value_cal")]
-    fixed = privacy.export_profiles(p, keep, ["T_cal", "frequency_cal", "spend_cal", "n_reviews"], 5,
-                                    {"T_cal": (1, 2, 4, 8, 13), "spend_cal": (5, 10, 25, 50, 100)},
-                                    caps={"frequency_cal": 10, "n_reviews": 3, "spend_cal": 200},
-                                    banded_with={"weeks_since_last": "T_cal"}, max_suppressed=0.05)
+    fixed = privacy.export_profiles(
+        p,
+        keep,
+        ["T_cal", "frequency_cal", "spend_cal", "n_reviews"],
+        5,
+        {"T_cal": (1, 2, 4, 8, 13), "spend_cal": (5, 10, 25, 50, 100)},
+        caps={"frequency_cal": 10, "n_reviews": 3, "spend_cal": 200},
+        banded_with={"weeks_since_last": "T_cal"},
+        max_suppressed=0.05,
+    )
     assert k_of(fixed.table, ["T_cal", "frequency_cal", "spend_cal", "n_reviews"]) >= 5
     assert fixed.shown_as("spend_cal") == ("band", fixed.anonymised.widths["spend_cal"], 200)
     assert fixed.shown_as("frequency_cal") == ("cap", 10) and fixed.shown_as("recency_cal") == ("absent",)
-    assert fixed.shown_as("weeks_since_last") == ("band", fixed.anonymised.widths["T_cal"])   # banded with tenure
+    assert fixed.shown_as("weeks_since_last") == ("band", fixed.anonymised.widths["T_cal"])  # banded with tenure
     audit = privacy.audit_export(fixed, p[KNOWS], KNOWS, 5, known_widths={"T_cal": 1})
     assert (audit.rebuild["rebuilt exactly"] == 0).all(), audit.rebuild
     assert audit.passes and audit.attack["reidentified"] <= 1 / 5 and audit.attack["unique"] == 0

@@ -12,8 +12,9 @@ from retention_lib import recommend as rc
 
 
 def _recs(lists: dict) -> pd.DataFrame:
-    return pd.DataFrame([{"user_id": u, "rank": r + 1, "product_id": p} for u, items in lists.items()
-                         for r, p in enumerate(items)])
+    return pd.DataFrame(
+        [{"user_id": u, "rank": r + 1, "product_id": p} for u, items in lists.items() for r, p in enumerate(items)]
+    )
 
 
 def test_metrics_on_a_hand_computed_example():
@@ -72,8 +73,13 @@ def test_recommenders_stay_in_the_catalogue_without_duplicates(split):
     history = split.history("test")
     catalogue = set(history["product_id"])
     users = split.users[:40]
-    for model in [rc.Popularity(), rc.BuyAgain(3.0), rc.ItemKNN(20), rc.ALS(factors=8, iterations=2),
-                  rc.BPR(factors=8, iterations=5)]:
+    for model in [
+        rc.Popularity(),
+        rc.BuyAgain(3.0),
+        rc.ItemKNN(20),
+        rc.ALS(factors=8, iterations=2),
+        rc.BPR(factors=8, iterations=5),
+    ]:
         model.fit(history)
         for exclude in (False, True):
             recs = model.recommend(users, 15, exclude_seen=exclude)
@@ -101,16 +107,21 @@ def test_factorisations_are_reproducible(split):
 
 def test_the_ranker_never_sees_the_test_order(split):
     ranker = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20).fit(split)
-    scrambled = rc.NextOrderSplit(split.train, split.validation,
-                                  split.test.assign(product_id=split.test["product_id"] + 10 ** 7), split.dropped)
+    scrambled = rc.NextOrderSplit(
+        split.train, split.validation, split.test.assign(product_id=split.test["product_id"] + 10**7), split.dropped
+    )
     other = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20).fit(scrambled)
     pd.testing.assert_frame_equal(ranker.train_candidates_, other.train_candidates_)
     recs = ranker.recommend(10)
     assert not recs.duplicated(["user_id", "product_id"]).any() and recs.groupby("user_id").size().max() == 10
     assert 0 < ranker.candidate_recall() <= 1
     # without the order's own timing: the model learns from the other features only
-    blind = rc.CandidateRanker(mf=rc.ALS(factors=8, iterations=2), training_orders=2, max_iter=20,
-                               features=[f for f in rc.FEATURES if f not in rc.ORDER_TIME_FEATURES]).fit(split)
+    blind = rc.CandidateRanker(
+        mf=rc.ALS(factors=8, iterations=2),
+        training_orders=2,
+        max_iter=20,
+        features=[f for f in rc.FEATURES if f not in rc.ORDER_TIME_FEATURES],
+    ).fit(split)
     assert blind.model_.n_features_in_ == len(rc.FEATURES) - len(rc.ORDER_TIME_FEATURES)
     assert len(blind.recommend(10)) == len(recs)
     with pytest.raises(rc.RecommendError, match=r"features: \['days_since_order'\]"):
@@ -118,8 +129,15 @@ def test_the_ranker_never_sees_the_test_order(split):
 
 
 def test_candidate_features_on_a_small_example():
-    history = pd.DataFrame({"user_id": [1] * 5, "order_number": [1, 1, 2, 3, 3], "product_id": [5, 6, 5, 5, 7],
-                            "days_since_prior_order": [np.nan, np.nan, 7.0, 3.0, 3.0], "add_to_cart_order": [1, 2, 1, 2, 1]})
+    history = pd.DataFrame(
+        {
+            "user_id": [1] * 5,
+            "order_number": [1, 1, 2, 3, 3],
+            "product_id": [5, 6, 5, 5, 7],
+            "days_since_prior_order": [np.nan, np.nan, 7.0, 3.0, 3.0],
+            "add_to_cart_order": [1, 2, 1, 2, 1],
+        }
+    )
     target = pd.DataFrame({"user_id": [1], "order_number": [4], "product_id": [5], "days_since_prior_order": [10.0]})
     f = rc.candidate_features(history, target, new_per_user=0, mf=rc.ALS(factors=2, iterations=1).fit(history))
     f = f.set_index("product_id")
@@ -129,16 +147,20 @@ def test_candidate_features_on_a_small_example():
 
 
 def test_tune_picks_the_best_setting(split):
-    best, table = rc.tune(rc.BuyAgain, [{"half_life": 0.01}, {"half_life": 5.0}], split.history("validation"),
-                          split.validation, k=10)
+    best, table = rc.tune(
+        rc.BuyAgain, [{"half_life": 0.01}, {"half_life": 5.0}], split.history("validation"), split.validation, k=10
+    )
     assert best == {"half_life": float(table.loc[table["ndcg"].idxmax(), "half_life"])} and len(table) == 2
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda m: m.recommend([1, 999999], 5), r"unknown user\(s\) \[999999\]"),
-    (lambda m: m.recommend([1], 0), "k must be a whole number >= 1, got 0"),
-    (lambda m: m.recommend([1], 2.5), "k must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda m: m.recommend([1, 999999], 5), r"unknown user\(s\) \[999999\]"),
+        (lambda m: m.recommend([1], 0), "k must be a whole number >= 1, got 0"),
+        (lambda m: m.recommend([1], 2.5), "k must be a whole number"),
+    ],
+)
 def test_bad_users_and_k_are_clear_errors(call, match):
     model = rc.Popularity().fit(pd.DataFrame({"user_id": [1, 2], "order_number": [1, 1], "product_id": [3, 4]}))
     with pytest.raises(rc.RecommendError, match=match):
@@ -174,9 +196,11 @@ def test_item_quality_is_the_shrunk_mean_rating(linked):
     assert catalogue.index.is_unique and (catalogue["experience_shift"] == catalogue["quality"]).all()
     grand = reviews["rating"].mean()
     assert (np.sign(catalogue["quality"]) == np.sign(catalogue["mean_rating"] - grand)).all()
-    assert (catalogue["quality"].abs() <= (catalogue["mean_rating"] - grand).abs() / reviews["rating"].std() + 1e-12).all()
+    assert (
+        catalogue["quality"].abs() <= (catalogue["mean_rating"] - grand).abs() / reviews["rating"].std() + 1e-12
+    ).all()
     few, many = catalogue[catalogue["real_reviews"] <= 2], catalogue[catalogue["real_reviews"] >= 200]
-    assert few["quality"].abs().mean() < many["quality"].abs().mean()          # small samples shrink more
+    assert few["quality"].abs().mean() < many["quality"].abs().mean()  # small samples shrink more
     doubled = rc.item_catalogue(reviews, catalogue.index, scale=2.0)
     np.testing.assert_allclose(doubled["experience_shift"], 2 * catalogue["quality"])
     with pytest.raises(rc.RecommendError, match="items without any real review"):
@@ -206,7 +230,9 @@ def test_purchases_get_items_from_their_reviews_or_departments(linked):
     # drawn items come from the customer's two departments
     c = w.truth.customers
     dept = catalogue["department"].reindex(lines["product_id"]).to_numpy()
-    own = (dept == c.loc[lines["user_id"], "department_1"].to_numpy()) | (dept == c.loc[lines["user_id"], "department_2"].to_numpy())
+    own = (dept == c.loc[lines["user_id"], "department_1"].to_numpy()) | (
+        dept == c.loc[lines["user_id"], "department_2"].to_numpy()
+    )
     assert own.mean() > 0.95
 
 
@@ -231,7 +257,7 @@ def test_following_recommendations_uses_the_worlds_dropout(linked):
     recs = rc.Popularity().fit(lines).recommend(users, 5)
     out = rc.follow_recommendations(w, {"a": recs, "b": recs}, flat, 5, seed=2)
     a, b = out[out["recommender"] == "a"], out[out["recommender"] == "b"]
-    np.testing.assert_array_equal(a["retained"].to_numpy(), b["retained"].to_numpy())      # common random numbers
+    np.testing.assert_array_equal(a["retained"].to_numpy(), b["retained"].to_numpy())  # common random numbers
     # with items that make no difference, buying again is as likely as in the world's own holdout
     c = w.truth.customers
     world_rate = (c["purchases_none"] >= 2).sum() / (c["purchases_none"] >= 1).sum()
@@ -245,8 +271,16 @@ def test_good_items_make_fewer_bad_experiences_and_keep_more_customers(linked):
     uneven = rc.item_catalogue(reviews, w.observed.reviews["clothing_id"].unique(), scale=5.0)
     users = w.truth.customers.index.to_numpy()
     best, worst = uneven["quality"].nlargest(3).index, uneven["quality"].nsmallest(3).index
-    lists = {name: pd.DataFrame({"user_id": np.repeat(users, 3), "rank": np.tile([1, 2, 3], len(users)),
-                                 "product_id": np.tile(items, len(users))}) for name, items in [("best", best), ("worst", worst)]}
+    lists = {
+        name: pd.DataFrame(
+            {
+                "user_id": np.repeat(users, 3),
+                "rank": np.tile([1, 2, 3], len(users)),
+                "product_id": np.tile(items, len(users)),
+            }
+        )
+        for name, items in [("best", best), ("worst", worst)]
+    }
     out = rc.follow_recommendations(w, lists, uneven, 3, seed=0)
     table = rc.compare_following(out, "worst", n_resamples=200)
     assert table.loc["best", "bad vs worst"] < 0 and table.loc["best", "retained vs worst"] > 0
@@ -261,26 +295,33 @@ def test_good_items_make_fewer_bad_experiences_and_keep_more_customers(linked):
 # -- sizes: fit complaints matched to the customer ---------------------------------------------------
 
 
-@pytest.mark.parametrize("text, small, large", [
-    ("It runs small, so size up.", True, False),
-    ("Runs a little snug in the hips.", True, False),
-    ("Way too tight across the chest", True, False),
-    ("I don't think this dress runs small at all.", False, False),
-    ("No need to size up.", False, False),
-    ("Runs large; I sized down and love it.", False, True),
-    ("It is too baggy for me", False, True),
-    ("True to size and so soft.", False, False),
-    ("The top runs small but the skirt runs big.", True, True),
-])
+@pytest.mark.parametrize(
+    "text, small, large",
+    [
+        ("It runs small, so size up.", True, False),
+        ("Runs a little snug in the hips.", True, False),
+        ("Way too tight across the chest", True, False),
+        ("I don't think this dress runs small at all.", False, False),
+        ("No need to size up.", False, False),
+        ("Runs large; I sized down and love it.", False, True),
+        ("It is too baggy for me", False, True),
+        ("True to size and so soft.", False, False),
+        ("The top runs small but the skirt runs big.", True, True),
+    ],
+)
 def test_the_fit_rule(text, small, large):
     said = rc.fit_mentions([text])
     assert (bool(said.loc[0, "small"]), bool(said.loc[0, "large"])) == (small, large)
 
 
 def test_item_fit_is_the_shrunk_share_and_the_penalty_is_real():
-    reviews = pd.DataFrame({"clothing_id": [1] * 4 + [2] * 4 + [3] * 30,
-                            "text": ["runs small"] * 4 + ["runs large", "lovely", "lovely", "lovely"] + ["nice colour"] * 30,
-                            "rating": [2, 2, 3, 2, 3, 5, 5, 4] + [5, 4] * 15})
+    reviews = pd.DataFrame(
+        {
+            "clothing_id": [1] * 4 + [2] * 4 + [3] * 30,
+            "text": ["runs small"] * 4 + ["runs large", "lovely", "lovely", "lovely"] + ["nice colour"] * 30,
+            "rating": [2, 2, 3, 2, 3, 5, 5, 4] + [5, 4] * 15,
+        }
+    )
     with pytest.raises(rc.RecommendError, match="fewer than 10 rated reviews"):
         rc.item_fit(reviews, [1, 2])
     real = data.load("reviews")
@@ -296,7 +337,9 @@ def test_item_fit_is_the_shrunk_share_and_the_penalty_is_real():
 
 def test_customer_fit_is_the_majority_of_what_they_wrote():
     written = pd.DataFrame({"customer_id": [1, 1, 1, 2, 2, 3], "clothing_id": [5, 6, 7, 5, 6, 7]})
-    said = pd.DataFrame({"small": [True, True, False, True, False, False], "large": [False, False, True, False, True, False]})
+    said = pd.DataFrame(
+        {"small": [True, True, False, True, False, False], "large": [False, False, True, False, True, False]}
+    )
     t = rc.customer_fit(written, said, [1, 2, 3, 4])
     assert t.tolist() == ["small", "", "", ""]
     shares = rc.item_fit_reading(written, said, prior_reviews=0.0)
@@ -313,11 +356,15 @@ def test_fit_aware_reranking_changes_only_customers_with_a_tendency(linked):
     tendency = pd.Series(["small", "", "large", "", "", ""], index=users)
     zero = pd.Series(0.0, index=catalogue.index)
     plain = rc.ReviewAware(rc.Popularity(), zero).fit(lines).recommend(users, 5)
-    fitted = rc.FitAware(rc.Popularity(), zero, shares=shares, tendency=tendency, fit_weight=1e4).fit(lines).recommend(users, 5)
+    fitted = (
+        rc.FitAware(rc.Popularity(), zero, shares=shares, tendency=tendency, fit_weight=1e4)
+        .fit(lines)
+        .recommend(users, 5)
+    )
     for u in users:
         a = plain.loc[plain["user_id"] == u, "product_id"].tolist()
         b = fitted.loc[fitted["user_id"] == u, "product_id"].tolist()
-        assert (a != b) == (tendency[u] == "small")       # "large" shares are all equal here: nothing to change
+        assert (a != b) == (tendency[u] == "small")  # "large" shares are all equal here: nothing to change
     sold = catalogue.index[catalogue.index.isin(lines["product_id"])]
     top_small = fitted.loc[fitted["user_id"] == users[0], "product_id"]
     assert shares.loc[top_small, "small"].max() <= shares.loc[sold, "small"].nsmallest(5).max()
@@ -333,9 +380,15 @@ def test_fit_misses_hit_only_customers_with_a_tendency(linked):
     users = w.truth.customers.index.to_numpy()
     recs = rc.Popularity().fit(lines).recommend(users, 5)
     plain = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2)
-    none = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2,
-                                     fit=rc.FitWorld(fit.tendency, fit.shares, sensitivity=0.0, penalty=fit.penalty))
-    pd.testing.assert_frame_equal(plain, none.drop(columns=["tendency", "fit_miss"]))     # sensitivity 0: no sizes
+    none = rc.follow_recommendations(
+        w,
+        {"a": recs},
+        catalogue,
+        5,
+        seed=2,
+        fit=rc.FitWorld(fit.tendency, fit.shares, sensitivity=0.0, penalty=fit.penalty),
+    )
+    pd.testing.assert_frame_equal(plain, none.drop(columns=["tendency", "fit_miss"]))  # sensitivity 0: no sizes
     out = rc.follow_recommendations(w, {"a": recs}, catalogue, 5, seed=2, fit=fit)
     assert not out.loc[out["tendency"] == "", "fit_miss"].any() and out.loc[out["tendency"] != "", "fit_miss"].any()
     assert (out["experience"] <= plain["experience"] + 1e-12).all()
@@ -349,7 +402,14 @@ def test_fit_misses_hit_only_customers_with_a_tendency(linked):
 
 def test_the_zero_shot_reader_reads_plain_fit_sentences(tmp_path):
     reader = rc.ZeroShotFit(cache=tmp_path / "e.parquet")
-    said = reader(["Love it. It runs small, order a size up!", "It was way too big for me.", "Beautiful colour and soft fabric.", ""])
+    said = reader(
+        [
+            "Love it. It runs small, order a size up!",
+            "It was way too big for me.",
+            "Beautiful colour and soft fabric.",
+            "",
+        ]
+    )
     assert said["small"].tolist() == [True, False, False, False]
     assert said["large"].tolist() == [False, True, False, False]
     q = rc.reading_quality(said, rc.fit_mentions(["runs small", "too big", "nice", ""]))
@@ -362,7 +422,7 @@ def test_true_quality_leaves_out_the_reviews_the_shop_reads(linked):
     w, reviews, catalogue = linked
     pool = wd.review_pool(reviews)
     outside = rc.item_catalogue(reviews, catalogue.index, pool=pool.index)
-    assert (outside["real_reviews"] == catalogue["real_reviews"]).all()           # popularity counts every review
+    assert (outside["real_reviews"] == catalogue["real_reviews"]).all()  # popularity counts every review
     n_out = reviews.loc[reviews.index.difference(pool.index)].dropna(subset=["rating"]).groupby("clothing_id").size()
     assert (outside["truth_reviews"] == n_out.reindex(outside.index).fillna(0)).all()
     # an item's truth moves when its pool reviews are left out, and one reviewed only in the pool gets the prior
@@ -382,27 +442,36 @@ def test_following_depends_on_relevance_only_when_asked(linked):
     dept_share = (c["department_1"].value_counts() + c["department_2"].value_counts()).fillna(0)
     rare = dept_share.idxmin()
     odd_items = catalogue[catalogue["department"].astype(str) == rare]["real_reviews"].nlargest(3).index
-    odd = pd.DataFrame({"user_id": np.repeat(users, 3), "rank": np.tile([1, 2, 3], len(users)),
-                        "product_id": np.tile(odd_items, len(users))})
+    odd = pd.DataFrame(
+        {
+            "user_id": np.repeat(users, 3),
+            "rank": np.tile([1, 2, 3], len(users)),
+            "product_id": np.tile(odd_items, len(users)),
+        }
+    )
     lists = {"popular": rc.Popularity().fit(lines).recommend(users, 3), "odd": odd}
     zero = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.0)
     assert zero["took"].all()
     # 0 is the world as it was: these totals were computed with the code before relevance existed (8633c82)
     popular = zero[zero["recommender"] == "popular"]
-    assert (len(popular), int(popular["item"].sum()), int(popular["retained"].sum()), int(popular["bad"].sum())) == \
-        (1087, 1099810, 556, 39)
+    assert (len(popular), int(popular["item"].sum()), int(popular["retained"].sum()), int(popular["bad"].sum())) == (
+        1087,
+        1099810,
+        556,
+        39,
+    )
     assert popular["experience"].sum() == pytest.approx(172.657609, abs=1e-5)
     full = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=1.0)
     odd_rows = full[full["recommender"] == "odd"]
     own = (c.loc[odd_rows["customer_id"], ["department_1", "department_2"]].astype(str) == rare).any(axis=1).to_numpy()
-    assert (odd_rows["took"].to_numpy() == own).all()                           # only the customers of that department
+    assert (odd_rows["took"].to_numpy() == own).all()  # only the customers of that department
     passed = odd_rows[~odd_rows["took"]]
     dept_bought = catalogue.loc[passed["item"], "department"].astype(str).to_numpy()
     mine = c.loc[passed["customer_id"], ["department_1", "department_2"]].astype(str).to_numpy()
-    assert ((dept_bought == mine[:, 0]) | (dept_bought == mine[:, 1])).all()    # they buy their own kind of item
+    assert ((dept_bought == mine[:, 0]) | (dept_bought == mine[:, 1])).all()  # they buy their own kind of item
     # who buys, and what happens after, is the same under every list and setting (common random numbers)
     assert (full.groupby("recommender").size() == zero.groupby("recommender").size()).all()
-    pd.testing.assert_frame_equal(rc.follow_recommendations(w, lists, catalogue, 3, seed=2), zero)   # the default is 0
+    pd.testing.assert_frame_equal(rc.follow_recommendations(w, lists, catalogue, 3, seed=2), zero)  # the default is 0
     half = rc.follow_recommendations(w, lists, catalogue, 3, seed=2, relevance=0.5)
     irrelevant = ~half.loc[half["recommender"] == "odd", "took"]
     assert 0.3 < irrelevant.sum() / (~own).sum() < 0.7

@@ -16,12 +16,17 @@ def tx(rows):
 # customer 1: first 2020-01-01, again 01-15 (twice that day), 02-12; holdout 03-04
 # customer 2: one purchase 2020-01-29, nothing after
 # customer 3: first purchase in the holdout only: not in the summary
-TINY = tx([
-    (1, "2020-01-01", 1, 10.0), (1, "2020-01-15", 1, 5.0), (1, "2020-01-15", 2, 7.0),
-    (1, "2020-02-12", 1, 20.0), (1, "2020-03-04", 1, 9.0),
-    (2, "2020-01-29", 3, 30.0),
-    (3, "2020-03-11", 1, 4.0),
-])
+TINY = tx(
+    [
+        (1, "2020-01-01", 1, 10.0),
+        (1, "2020-01-15", 1, 5.0),
+        (1, "2020-01-15", 2, 7.0),
+        (1, "2020-02-12", 1, 20.0),
+        (1, "2020-03-04", 1, 9.0),
+        (2, "2020-01-29", 3, 30.0),
+        (3, "2020-03-11", 1, 4.0),
+    ]
+)
 
 
 def test_summary_by_hand():
@@ -30,8 +35,8 @@ def test_summary_by_hand():
     c1, c2 = s.loc[1], s.loc[2]
     # customer 1: purchase days 01-01, 01-15, 02-12 in calibration -> 2 repeats
     assert c1["frequency_cal"] == 2
-    assert c1["recency_cal"] == pytest.approx(6.0)     # 01-01 -> 02-12 = 42 days
-    assert c1["T_cal"] == pytest.approx(8.0)           # 01-01 -> 02-26 = 56 days
+    assert c1["recency_cal"] == pytest.approx(6.0)  # 01-01 -> 02-12 = 42 days
+    assert c1["T_cal"] == pytest.approx(8.0)  # 01-01 -> 02-26 = 56 days
     assert c1["monetary_value_cal"] == pytest.approx((12.0 + 20.0) / 2)  # same-day orders summed
     assert c1["frequency_holdout"] == 1
     assert c1["orders_cal"] == 4 and c1["spend_cal"] == pytest.approx(42.0)
@@ -45,13 +50,16 @@ def test_summary_by_hand():
     assert s["duration_holdout"].iloc[0] == pytest.approx(4.0)
 
 
-@pytest.mark.parametrize("mutate,match", [
-    (lambda d: d.iloc[0:0], "no rows"),
-    (lambda d: d.assign(amount=-d["amount"]), "'amount': 7 negative"),
-    (lambda d: pd.concat([d, tx([(9, "2021-01-01", 1, 1.0)])]), "1 purchase\\(s\\) after the observation end"),
-    (lambda d: d.drop(columns="amount"), "missing column"),
-    (lambda d: d.assign(date=d["date"].astype(str)), "must hold datetimes"),
-])
+@pytest.mark.parametrize(
+    "mutate,match",
+    [
+        (lambda d: d.iloc[0:0], "no rows"),
+        (lambda d: d.assign(amount=-d["amount"]), "'amount': 7 negative"),
+        (lambda d: pd.concat([d, tx([(9, "2021-01-01", 1, 1.0)])]), "1 purchase\\(s\\) after the observation end"),
+        (lambda d: d.drop(columns="amount"), "missing column"),
+        (lambda d: d.assign(date=d["date"].astype(str)), "must hold datetimes"),
+    ],
+)
 def test_bad_input_gives_clear_errors(mutate, match):
     with pytest.raises(ValueError, match=match):
         retention.calibration_holdout(mutate(TINY), "2020-02-26", "2020-03-25")
@@ -76,8 +84,12 @@ def test_bgnbd_reproduces_the_published_parameters(sample_summary):
     assert got == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     assert m.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
     ce = m.expected_purchases(sample_summary)
-    np.testing.assert_array_equal(ce, m.conditional_expected_purchases(
-        39.0, sample_summary["frequency_cal"], sample_summary["recency_cal"], sample_summary["T_cal"]))
+    np.testing.assert_array_equal(
+        ce,
+        m.conditional_expected_purchases(
+            39.0, sample_summary["frequency_cal"], sample_summary["recency_cal"], sample_summary["T_cal"]
+        ),
+    )
     proba = m.predict_proba(sample_summary)
     assert proba.shape == (2357, 2) and np.allclose(proba.sum(axis=1), 1.0)
     assert np.corrcoef(ce, sample_summary["frequency_holdout"])[0, 1] == pytest.approx(0.626, abs=0.0015)
@@ -137,7 +149,7 @@ def test_expected_calibration_error_agrees_with_sklearn_calibration_curve():
 
     rng = np.random.default_rng(3)
     p = rng.uniform(0, 1, 5000)
-    y = (rng.uniform(0, 1, 5000) < p ** 1.5).astype(int)
+    y = (rng.uniform(0, 1, 5000) < p**1.5).astype(int)
     frac, mean_pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
     counts = np.histogram(p, bins=np.linspace(0, 1, 11))[0]
     ref = np.sum(counts[counts > 0] / len(p) * np.abs(frac - mean_pred))
@@ -166,11 +178,11 @@ def test_evaluate_rejects_a_ranking_as_probability():
         metrics.binary_metrics([0, 1], [0.5, 2.0])
     r = metrics.binary_metrics([0, 1, 0, 1], [0.1, 3.0, 0.2, 2.0], probability=False)
     assert r["roc_auc"] == 1.0 and np.isnan(r["log_loss"])
-    t = metrics.evaluate_binary([0, 1, 0, 1], {"p": [0.1, 0.9, 0.2, 0.6], "rank": [0.1, 3.0, 0.2, 2.0]},
-                                rankings=["rank"])
+    t = metrics.evaluate_binary(
+        [0, 1, 0, 1], {"p": [0.1, 0.9, 0.2, 0.6], "rank": [0.1, 3.0, 0.2, 2.0]}, rankings=["rank"]
+    )
     assert list(t.columns) == list(metrics.BINARY_METRICS) and list(t.index) == ["p", "rank"]
-    assert np.isnan(t.loc["rank", "brier"]) and t.loc["p", "brier"] == pytest.approx(
-        np.mean([0.01, 0.01, 0.04, 0.16]))
+    assert np.isnan(t.loc["rank", "brier"]) and t.loc["p", "brier"] == pytest.approx(np.mean([0.01, 0.01, 0.04, 0.16]))
     with pytest.raises(ValueError, match="rankings"):
         metrics.evaluate_binary([0, 1], {"p": [0.1, 0.9]}, rankings=["q"])
 
@@ -189,8 +201,17 @@ def oof(subsample):
 @pytest.mark.slow
 def test_cross_validated_predictions_on_a_subsample(subsample, oof):
     assert oof["fold"].between(0, 2).all() and len(oof) == 1500
-    assert list(oof.columns) == ["y", "fold", "bgnbd_expected", "bgnbd_p", "lr_rfm", "lr_rich", "gb_rich",
-                                 "mlp_rich", "lr_gb_rich"]
+    assert list(oof.columns) == [
+        "y",
+        "fold",
+        "bgnbd_expected",
+        "bgnbd_p",
+        "lr_rfm",
+        "lr_rich",
+        "gb_rich",
+        "mlp_rich",
+        "lr_gb_rich",
+    ]
     assert (oof["y"] == retention.retained(subsample)).all()
     probs = oof.drop(columns=["y", "fold", *retention.RANKINGS])
     assert ((probs >= 0) & (probs <= 1)).all().all()
@@ -202,13 +223,13 @@ def test_extra_features_by_hand():
     e = retention.extra_features(TINY, "2020-02-26", [1, 2], block_weeks=2, n_blocks=3)
     assert list(e.index) == [1, 2]
     c1, c2 = e.loc[1], e.loc[2]
-    assert c1["price_per_cd"] == pytest.approx(42.0 / 5)     # 5 CDs for 42 in calibration
-    assert c1["days_first_13w"] == 2                          # 01-15 and 02-12
-    assert c1["weeks_to_second"] == pytest.approx(2.0)        # 01-01 -> 01-15
+    assert c1["price_per_cd"] == pytest.approx(42.0 / 5)  # 5 CDs for 42 in calibration
+    assert c1["days_first_13w"] == 2  # 01-15 and 02-12
+    assert c1["weeks_to_second"] == pytest.approx(2.0)  # 01-01 -> 01-15
     # days before 02-26: 02-12 = 14 (block 1), 01-15 = 42 and 01-01 = 56 (block 3, clipped to 2)
     assert [c1[f"days_block_{k}"] for k in range(3)] == [0, 1, 2]
     assert c2["price_per_cd"] == pytest.approx(10.0) and c2["days_first_13w"] == 0
-    assert c2["weeks_to_second"] == pytest.approx(4.0)        # no second purchase: weeks observed
+    assert c2["weeks_to_second"] == pytest.approx(4.0)  # no second purchase: weeks observed
     assert [c2[f"days_block_{k}"] for k in range(3)] == [0, 0, 1]
 
 
@@ -225,8 +246,7 @@ def test_extra_features_bad_input():
 def test_compare_feature_sets_uses_the_chapter_folds_and_sees_noise_as_noise(subsample, oof):
     y = oof["y"].to_numpy()
     noise = pd.DataFrame(np.random.default_rng(0).normal(size=(len(y), 3)), index=subsample.index)
-    t = retention.compare_feature_sets({"rich": subsample[retention.FEATURES_RICH], "noise": noise},
-                                       y, folds=3, seed=0)
+    t = retention.compare_feature_sets({"rich": subsample[retention.FEATURES_RICH], "noise": noise}, y, folds=3, seed=0)
     assert list(t.columns) == ["features", "lr", "gb", "lr_gb"]
     assert t.loc["rich", "features"] == len(retention.FEATURES_RICH) and t.loc["noise", "features"] == 3
     # same folds and models as cross_validated_predictions: the same out-of-fold AUCs
@@ -252,11 +272,16 @@ def test_evaluate_by_group_by_hand():
     groups = pd.Categorical(["b", "b", "b", "a", "a", "a", "c", "c"], categories=["c", "b", "a"])
     score = [0.1, 0.9, 0.2, 0.3, 0.8, 0.5, 0.6, 0.7]
     t = metrics.evaluate_by_group(y, {"m": score, "rank": np.arange(8)}, groups, probabilities=["m"])
-    assert list(t.index) == ["c", "b", "a"]                   # the categories' order
-    assert list(t.columns) == [("customers", ""), ("observed_rate", ""), ("roc_auc", "m"), ("roc_auc", "rank"),
-                               ("mean_p", "m")]
+    assert list(t.index) == ["c", "b", "a"]  # the categories' order
+    assert list(t.columns) == [
+        ("customers", ""),
+        ("observed_rate", ""),
+        ("roc_auc", "m"),
+        ("roc_auc", "rank"),
+        ("mean_p", "m"),
+    ]
     assert t.loc["b", ("roc_auc", "m")] == 1.0 and t.loc["a", ("roc_auc", "m")] == 0.5  # a: 0.3, 0.8 vs 0.5
-    assert np.isnan(t.loc["c", ("roc_auc", "m")])               # one class only
+    assert np.isnan(t.loc["c", ("roc_auc", "m")])  # one class only
     assert t.loc["a", ("mean_p", "m")] == pytest.approx(1.6 / 3)
     assert t.loc["b", ("observed_rate", "")] == pytest.approx(1 / 3)
     assert t[("customers", "")].tolist() == [2, 3, 3]
@@ -274,6 +299,7 @@ def test_retained_and_fold_sizes():
     with pytest.raises(ValueError, match="frequency_holdout"):
         retention.retained(s.drop(columns="frequency_holdout"))
     from sklearn.model_selection import StratifiedKFold
+
     y = np.r_[np.zeros(40), np.ones(63)]
     smallest = min(len(tr) for tr, _ in StratifiedKFold(5, shuffle=True, random_state=0).split(y, y))
     assert retention.smallest_training_fold(103, 5) == smallest == 82

@@ -16,9 +16,17 @@ def write_files(folder, files: dict):
 
 
 def make_package(root):
-    return write_files(root / "mylib", {
-        "__init__.py": "", "a.py": "from .b import f\n\ndef g():\n    from . import c\n    return c\n",
-        "b.py": "def f():\n    return 1\n", "c.py": "X = 1\n", "d.py": "Y = 1\n", "spec.yaml": "k: 1\n"})
+    return write_files(
+        root / "mylib",
+        {
+            "__init__.py": "",
+            "a.py": "from .b import f\n\ndef g():\n    from . import c\n    return c\n",
+            "b.py": "def f():\n    return 1\n",
+            "c.py": "X = 1\n",
+            "d.py": "Y = 1\n",
+            "spec.yaml": "k: 1\n",
+        },
+    )
 
 
 def edit(path):
@@ -29,11 +37,11 @@ def edit(path):
 def test_hash_follows_imports_through_the_package(tmp_path, code):
     lib = make_package(tmp_path)
     before = runner.library_hash(code, lib)
-    edit(lib / "d.py")                      # not imported by a, b or c
+    edit(lib / "d.py")  # not imported by a, b or c
     assert runner.library_hash(code, lib) == before
-    edit(lib / "spec.yaml")                 # parameters are keyed by their values, not by the file
+    edit(lib / "spec.yaml")  # parameters are keyed by their values, not by the file
     assert runner.library_hash(code, lib) == before
-    for name in ["b.py", "c.py", "__init__.py"]:   # b: top-level import; c: inside a function
+    for name in ["b.py", "c.py", "__init__.py"]:  # b: top-level import; c: inside a function
         edit(lib / name)
         after = runner.library_hash(code, lib)
         assert after != before, name
@@ -57,9 +65,15 @@ def test_a_module_importing_the_whole_package_makes_every_file_count(tmp_path):
 
 
 def test_notebook_code_skips_markdown_and_magics(tmp_path):
-    nb = {"cells": [{"cell_type": "markdown", "source": ["import mylib"]},
-                    {"cell_type": "code", "source": ["%matplotlib inline\n", "from mylib import a\n", "!ls"]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["import mylib"]},
+            {"cell_type": "code", "source": ["%matplotlib inline\n", "from mylib import a\n", "!ls"]},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb))
     assert runner.notebook_code(path) == "from mylib import a"
@@ -67,8 +81,15 @@ def test_notebook_code_skips_markdown_and_magics(tmp_path):
 
 def test_hash_follows_relative_imports_in_subpackages(tmp_path):
     lib = make_package(tmp_path)
-    sub = write_files(lib / "sub", {"__init__.py": "from .x import f\n", "x.py": "from ..b import f\nfrom . import y\n",
-                                    "y.py": "Y = 2\n", "z.py": "Z = 3\n"})
+    sub = write_files(
+        lib / "sub",
+        {
+            "__init__.py": "from .x import f\n",
+            "x.py": "from ..b import f\nfrom . import y\n",
+            "y.py": "Y = 2\n",
+            "z.py": "Z = 3\n",
+        },
+    )
     names = {f.relative_to(lib).as_posix() for f in runner.library_files("from mylib.sub import f", lib)}
     assert names == {"__init__.py", "sub/__init__.py", "sub/x.py", "sub/y.py", "b.py"}
     # a submodule imported directly runs its package's __init__ first, which imports x and y
@@ -86,15 +107,29 @@ def test_the_book_chapters_depend_on_the_modules_they_use():
 
     root = Path(runner.__file__).resolve().parents[2]
     lib = root / "retention_lib"
-    used = {nb.stem: {f.relative_to(lib).as_posix() for f in runner.library_files(runner.notebook_code(nb))}
-            for nb in (root / "notebooks").glob("*.ipynb")}
+    used = {
+        nb.stem: {f.relative_to(lib).as_posix() for f in runner.library_files(runner.notebook_code(nb))}
+        for nb in (root / "notebooks").glob("*.ipynb")
+    }
     assert not any(f.startswith("sentiment/") for f in used["03_retention_loss"])
     assert "retention/losses.py" in used["03_retention_loss"]
-    assert not any(f.startswith("retention/") for f in used["02_sentiment"]) and "base/metrics.py" in used["02_sentiment"]
-    assert {"retention/features.py", "retention/bgnbd.py", "retention/classifiers.py", "retention/mlp.py",
-            "base/metrics.py"} <= used["04_retention_purchases"]
-    assert {"world/simulate.py", "world/rules.py", "world/storage.py", "profiles/user_profiles.py",
-            "retention/bgnbd.py"} <= used["05_linked_world"]
+    assert (
+        not any(f.startswith("retention/") for f in used["02_sentiment"]) and "base/metrics.py" in used["02_sentiment"]
+    )
+    assert {
+        "retention/features.py",
+        "retention/bgnbd.py",
+        "retention/classifiers.py",
+        "retention/mlp.py",
+        "base/metrics.py",
+    } <= used["04_retention_purchases"]
+    assert {
+        "world/simulate.py",
+        "world/rules.py",
+        "world/storage.py",
+        "profiles/user_profiles.py",
+        "retention/bgnbd.py",
+    } <= used["05_linked_world"]
     assert not any(f.startswith(("serving/", "privacy/", "recommend/")) for f in used["05_linked_world"])
 
 
@@ -104,13 +139,14 @@ def test_the_training_fingerprint_covers_the_training_code_only():
     import inspect
     from pathlib import Path
 
-    from retention_lib.sentiment import classifier, training
+    from retention_lib.sentiment import classifier, fine_tuning, training
 
-    assert "training_code_digest()" in inspect.getsource(training._FineTuning)
-    assert set(training.TRAINING_CODE) == {Path(classifier.__file__).name, Path(training.__file__).name}
-    expected = hashlib.sha256(Path(classifier.__file__).read_bytes() + Path(training.__file__).read_bytes()).hexdigest()
+    assert "training_code_digest()" in inspect.getsource(fine_tuning.FineTuningRun)
+    modules = [classifier, training, fine_tuning]
+    assert list(training.TRAINING_CODE) == [Path(m.__file__).name for m in modules]
+    expected = hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in modules)).hexdigest()
     assert training.training_code_digest() == expected
-    assert "throughput" not in inspect.getsource(classifier) + inspect.getsource(training)
+    assert "throughput" not in "".join(inspect.getsource(m) for m in modules)
 
 
 def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):
@@ -127,8 +163,11 @@ def test_the_table_of_contents_lists_every_chapter_in_book_order(tmp_path):
 
 
 def test_glued_values_are_read_and_compared(tmp_path):
-    out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "auc", "mime_prefix": "x/"}},
-           "data": {"x/text/plain": "0.7731"}}
+    out = {
+        "output_type": "display_data",
+        "metadata": {"scrapbook": {"name": "auc", "mime_prefix": "x/"}},
+        "data": {"x/text/plain": "0.7731"},
+    }
     nb = {"cells": [{"cell_type": "code", "source": "", "outputs": [out]}], "metadata": {}}
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb))
@@ -137,26 +176,45 @@ def test_glued_values_are_read_and_compared(tmp_path):
     assert runner.compare_glued(before, {"04": {"auc": "0.7731000000000001", "best": "LR", "cv_seconds": "9"}}) == []
     diffs = runner.compare_glued(before, {"04": {"auc": "0.7732", "cv_seconds": "9"}})
     assert diffs == ["04.auc: 0.7731 -> 0.7732", "04.best: only before (LR)"]
-    assert runner.compare_glued({"09": {"draw_seconds": "42.1", "cv_seconds_06": "3"}},
-                                {"09": {"draw_seconds": "40.0", "cv_seconds_06": "9"}}) == []
+    assert (
+        runner.compare_glued(
+            {"09": {"draw_seconds": "42.1", "cv_seconds_06": "3"}},
+            {"09": {"draw_seconds": "40.0", "cv_seconds_06": "9"}},
+        )
+        == []
+    )
     assert runner.is_timing("tune_seconds") and not runner.is_timing("seconds")
     # a chapter about speed declares its machine-dependent values in profiles.yaml ("measured")
     assert runner.is_timing("naive_rate", "10_cost_scale") and runner.is_timing("best_backend", "10_cost_scale")
     assert not runner.is_timing("gain_pts", "10_cost_scale") and not runner.is_timing("naive_rate")
-    assert runner.compare_glued({"10_cost_scale": {"naive_rate": "52.1", "gain_pts": "2.1"}},
-                                {"10_cost_scale": {"naive_rate": "49.0", "gain_pts": "2.1"}}) == []
+    assert (
+        runner.compare_glued(
+            {"10_cost_scale": {"naive_rate": "52.1", "gain_pts": "2.1"}},
+            {"10_cost_scale": {"naive_rate": "49.0", "gain_pts": "2.1"}},
+        )
+        == []
+    )
 
 
 def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path):
-    glue_out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "a", "mime_prefix": ""}},
-                "data": {"text/plain": "1"}}
-    table_out = {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "table"},
-                 "execution_count": 1}
-    cells = [{"cell_type": "code", "metadata": {}, "id": "k", "outputs": [glue_out, table_out],
-              "source": 'x = 1\nglue_all({"a": x,\n          "b": 2})\nx'},
-             {"cell_type": "code", "metadata": {}, "id": "g", "outputs": [glue_out], "source": "glue('a', 1)"},
-             {"cell_type": "code", "metadata": {}, "id": "n", "outputs": [], "source": "y = 2"},
-             {"cell_type": "markdown", "metadata": {}, "source": "glue('a', 1)"}]
+    glue_out = {
+        "output_type": "display_data",
+        "metadata": {"scrapbook": {"name": "a", "mime_prefix": ""}},
+        "data": {"text/plain": "1"},
+    }
+    table_out = {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "table"}, "execution_count": 1}
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "id": "k",
+            "outputs": [glue_out, table_out],
+            "source": 'x = 1\nglue_all({"a": x,\n          "b": 2})\nx',
+        },
+        {"cell_type": "code", "metadata": {}, "id": "g", "outputs": [glue_out], "source": "glue('a', 1)"},
+        {"cell_type": "code", "metadata": {}, "id": "n", "outputs": [], "source": "y = 2"},
+        {"cell_type": "markdown", "metadata": {}, "source": "glue('a', 1)"},
+    ]
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps({"cells": cells, "metadata": {}}))
     assert book.hide_glue_cells(path) == 2

@@ -14,7 +14,7 @@ def test_shards_are_stable_and_cover_every_customer():
     np.testing.assert_array_equal(a, b)
     assert a.min() == 0 and a.max() == 6
     counts = np.bincount(a)
-    assert counts.min() > 0.8 * counts.mean()                                 # a hash, not a block split
+    assert counts.min() > 0.8 * counts.mean()  # a hash, not a block split
     np.testing.assert_array_equal(scale.shard_of(np.array(["c1", "c2"]), 3), scale.shard_of(np.array(["c1", "c2"]), 3))
     with pytest.raises(ValueError, match="shards must be a whole number >= 1"):
         scale.shard_of(ids, 0)
@@ -32,7 +32,7 @@ def test_ray_profiles_equal_in_process_profiles():
     try:
         got = scale.profiles_with_ray(obs, proba, workers=2, shards=5)
         pd.testing.assert_frame_equal(got, reference)
-        table, again = scale.profile_timings(obs, proba, workers=2)      # checks Ray against pandas itself
+        table, again = scale.profile_timings(obs, proba, workers=2)  # checks Ray against pandas itself
         assert list(table["how"]) == ["pandas, this process", "Ray, 1 worker", "Ray, 2 workers"]
         assert (table["seconds"] > 0).all() and table["speed-up vs Ray, 1 worker"].iloc[1] == 1
         pd.testing.assert_frame_equal(again, reference)

@@ -18,9 +18,16 @@ def tiny_checkpoint(tmp_path_factory):
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
     tok = BertTokenizer(vocab={t: i for i, t in enumerate(tokens)})
     assert tok("the dress is good")["input_ids"] == [2, 15, 13, 16, 5, 3]  # no [UNK]: the vocabulary is used
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=32, max_position_embeddings=64, hidden_dropout_prob=0.0,
-                     attention_probs_dropout_prob=0.0)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     BertForSequenceClassification(cfg).bert.save_pretrained(folder)  # an encoder without a head
     tok.save_pretrained(folder)
     return folder
@@ -57,9 +64,15 @@ def test_fine_tuning_learns_and_keeps_the_best_weights(tiny_checkpoint):
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean", device="cpu")
     tr, ytr = toy_data(300, 1)
     va, yva = toy_data(90, 2)
-    fitted = clf.fit(tr, ytr, va, yva, TrainConfig(epochs=6, lr=5e-3, batch_size=16, max_length=16, patience=6,
-                                                   evals_per_epoch=1, warmup_ratio=0.1), progress=False,
-                     log=lambda m: None)
+    fitted = clf.fit(
+        tr,
+        ytr,
+        va,
+        yva,
+        TrainConfig(epochs=6, lr=5e-3, batch_size=16, max_length=16, patience=6, evals_per_epoch=1, warmup_ratio=0.1),
+        progress=False,
+        log=lambda m: None,
+    )
     assert fitted is clf and list(clf.classes_) == [0, 1, 2]
     hist = clf.history_
     assert list(hist.columns[:3]) == ["epoch", "step", "examples"]
@@ -71,12 +84,12 @@ def test_fine_tuning_learns_and_keeps_the_best_weights(tiny_checkpoint):
 def test_an_interrupted_run_resumes_to_the_same_model(tiny_checkpoint, tmp_path):
     tr, ytr = toy_data(120, 1)
     va, yva = toy_data(30, 2)
-    cfg = TrainConfig(epochs=3, lr=5e-3, batch_size=16, max_length=16, patience=10, evals_per_epoch=2,
-                      checkpoint_every=3)
+    cfg = TrainConfig(
+        epochs=3, lr=5e-3, batch_size=16, max_length=16, patience=10, evals_per_epoch=2, checkpoint_every=3
+    )
 
     def fresh():
-        return SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean",
-                                                   device="cpu")
+        return SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling="mean", device="cpu")
 
     reference = fresh()
     reference.fit(tr, ytr, va, yva, cfg, progress=False, log=lambda m: None)
@@ -134,14 +147,17 @@ def test_balanced_weights_need_every_class(tiny_checkpoint):
         clf.fit(["good", "bad"], [2, 0], ["fine"], [1], TrainConfig(epochs=1), progress=False)
 
 
-@pytest.mark.parametrize("texts,labels,exc,match", [
-    ([], [], ValueError, "empty"),
-    ("one review", [0], TypeError, "list of strings"),
-    (["fine", 3], [0, 1], TypeError, r"texts\[1\] is int"),
-    (["fine", "good"], [0, "happy"], ValueError, r"labels\[1\] = 'happy' is not a known label"),
-    (["fine", "good"], [0, 7], ValueError, r"labels\[1\] = 7"),
-    (["fine", "good"], [0], ValueError, "1 labels for 2 texts"),
-])
+@pytest.mark.parametrize(
+    "texts,labels,exc,match",
+    [
+        ([], [], ValueError, "empty"),
+        ("one review", [0], TypeError, "list of strings"),
+        (["fine", 3], [0, 1], TypeError, r"texts\[1\] is int"),
+        (["fine", "good"], [0, "happy"], ValueError, r"labels\[1\] = 'happy' is not a known label"),
+        (["fine", "good"], [0, 7], ValueError, r"labels\[1\] = 7"),
+        (["fine", "good"], [0], ValueError, "1 labels for 2 texts"),
+    ],
+)
 def test_bad_input_gives_clear_errors(tiny_checkpoint, texts, labels, exc, match):
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
     with pytest.raises(exc, match=match):
@@ -166,9 +182,13 @@ def test_config_and_loading_errors(tmp_path):
 
 
 def test_labels_and_texts_from_ratings():
-    reviews = pd.DataFrame({"title": ["Nice", None, None, "Meh", "Bad"],
-                            "review_text": ["Lovely dress", "Too small", None, None, "Tore at once"],
-                            "rating": [5, 2, 4, 3, 1]}).astype({"title": "string", "review_text": "string"})
+    reviews = pd.DataFrame(
+        {
+            "title": ["Nice", None, None, "Meh", "Bad"],
+            "review_text": ["Lovely dress", "Too small", None, None, "Tore at once"],
+            "rating": [5, 2, 4, 3, 1],
+        }
+    ).astype({"title": "string", "review_text": "string"})
     assert sentiment.review_texts(reviews).tolist()[:2] == ["Nice. Lovely dress", "Too small"]
     df, excluded = sentiment.make_dataset(reviews, "3class")
     assert df["label"].tolist() == [2, 0, 1, 0] and excluded == {"no title and no text": 1}
@@ -218,8 +238,10 @@ def test_throughput_is_measured(tiny_checkpoint):
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
     texts, labels = toy_data(32, 0)
     for train in (False, True):
-        assert sentiment.throughput(clf, texts, labels, 8, train=train, pad_to_max_length=True, bucket=False,
-                                    bf16=False) > 0
+        assert (
+            sentiment.throughput(clf, texts, labels, 8, train=train, pad_to_max_length=True, bucket=False, bf16=False)
+            > 0
+        )
 
 
 @pytest.mark.slow
@@ -244,8 +266,14 @@ def test_the_gpu_script_runs_end_to_end_at_smoke_sizes_on_a_cpu(tmp_path):
     from conftest import ROOT
 
     env = dict(os.environ, DRY_RUN="1", PYTHON=sys.executable, OUT=str(tmp_path / "out"))
-    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_full_profile.sh")], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "benchmarks" / "gpu_full_profile.sh")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for name in ["gpu.txt", "benchmark.log", "RESULTS.md", "run_02.log", "02_sentiment.ipynb", "history.csv"]:
         assert (tmp_path / "out" / name).exists(), name

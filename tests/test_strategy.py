@@ -19,19 +19,22 @@ def test_budgets_hold_exactly():
     assert (arms == "discount").sum() == 2 and list(arms[arms != "none"].index) == [11, 13]
     gains = pd.DataFrame({"discount": [1.0, -2.0, 0.5, 3.0], "recovery": [2.0, -1.0, 0.1, 0.0]}, index=scores.index)
     best = st.policy(gains, 3)
-    assert best.tolist() == ["recovery", "none", "discount", "discount"]   # 11 has no positive gain
+    assert best.tolist() == ["recovery", "none", "discount", "discount"]  # 11 has no positive gain
     assert (st.policy(gains, 1) != "none").sum() == 1 and st.policy(gains, 1)[13] == "discount"
     assert (st.policy(scores, 0, "recovery") == "none").all()
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda s: st.policy(s, -1, "discount"), "budget must be a whole number of offers from 0 to 4"),
-    (lambda s: st.policy(s, 5, "discount"), "from 0 to 4, got 5"),
-    (lambda s: st.policy(s, 2.5, "discount"), "whole number"),
-    (lambda s: st.policy(s, 2, "voucher"), "offer must be one of \\['discount', 'recovery'\\], got 'voucher'"),
-    (lambda s: st.policy(s, 2), "name the offer"),
-    (lambda s: st.policy(pd.DataFrame({"coupon": s}), 2), "got 'coupon'"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda s: st.policy(s, -1, "discount"), "budget must be a whole number of offers from 0 to 4"),
+        (lambda s: st.policy(s, 5, "discount"), "from 0 to 4, got 5"),
+        (lambda s: st.policy(s, 2.5, "discount"), "whole number"),
+        (lambda s: st.policy(s, 2, "voucher"), "offer must be one of \\['discount', 'recovery'\\], got 'voucher'"),
+        (lambda s: st.policy(s, 2), "name the offer"),
+        (lambda s: st.policy(pd.DataFrame({"coupon": s}), 2), "got 'coupon'"),
+    ],
+)
 def test_bad_parameters_are_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call(pd.Series([0.3, 0.9, 0.1, 0.5]))
@@ -52,8 +55,10 @@ def test_ipw_estimates_the_true_policy_value_on_randomised_data(w):
     policies = {
         "random": st.policy(pd.Series(rng.random(len(exp)), index=exp.index), len(exp) // 3, "discount"),
         "price-sensitive first": st.policy(c.loc[exp.index, "price_sensitivity"], len(exp) // 4, "discount"),
-        "oracle": st.policy(pd.DataFrame({o: c.loc[exp.index, f"profit_{o}"] - c.loc[exp.index, "profit_none"]
-                                          for o in world.OFFERS}), len(exp) // 5),
+        "oracle": st.policy(
+            pd.DataFrame({o: c.loc[exp.index, f"profit_{o}"] - c.loc[exp.index, "profit_none"] for o in world.OFFERS}),
+            len(exp) // 5,
+        ),
     }
     for name, arms in policies.items():
         est, true = st.ipw_value(arms, exp), st.true_value(arms, c)
@@ -62,7 +67,8 @@ def test_ipw_estimates_the_true_policy_value_on_randomised_data(w):
     assert inside >= 2
     d = st.ipw_difference(policies["oracle"], policies["random"], exp)
     assert d["low"] > 0 and d["difference"] == pytest.approx(
-        st.ipw_value(policies["oracle"], exp)["value"] - st.ipw_value(policies["random"], exp)["value"])
+        st.ipw_value(policies["oracle"], exp)["value"] - st.ipw_value(policies["random"], exp)["value"]
+    )
 
 
 def test_the_oracle_curve_is_the_highest(w):
@@ -84,7 +90,7 @@ def test_uplift_models_find_a_strong_planted_effect():
     X = rng.normal(size=(n, 3))
     t = rng.integers(0, 2, n)
     base = 1 / (1 + np.exp(-(X[:, 1] - 0.5)))
-    lift = np.where(X[:, 0] > 0, 0.3, 0.0)            # the offer works only when x0 > 0
+    lift = np.where(X[:, 0] > 0, 0.3, 0.0)  # the offer works only when x0 > 0
     y = (rng.random(n) < np.clip(base + t * lift, 0, 1)).astype(int)
     for key, model in st.make_uplift_models(0).items():
         up = model.fit(X, y, t).predict(X)
@@ -111,7 +117,7 @@ def test_expected_outcomes_average_the_luck_away(w):
     alive = c["alive_at_cutoff"]
     exact = 1 - np.exp(-c.loc[alive, "purchase_rate"] * w.config.holdout_weeks)
     err = (e.loc[alive, "p_buy_none"] - exact).mean()
-    assert abs(err) < 0.01                      # unbiased: the mean error is far below one draw's noise
+    assert abs(err) < 0.01  # unbiased: the mean error is far below one draw's noise
     # the realised outcomes are one draw of the same distribution
     assert (c["purchases_none"] > 0).mean() == pytest.approx(e["p_buy_none"].mean(), abs=0.01)
     with pytest.raises(ValueError, match="draws"):
@@ -134,7 +140,9 @@ def test_cross_fitting_and_risk_scores_never_score_a_customer_with_a_model_that_
     flipped.loc[i, "bought"] = 1 - flipped.loc[i, "bought"]
     again = st.cross_fit_uplift(st.make_uplift_models(0)["t_learner"], X, flipped, "discount", folds=2, seed=0)
     assert again[i] == pytest.approx(up[i])
-    p0 = st.risk_scores(st.make_uplift_models(0)["t_learner"].estimator_ctrl, X, y, tv.no_offer_customers(w.observed), 3, 0)
+    p0 = st.risk_scores(
+        st.make_uplift_models(0)["t_learner"].estimator_ctrl, X, y, tv.no_offer_customers(w.observed), 3, 0
+    )
     assert p0.between(0, 1).all() and p0.index.equals(X.index)
     summary = retention.calibration_holdout(w.observed.purchases, w.observed.cutoff, w.observed.end)
     value = st.customer_value(summary, w.observed.purchases, w.observed.cutoff, 39.0)

@@ -51,11 +51,11 @@ def test_no_gain_without_a_link_and_a_real_one_with_a_strong_link(pool, readers)
     """A method that finds signal where there is none is broken."""
     null = tv.sweep(pool, readers["tfidf"], "text_effect", [0.0], 8000, seed=0, folds=3, n_resamples=100)
     for _, row in null.iterrows():
-        assert row["low"] <= 0, row["reader"]             # never a significant gain
-        assert row["gain"] > -0.006, row["reader"]        # nor a loss beyond the noise of extra features
+        assert row["low"] <= 0, row["reader"]  # never a significant gain
+        assert row["gain"] > -0.006, row["reader"]  # nor a loss beyond the noise of extra features
     strong = tv.sweep(pool, readers["tfidf"], "text_effect", [3.0], 8000, seed=0, folds=3, n_resamples=100)
     perfect = strong[strong["reader"] == "perfect"].iloc[0]
-    assert perfect["low"] > 0                            # the perfect reader is better than behaviour
+    assert perfect["low"] > 0  # the perfect reader is better than behaviour
     assert strong[strong["reader"] == "lm"].iloc[0]["gain"] > 0.005
     assert perfect["last-review gap"] > null.iloc[0]["last-review gap"] + 0.1
 
@@ -65,11 +65,18 @@ def test_readings_by_hand():
     assert r["p_negative"].tolist() == [1.0, 0.5, 0.0] and r["negative"].tolist() == [True, False, False]
     proba = pd.DataFrame({"p_negative": [0.5, 0.2], "p_neutral": [0.1, 0.7], "p_positive": [0.4, 0.1]})
     assert tv.reading_from_proba(proba)["negative"].tolist() == [True, False]
-    obs = world.Observed(purchases=pd.DataFrame(), assignment=pd.DataFrame(),
-                         reviews=pd.DataFrame({"customer_id": [1, 1, 2, 3],
-                                               "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-05",
-                                                                       "2020-06-01"])}),
-                         cutoff=pd.Timestamp("2020-03-01"), end=pd.Timestamp("2020-06-30"))
+    obs = world.Observed(
+        purchases=pd.DataFrame(),
+        assignment=pd.DataFrame(),
+        reviews=pd.DataFrame(
+            {
+                "customer_id": [1, 1, 2, 3],
+                "date": pd.to_datetime(["2020-01-01", "2020-02-01", "2020-01-05", "2020-06-01"]),
+            }
+        ),
+        cutoff=pd.Timestamp("2020-03-01"),
+        end=pd.Timestamp("2020-06-30"),
+    )
     groups = tv.last_review_groups(obs, pd.DataFrame({"negative": [True, False, True, True]}), [1, 2, 3, 4])
     assert groups.tolist() == ["not negative", "negative", "no review", "no review"]  # 3 wrote after the cutoff
     y = pd.Series([1, 0, 1, 0], index=[1, 2, 3, 4])
@@ -82,10 +89,16 @@ def test_ablation_table_and_gain_share_by_hand():
     noise = rng.normal(size=400)
     from scipy.special import expit
 
-    oof = pd.DataFrame({("behaviour", "m"): expit(noise), ("behaviour + perfect", "m"): expit(y + noise),
-                        ("behaviour + lm", "m"): expit(0.5 * y + noise)})
+    oof = pd.DataFrame(
+        {
+            ("behaviour", "m"): expit(noise),
+            ("behaviour + perfect", "m"): expit(y + noise),
+            ("behaviour + lm", "m"): expit(0.5 * y + noise),
+        }
+    )
     t = tv.ablation_table(oof, y, n_resamples=50)
     from sklearn.metrics import roc_auc_score
+
     assert t.loc[("behaviour + lm", "m"), "roc_auc"] == pytest.approx(roc_auc_score(y, 0.5 * y + noise))
     gain = t.loc[("behaviour + lm", "m"), "roc_auc_gain"]
     assert gain == pytest.approx(roc_auc_score(y, 0.5 * y + noise) - roc_auc_score(y, noise))
@@ -94,13 +107,14 @@ def test_ablation_table_and_gain_share_by_hand():
     share = tv.gain_share(t, "behaviour + lm")["m"]
     assert 0 < share < 1
     with pytest.raises(ValueError, match="not indexed like the first set"):
-        tv.out_of_fold({"a": pd.DataFrame({"x": [1.0, 2]}), "b": pd.DataFrame({"x": [1.0, 2]}, index=[5, 6])},
-                       [0, 1], {}, 2, 0)
+        tv.out_of_fold(
+            {"a": pd.DataFrame({"x": [1.0, 2]}), "b": pd.DataFrame({"x": [1.0, 2]}, index=[5, 6])}, [0, 1], {}, 2, 0
+        )
 
 
 def test_every_model_follows_the_contract():
     X = np.random.default_rng(1).normal(size=(300, 4))
-    X[::7, 2] = np.nan   # a missing text feature
+    X[::7, 2] = np.nan  # a missing text feature
     y = (X[:, 0] > 0).astype(int)
     for key, model in tv.make_text_models(0).items():
         p = model.fit(X, y).predict_proba(X)
@@ -152,7 +166,9 @@ def test_controls_by_hand(pool, readers):
     customers = tv.no_offer_customers(o)
     sets = controls.control_sets(o, readers["tfidf"](o.reviews["text"]), customers, seed=0)
     assert list(sets["behaviour + counts"].columns) == tv.WORLD_BEHAVIOUR + controls.COUNT_FEATURES
-    assert set(sets["behaviour + placebo"].columns) == set(tv.WORLD_BEHAVIOUR) | set(user_profiles.TEXT_FEATURES) | {"has_reviews"}
+    assert set(sets["behaviour + placebo"].columns) == set(tv.WORLD_BEHAVIOUR) | set(user_profiles.TEXT_FEATURES) | {
+        "has_reviews"
+    }
     # shuffling texts moves what was read, never who wrote or how often
     assert sets["behaviour + placebo"]["n_reviews"].equals(sets["behaviour + counts"]["n_reviews"])
     y = np.r_[np.zeros(30), np.ones(30)]

@@ -6,13 +6,16 @@ import pytest
 
 from retention_lib.profiles import user_profiles as up
 
-REVIEWS = pd.DataFrame({
-    "customer_id": [1, 1, 1, 2],
-    "date": pd.to_datetime(["2020-01-05", "2020-02-01", "2020-04-01", "2020-01-10"]),
-    "text": ["bad fit", "lovely dress", "after the cutoff", "fine"],
-})
-PROBA = pd.DataFrame({"p_negative": [0.8, 0.1, 0.99, 0.2], "p_neutral": [0.1, 0.1, 0.0, 0.5],
-                      "p_positive": [0.1, 0.8, 0.01, 0.3]})
+REVIEWS = pd.DataFrame(
+    {
+        "customer_id": [1, 1, 1, 2],
+        "date": pd.to_datetime(["2020-01-05", "2020-02-01", "2020-04-01", "2020-01-10"]),
+        "text": ["bad fit", "lovely dress", "after the cutoff", "fine"],
+    }
+)
+PROBA = pd.DataFrame(
+    {"p_negative": [0.8, 0.1, 0.99, 0.2], "p_neutral": [0.1, 0.1, 0.0, 0.5], "p_positive": [0.1, 0.8, 0.01, 0.3]}
+)
 
 
 def test_text_features_by_hand_ignore_reviews_after_the_cutoff():
@@ -33,7 +36,7 @@ def test_text_features_by_hand_ignore_reviews_after_the_cutoff():
 def test_topic_features_average_a_customers_embeddings_before_the_cutoff():
     emb = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 9.0], [1.0, 1.0, 0.0]])
     topics, mean, pca = up.topic_features(REVIEWS, emb, "2020-03-01", [1, 2, 3], n_components=1)
-    np.testing.assert_allclose(mean[0], [0.5, 0.5, 0.0])   # the review after the cutoff is ignored
+    np.testing.assert_allclose(mean[0], [0.5, 0.5, 0.0])  # the review after the cutoff is ignored
     np.testing.assert_allclose(mean[1], [1.0, 1.0, 0.0])
     assert (mean[2] == 0).all() and np.isnan(topics.loc[3, "topic_1"])
     assert list(topics.columns) == ["topic_1"]
@@ -46,8 +49,9 @@ def test_distinctive_words_by_class_based_tf_idf():
 
 
 def test_scores_come_from_the_lookup_or_the_model():
-    lookup = pd.DataFrame({"p_negative": [0.9], "p_neutral": [0.05], "p_positive": [0.05]},
-                          index=pd.Index(["awful"], name="text"))
+    lookup = pd.DataFrame(
+        {"p_negative": [0.9], "p_neutral": [0.05], "p_positive": [0.05]}, index=pd.Index(["awful"], name="text")
+    )
     out = up.score_texts(["awful", "awful"], lookup)
     assert out["p_negative"].tolist() == [0.9, 0.9]
     with pytest.raises(ValueError, match="1 text\\(s\\) have no saved score"):
@@ -63,8 +67,9 @@ def test_scores_come_from_the_lookup_or_the_model():
 
 def test_sentiment_lookup_keys_chapter_02_scores_by_text():
     reviews = pd.DataFrame({"title": ["Bad", None], "review_text": ["Tore", "Nice"]}).astype("string")
-    scores = pd.DataFrame({"p_negative": [0.9, 0.1], "p_neutral": [0.05, 0.1], "p_positive": [0.05, 0.8],
-                           "split": ["test", "train"]})
+    scores = pd.DataFrame(
+        {"p_negative": [0.9, 0.1], "p_neutral": [0.05, 0.1], "p_positive": [0.05, 0.8], "split": ["test", "train"]}
+    )
     lk = up.sentiment_lookup(reviews, scores)
     assert list(lk.index) == ["Bad. Tore", "Nice"] and lk.loc["Nice", "p_positive"] == 0.8
     with pytest.raises(ValueError, match="p_neutral"):
@@ -76,10 +81,17 @@ def test_segments_writers_by_silhouette_and_keep_the_silent_apart():
     n = 300
     cols = {c: rng.normal(size=n) for c in up.BEHAVIOUR_FEATURES}
     happy = np.arange(n) % 2 == 0
-    prof = pd.DataFrame({**cols, "mean_p_negative": np.where(happy, 0.05, 0.9) + rng.normal(0, 0.02, n),
-                         "worst_p_negative": np.where(happy, 0.1, 0.95) + rng.normal(0, 0.02, n),
-                         "n_reviews": 1, "has_reviews": np.arange(n) < 280,
-                         "topic_1": rng.normal(size=n)}, index=pd.RangeIndex(n, name="customer_id"))
+    prof = pd.DataFrame(
+        {
+            **cols,
+            "mean_p_negative": np.where(happy, 0.05, 0.9) + rng.normal(0, 0.02, n),
+            "worst_p_negative": np.where(happy, 0.1, 0.95) + rng.normal(0, 0.02, n),
+            "n_reviews": 1,
+            "has_reviews": np.arange(n) < 280,
+            "topic_1": rng.normal(size=n),
+        },
+        index=pd.RangeIndex(n, name="customer_id"),
+    )
     seg, scores = up.segment(prof, range(2, 6), seed=0)
     assert list(scores.index) == [2, 3, 4, 5]
     assert list(seg.cat.categories)[-1] == up.NO_REVIEW and (seg.iloc[280:] == up.NO_REVIEW).all()

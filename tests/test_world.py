@@ -17,9 +17,24 @@ def small(pool):
     return world.simulate(4000, seed=1, pool=pool)
 
 
-HIDDEN = {"rating", "experience", "satisfaction", "purchase_rate", "dropout_p", "price_sensitivity",
-          "contact_averse", "source_review", "alive_at_cutoff", "last_experience", "last_bad", "received",
-          "department_1", "department_2", "week", "reviewed"}
+HIDDEN = {
+    "rating",
+    "experience",
+    "satisfaction",
+    "purchase_rate",
+    "dropout_p",
+    "price_sensitivity",
+    "contact_averse",
+    "source_review",
+    "alive_at_cutoff",
+    "last_experience",
+    "last_bad",
+    "received",
+    "department_1",
+    "department_2",
+    "week",
+    "reviewed",
+}
 
 
 def test_observed_holds_only_what_a_shop_has(small):
@@ -29,7 +44,9 @@ def test_observed_holds_only_what_a_shop_has(small):
     assert list(o.assignment.columns) == ["customer_id", "group"]
     for table in (o.purchases, o.reviews, o.assignment):
         assert not HIDDEN & set(table.columns)
-    hidden_cols = set(small.truth.customers.columns) | set(small.truth.reviews.columns) | set(small.truth.purchases.columns)
+    hidden_cols = (
+        set(small.truth.customers.columns) | set(small.truth.reviews.columns) | set(small.truth.purchases.columns)
+    )
     assert HIDDEN <= hidden_cols | {"rating"}
     # pseudonymous ids: not the simulation's order, the same set in every table
     ids = set(o.assignment["customer_id"])
@@ -37,8 +54,10 @@ def test_observed_holds_only_what_a_shop_has(small):
     assert set(small.truth.customers.index) == ids
     # potential outcomes are hidden; what is observed is the outcome of the arm received
     c = small.truth.customers
-    got = np.choose(c["received"].map({a: i for i, a in enumerate(world.ARMS)}).to_numpy(),
-                    [c[f"purchases_{a}"].to_numpy() for a in world.ARMS])
+    got = np.choose(
+        c["received"].map({a: i for i, a in enumerate(world.ARMS)}).to_numpy(),
+        [c[f"purchases_{a}"].to_numpy() for a in world.ARMS],
+    )
     holdout = o.purchases[o.purchases["date"] > o.cutoff].groupby("customer_id").size().reindex(c.index, fill_value=0)
     np.testing.assert_array_equal(holdout.to_numpy(), got)
 
@@ -61,8 +80,10 @@ def test_reviews_use_real_texts_from_the_pool_with_the_real_rating_mix(pool):
     np.testing.assert_allclose(mix, world.REAL_RATING_SHARES, atol=0.002)
     # a review's department is one of its customer's two, and its stars come from its experience
     c = w.truth.customers.loc[joined["customer_id"]]
-    assert ((joined["department"].astype(str).to_numpy() == c["department_1"].to_numpy())
-            | (joined["department"].astype(str).to_numpy() == c["department_2"].to_numpy())).all()
+    assert (
+        (joined["department"].astype(str).to_numpy() == c["department_1"].to_numpy())
+        | (joined["department"].astype(str).to_numpy() == c["department_2"].to_numpy())
+    ).all()
     assert joined.groupby("rating")["experience"].max().is_monotonic_increasing
 
 
@@ -82,6 +103,7 @@ def test_cdnow_defaults_are_the_chapter_04_fit():
 def test_text_effect_zero_makes_leaving_independent_of_ratings(pool):
     """On a large draw: with text_effect 0, customers who left before the cutoff wrote the same star mix
     as those who stayed; with the default link the leavers' reviews are clearly worse."""
+
     def mean_stars_by_state(w):
         j = w.observed.reviews.merge(w.truth.reviews, on="review_id")
         alive = w.truth.customers["alive_at_cutoff"].reindex(j["customer_id"]).to_numpy()
@@ -131,14 +153,17 @@ def test_experiment_is_random_and_balanced(small):
     assert (means.abs() < 0.15).all()
 
 
-@pytest.mark.parametrize("settings,match", [
-    ({"text_efect": 1.0}, "unknown world setting 'text_efect'. Did you mean 'text_effect'"),
-    ({"review_rate": 1.5}, "'review_rate' .* must be from 0.001 to 0.999, got 1.5"),
-    ({"n_customers": 2.5}, "'n_customers' .* must be a whole number"),
-    ({"text_effect": -1}, "'text_effect'"),
-    ({"start_date": "someday"}, "'start_date' must be a date"),
-    ({"experiment_share": float("nan")}, "'experiment_share'"),
-])
+@pytest.mark.parametrize(
+    "settings,match",
+    [
+        ({"text_efect": 1.0}, "unknown world setting 'text_efect'. Did you mean 'text_effect'"),
+        ({"review_rate": 1.5}, "'review_rate' .* must be from 0.001 to 0.999, got 1.5"),
+        ({"n_customers": 2.5}, "'n_customers' .* must be a whole number"),
+        ({"text_effect": -1}, "'text_effect'"),
+        ({"start_date": "someday"}, "'start_date' must be a date"),
+        ({"experiment_share": float("nan")}, "'experiment_share'"),
+    ],
+)
 def test_bad_settings_name_the_field(pool, settings, match):
     kw = {"n_customers": 100, **settings}
     with pytest.raises(world.WorldConfigError, match=match):

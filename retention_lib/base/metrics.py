@@ -12,11 +12,10 @@ turns them into the labels a reader sees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
@@ -28,9 +27,23 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-__all__ = ["expected_calibration_error", "gains_table", "binary_metrics", "evaluate_binary",
-           "evaluate_by_group", "multiclass_metrics", "evaluate_multiclass", "confident_errors",
-           "bootstrap_ci", "paired_bootstrap_diff", "mean_ci", "paired_mean_diff", "BINARY_METRICS"]
+from .intervals import bootstrap_ci, mean_ci, paired_bootstrap_diff, paired_mean_diff
+
+__all__ = [
+    "expected_calibration_error",
+    "gains_table",
+    "binary_metrics",
+    "evaluate_binary",
+    "evaluate_by_group",
+    "multiclass_metrics",
+    "evaluate_multiclass",
+    "confident_errors",
+    "bootstrap_ci",
+    "paired_bootstrap_diff",
+    "mean_ci",
+    "paired_mean_diff",
+    "BINARY_METRICS",
+]
 
 #: the keys of :func:`binary_metrics`, in display order
 BINARY_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "top_decile_capture")
@@ -104,10 +117,16 @@ def gains_table(y, score, n_groups: int = 10) -> pd.DataFrame:
     for k, g in enumerate(groups, 1):
         cum_n += len(g)
         cum_pos += g.sum()
-        rows.append({"group": k, "share_targeted": cum_n / len(y), "rate_in_group": g.mean(),
-                     "cumulative_capture": cum_pos / total if total else np.nan,
-                     "lift": (g.mean() / y.mean()) if y.mean() else np.nan,
-                     "cumulative_lift": (cum_pos / cum_n) / y.mean() if y.mean() else np.nan})
+        rows.append(
+            {
+                "group": k,
+                "share_targeted": cum_n / len(y),
+                "rate_in_group": g.mean(),
+                "cumulative_capture": cum_pos / total if total else np.nan,
+                "lift": (g.mean() / y.mean()) if y.mean() else np.nan,
+                "cumulative_lift": (cum_pos / cum_n) / y.mean() if y.mean() else np.nan,
+            }
+        )
     return pd.DataFrame(rows).set_index("group")
 
 
@@ -131,16 +150,25 @@ def binary_metrics(y, p, probability: bool = True) -> dict[str, float]:
     """
     y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
     if not probability:
-        return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
-                "log_loss": np.nan, "brier": np.nan, "ece": np.nan,
-                "top_decile_capture": gains_table(y, p).loc[1, "cumulative_capture"]}
+        return {
+            "roc_auc": roc_auc_score(y, p),
+            "pr_auc": average_precision_score(y, p),
+            "log_loss": np.nan,
+            "brier": np.nan,
+            "ece": np.nan,
+            "top_decile_capture": gains_table(y, p).loc[1, "cumulative_capture"],
+        }
     if np.any((p < 0) | (p > 1)):
         raise ValueError("p must hold probabilities in [0, 1]; pass probability=False for a ranking score")
     p = np.clip(p, 1e-12, 1 - 1e-12)
-    return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p),
-            "log_loss": log_loss(y, p), "brier": brier_score_loss(y, p),
-            "ece": expected_calibration_error(y, p),
-            "top_decile_capture": gains_table(y, p).loc[1, "cumulative_capture"]}
+    return {
+        "roc_auc": roc_auc_score(y, p),
+        "pr_auc": average_precision_score(y, p),
+        "log_loss": log_loss(y, p),
+        "brier": brier_score_loss(y, p),
+        "ece": expected_calibration_error(y, p),
+        "top_decile_capture": gains_table(y, p).loc[1, "cumulative_capture"],
+    }
 
 
 def evaluate_binary(y, predictions: dict, rankings: Sequence[str] = ()) -> pd.DataFrame:
@@ -252,8 +280,11 @@ def multiclass_metrics(y_true, proba: np.ndarray, classes: Sequence[str]) -> dic
         "accuracy": accuracy_score(y, pred),
         "macro_f1": f1_score(y, pred, average="macro", labels=k, zero_division=0),
         "per_class": pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(classes)),
-        "confusion": pd.DataFrame(confusion_matrix(y, pred, labels=k), index=[f"true {n}" for n in classes],
-                                  columns=[f"predicted {n}" for n in classes]),
+        "confusion": pd.DataFrame(
+            confusion_matrix(y, pred, labels=k),
+            index=[f"true {n}" for n in classes],
+            columns=[f"predicted {n}" for n in classes],
+        ),
         "ece": expected_calibration_error(correct, confidence, n_bins=10, strategy="uniform"),
         "confidence": confidence,
         "correct": correct,
@@ -276,65 +307,15 @@ def confident_errors(texts, y_true, proba: np.ndarray, classes: Sequence[str], k
     wrong = np.flatnonzero(pred != y)
     top = wrong[np.argsort(-proba[wrong, pred[wrong]])][:k]
     texts = list(texts)
-    return pd.DataFrame({"true": [classes[y[i]] for i in top], "predicted": [classes[pred[i]] for i in top],
-                         "confidence": proba[top, pred[top]], "text": [texts[i] for i in top]})
+    return pd.DataFrame(
+        {
+            "true": [classes[y[i]] for i in top],
+            "predicted": [classes[pred[i]] for i in top],
+            "confidence": proba[top, pred[top]],
+            "text": [texts[i] for i in top],
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # intervals
-
-
-def bootstrap_ci(y, p, metric: Callable, n_resamples: int = 1000, confidence: float = 0.95,
-                 seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric(y, p)`` over customers (scipy.stats.bootstrap).
-
-    Returns
-    -------
-    (low, high) : tuple of float
-    """
-    res = stats.bootstrap((np.asarray(y), np.asarray(p)), metric, paired=True, vectorized=False,
-                          n_resamples=n_resamples, confidence_level=confidence, method="percentile",
-                          random_state=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def paired_bootstrap_diff(y, p_a, p_b, metric: Callable, n_resamples: int = 1000, confidence: float = 0.95,
-                          seed: int = 0) -> dict:
-    """metric(y, p_a) - metric(y, p_b) with a paired percentile bootstrap interval.
-
-    Both models are scored on the same resampled customers, so the interval reflects the
-    difference itself rather than two independent noises.
-
-    Returns
-    -------
-    dict
-        ``difference``, ``low``, ``high``.
-    """
-    y, p_a, p_b = (np.asarray(v) for v in (y, p_a, p_b))
-    stat = lambda yy, aa, bb: metric(yy, aa) - metric(yy, bb)  # noqa: E731
-    res = stats.bootstrap((y, p_a, p_b), stat, paired=True, vectorized=False, n_resamples=n_resamples,
-                          confidence_level=confidence, method="percentile",
-                          random_state=np.random.default_rng(seed))
-    return {"difference": float(stat(y, p_a, p_b)), "low": float(res.confidence_interval.low),
-            "high": float(res.confidence_interval.high)}
-
-
-def mean_ci(values, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """The mean of per-unit values (e.g. one NDCG per user) with a percentile bootstrap interval
-    over the units (scipy.stats.bootstrap). Returns ``mean``, ``low``, ``high``."""
-    v = np.asarray(values, dtype=float)
-    if v.size < 2:
-        raise ValueError(f"mean_ci: need at least 2 values, got {v.size}")
-    res = stats.bootstrap((v,), np.mean, vectorized=True, n_resamples=n_resamples, confidence_level=confidence,
-                          method="percentile", random_state=np.random.default_rng(seed))
-    return {"mean": float(v.mean()), "low": float(res.confidence_interval.low), "high": float(res.confidence_interval.high)}
-
-
-def paired_mean_diff(a, b, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """mean(a) - mean(b) for values paired by unit (two models scored on the same users), with a
-    paired percentile bootstrap interval. Returns ``difference``, ``low``, ``high``."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired_mean_diff: the two sets of values must be paired, got {a.shape} and {b.shape}")
-    r = mean_ci(a - b, n_resamples, confidence, seed)
-    return {"difference": r["mean"], "low": r["low"], "high": r["high"]}

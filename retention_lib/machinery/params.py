@@ -17,8 +17,18 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Param", "ParameterError", "PROFILES", "RESERVED", "spec", "notebooks",
-           "parameters", "resolve", "parse_assignments", "coerce"]
+__all__ = [
+    "Param",
+    "ParameterError",
+    "PROFILES",
+    "RESERVED",
+    "spec",
+    "notebooks",
+    "parameters",
+    "resolve",
+    "parse_assignments",
+    "coerce",
+]
 
 SPEC_FILE = Path(__file__).with_name("profiles.yaml")
 
@@ -26,7 +36,7 @@ SPEC_FILE = Path(__file__).with_name("profiles.yaml")
 RESERVED = {
     "profile": "name of the profile the notebook runs in (set by the runner)",
     "artifacts_dir": "folder where the notebook reads and writes results shared between chapters "
-                     "(set by the runner: one folder per profile)",
+    "(set by the runner: one folder per profile)",
 }
 
 
@@ -47,8 +57,13 @@ class Param:
     def allowed(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
-        kind = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text",
-                "date": "a date YYYY-MM-DD"}[self.type]
+        kind = {
+            "int": "an integer",
+            "float": "a number",
+            "bool": "true or false",
+            "str": "text",
+            "date": "a date YYYY-MM-DD",
+        }[self.type]
         if self.min is not None and self.max is not None:
             return f"{kind} from {self.min} to {self.max}"
         if self.min is not None:
@@ -74,14 +89,22 @@ def _load(path: str) -> dict:
             else:
                 values = dict(p["values"])
             if set(values) != set(profiles):
-                raise ParameterError(f"{path}: {stem}.{name}: values needed for profiles "
-                                     f"{sorted(profiles)}, got {sorted(values)}")
-            param = Param(name=name, type=p["type"], help=p["help"], values=values,
-                          min=p.get("min"), max=p.get("max"),
-                          choices=tuple(p["choices"]) if "choices" in p else None)
+                raise ParameterError(
+                    f"{path}: {stem}.{name}: values needed for profiles {sorted(profiles)}, got {sorted(values)}"
+                )
+            param = Param(
+                name=name,
+                type=p["type"],
+                help=p["help"],
+                values=values,
+                min=p.get("min"),
+                max=p.get("max"),
+                choices=tuple(p["choices"]) if "choices" in p else None,
+            )
             # the file itself must obey its own rules; values are stored in their coerced form
-            values = {prof: coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}")
-                      for prof, v in values.items()}
+            values = {
+                prof: coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}") for prof, v in values.items()
+            }
             params[name] = Param(**{**param.__dict__, "values": values})
         books[stem] = {"title": nb["title"], "parameters": params, "measured": tuple(nb.get("measured") or ())}
     return {"profiles": profiles, "notebooks": books}
@@ -90,7 +113,6 @@ def _load(path: str) -> dict:
 def spec(path: Path | str = SPEC_FILE) -> dict:
     """The parsed profiles file: ``{"profiles": {name: description}, "notebooks": {...}}``."""
     return _load(str(path))
-
 
 
 def notebooks() -> list[str]:
@@ -114,8 +136,7 @@ def coerce(param: Param, value: Any, where: str = "") -> Any:
     prefix = f"{where}: " if where else ""
 
     def fail(why: str = "") -> ParameterError:
-        return ParameterError(f"{prefix}parameter '{param.name}' must be {param.allowed()}, "
-                              f"got {value!r}{why}")
+        return ParameterError(f"{prefix}parameter '{param.name}' must be {param.allowed()}, got {value!r}{why}")
 
     t = param.type
     if t == "bool":
@@ -211,7 +232,8 @@ def resolve(profile: str, stems: list[str], overrides: dict[str, Any] | None = N
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise ParameterError(
                 f"unknown parameter '{name}' for notebook(s) {', '.join(stems)}.{hint} "
-                f"Known parameters: {', '.join(names) or '(none)'}")
+                f"Known parameters: {', '.join(names) or '(none)'}"
+            )
     out = {}
     for stem in stems:
         values = {}

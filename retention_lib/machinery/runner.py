@@ -14,7 +14,6 @@ run with the same key reuses it instead of executing again.
 
 from __future__ import annotations
 
-import ast
 import fnmatch
 import hashlib
 import json
@@ -31,11 +30,23 @@ from typing import Any
 
 from . import params
 from . import params as P
+from .dependencies import LIB_DIR, library_files, library_hash, notebook_code
 
-__all__ = ["project_root", "profile_dir", "run", "notebook_errors", "reproduce", "glued_values", "compare_glued",
-           "TIMINGS", "is_timing", "library_files", "library_hash", "RunError", "BuildError"]
-
-LIB_DIR = Path(__file__).resolve().parents[1]  # the retention_lib package
+__all__ = [
+    "project_root",
+    "profile_dir",
+    "run",
+    "notebook_errors",
+    "reproduce",
+    "glued_values",
+    "compare_glued",
+    "TIMINGS",
+    "is_timing",
+    "library_files",
+    "library_hash",
+    "RunError",
+    "BuildError",
+]
 
 
 class RunError(RuntimeError):
@@ -50,120 +61,12 @@ def project_root() -> Path:
     """The checkout holding ``notebooks/`` and ``book/`` (this package's parent folder)."""
     root = LIB_DIR.parent
     if not (root / "notebooks").is_dir():
-        raise FileNotFoundError(
-            f"{root} has no notebooks/ folder: run from a checkout of the book (pip install -e .)")
+        raise FileNotFoundError(f"{root} has no notebooks/ folder: run from a checkout of the book (pip install -e .)")
     return root
 
 
 def profile_dir(profile: str, root: Path | None = None) -> Path:
     return (root or project_root()) / "_build" / profile
-
-
-def _imported_modules(code: str, package: str, current: str | None = None,
-                      is_package: bool = False) -> set[str] | None:
-    """Dotted names (``pkg.sub.mod``) of ``package``'s modules that ``code`` imports.
-
-    ``current`` is the dotted name of the module holding ``code`` (None for a notebook), so that
-    relative imports resolve; ``is_package`` says it is an ``__init__.py``. A name may be a module
-    or an attribute of a package: :func:`library_files` keeps what exists as a file. Returns None
-    when ``code`` imports the whole package (``import pkg`` or ``from pkg import *``).
-    """
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if a.name.split(".")[0] == package:
-                    if a.name == package:
-                        return None
-                    found.add(a.name)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                if current is None:
-                    continue
-                parts = current.split(".")
-                keep = len(parts) - node.level + (1 if is_package else 0)
-                base = ".".join(parts[:keep])
-                mod = f"{base}.{node.module}" if node.module else base
-            else:
-                mod = node.module or ""
-            if mod.split(".")[0] != package:
-                continue
-            if mod == package and any(a.name == "*" for a in node.names):
-                return None
-            found.add(mod)
-            found.update(f"{mod}.{a.name}" for a in node.names if a.name != "*")
-    return found
-
-
-def _module_file(name: str, lib_dir: Path) -> Path | None:
-    """The file of dotted module ``name`` (a ``.py`` file or a package's ``__init__.py``), if any."""
-    rel = Path(*name.split(".")[1:]) if "." in name else Path()
-    for f in (lib_dir / rel.with_suffix(".py") if rel.parts else None, lib_dir / rel / "__init__.py"):
-        if f is not None and f.is_file():
-            return f
-    return None
-
-
-def notebook_code(nb_path: Path) -> str:
-    """The code cells of a notebook as one Python source (IPython magics and shell lines dropped)."""
-    nb = json.loads(Path(nb_path).read_text())
-    lines = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code":
-            src = "".join(cell.get("source", []))
-            lines += [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-    return "\n".join(lines)
-
-
-def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path]:
-    """The library files that ``code`` (a notebook's code) depends on, sorted.
-
-    Only the modules it imports from the package count, followed through the package's own
-    imports (relative and absolute, in subpackages too), with the ``__init__.py`` of every
-    package on the way: editing the sentiment code does not invalidate the chapter on the
-    retention loss. ``profiles.yaml`` does not count: a notebook's run key holds the values of its
-    own parameters, so adding a chapter or changing another chapter's values reruns nothing else.
-    Without ``code``, when something imports the package as a whole, or when a module cannot be
-    parsed, every ``.py`` and ``.yaml`` file counts.
-    """
-    every = sorted(f for f in lib_dir.rglob("*")
-                   if f.suffix in (".py", ".yaml") and "__pycache__" not in f.parts)
-    if code is None:
-        return every
-    package = lib_dir.name
-    try:
-        todo = _imported_modules(code, package)
-        if todo is None:
-            return every
-        seen: set[str] = set()
-        files: set[Path] = set()
-        while todo:
-            name = todo.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            parts = name.split(".")
-            todo |= {".".join(parts[:k]) for k in range(1, len(parts))} - seen  # parents run first
-            f = _module_file(name, lib_dir)
-            if f is None:
-                continue
-            files.add(f)
-            more = _imported_modules(f.read_text(), package, name, f.name == "__init__.py")
-            if more is None:
-                return every
-            todo |= more - seen
-    except SyntaxError:
-        return every
-    return [f for f in every if f in files]
-
-
-def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:
-    """Hash of the library source that ``code`` depends on (see :func:`library_files`)."""
-    h = hashlib.sha256()
-    for f in library_files(code, lib_dir):
-        h.update(f.relative_to(lib_dir).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def _key(source: Path, values: dict[str, Any], profile: str, lib: str) -> str:
@@ -208,8 +111,9 @@ def glued_values(nb_path: Path) -> dict[str, str]:
 
 
 #: glued values that measure the machine (speed, device), not the method: they differ run to run
-TIMINGS = frozenset({"device", "ft_minutes", "ft_rate", "score_rate", "speed_infer", "speed_train",
-                     "bg_fit_seconds", "cv_seconds"})
+TIMINGS = frozenset(
+    {"device", "ft_minutes", "ft_rate", "score_rate", "speed_infer", "speed_train", "bg_fit_seconds", "cv_seconds"}
+)
 #: so does every glued value whose name contains one of these (``*_seconds``, ``cv_seconds_06``)
 TIMING_MARKS = ("_seconds", "seconds_")
 
@@ -223,13 +127,13 @@ def is_timing(name: str, stem: str | None = None) -> bool:
     if stem is None:
         return False
 
-
     book = params.spec()["notebooks"].get(stem, {})
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in book.get("measured", ()))
 
 
-def compare_glued(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
-                  rtol: float = 1e-9, ignore=is_timing) -> list[str]:
+def compare_glued(
+    before: dict[str, dict[str, str]], after: dict[str, dict[str, str]], rtol: float = 1e-9, ignore=is_timing
+) -> list[str]:
     """Differences between two sets of glued values (chapter -> name -> text); empty when equal.
 
     Numbers are equal within ``rtol`` (relative); text must match exactly. Names for which
@@ -261,9 +165,14 @@ def _set_meta(nb_path: Path, meta: dict) -> None:
     nb_path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
-def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] | None = None,
-        root: Path | None = None, force: bool = False,
-        log: Callable[[str], None] = print) -> list[Path]:
+def run(
+    profile: str,
+    only: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    root: Path | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[Path]:
     """Execute the notebooks of ``profile`` in book order (all, or those in ``only``).
 
     Every name and value is checked before anything runs. Returns the executed notebooks.
@@ -312,24 +221,44 @@ def run(profile: str, only: list[str] | None = None, overrides: dict[str, Any] |
         t0 = time.perf_counter()
         ok, error = True, None
         try:
-            pm.execute_notebook(str(source), str(target), parameters=params, kernel_name="python3",
-                                cwd=str(src_dir), progress_bar=sys.stderr.isatty(), log_output=False,
-                                kernel_manager_class=_kernel_manager_class(sockets.name))
+            pm.execute_notebook(
+                str(source),
+                str(target),
+                parameters=params,
+                kernel_name="python3",
+                cwd=str(src_dir),
+                progress_bar=sys.stderr.isatty(),
+                log_output=False,
+                kernel_manager_class=_kernel_manager_class(sockets.name),
+            )
         except pm.PapermillExecutionError as exc:
             ok, error = False, f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
         seconds = time.perf_counter() - t0
-        _set_meta(target, {"key": key if ok else None, "ok": ok, "profile": profile,
-                           "parameters": values[stem], "seconds": round(seconds, 2)})
+        _set_meta(
+            target,
+            {
+                "key": key if ok else None,
+                "ok": ok,
+                "profile": profile,
+                "parameters": values[stem],
+                "seconds": round(seconds, 2),
+            },
+        )
         if not ok:
-            raise RunError(f"{tag} failed after {seconds:.1f} s: {error}\n"
-                           f"The executed notebook with the traceback is {target}")
+            raise RunError(
+                f"{tag} failed after {seconds:.1f} s: {error}\nThe executed notebook with the traceback is {target}"
+            )
         log(f"{tag}: done in {seconds:.1f} s")
         summary.append((stem, "ran", seconds))
         done.append(target)
     sockets.cleanup()
     width = max(len(st) for st, _, _ in summary)
-    log("\n".join([f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"]
-                  + [f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary]))
+    log(
+        "\n".join(
+            [f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"]
+            + [f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary]
+        )
+    )
     log(f"{len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s; executed copies in {nb_dir}")
     return done
 
@@ -352,8 +281,9 @@ def _kernel_manager_class(folder: str):
     return IPCKernelManager
 
 
-def reproduce(profile: str, root: Path | None = None, only: list[str] | None = None,
-              timeout: int = 1800) -> subprocess.CompletedProcess:
+def reproduce(
+    profile: str, root: Path | None = None, only: list[str] | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess:
     """Run every executed notebook of ``profile`` again with nbval and compare the outputs of the cells
     tagged ``nbval-check-output`` (each chapter's key numbers) with the stored ones.
 
@@ -374,7 +304,22 @@ def reproduce(profile: str, root: Path | None = None, only: list[str] | None = N
             shutil.copy2(nb, scratch / "notebooks" / nb.name)
         (scratch / "_build" / profile).mkdir(parents=True)
         (scratch / "_build" / profile / "artifacts").symlink_to(out_dir / "artifacts", target_is_directory=True)
-        cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-               "-q", "notebooks"]
-        return subprocess.run(cmd, cwd=scratch, capture_output=True, text=True, timeout=timeout,
-                              env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"))
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "notebooks",
+        ]
+        return subprocess.run(
+            cmd,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"),
+        )

@@ -20,11 +20,31 @@ from retention_lib.base.devices import device, device_name, machine
 
 from . import runner
 
-__all__ = ["Session", "start", "seed_everything", "device", "glue", "glue_all", "timer", "Timer", "machine",
-           "record_benchmark"]
+__all__ = [
+    "Session",
+    "start",
+    "seed_everything",
+    "device",
+    "glue",
+    "glue_all",
+    "timer",
+    "Timer",
+    "machine",
+    "record_benchmark",
+]
 
-_PACKAGES = ["retention-lib", "numpy", "pandas", "scipy", "scikit-learn", "torch", "transformers",
-             "matplotlib", "seaborn", "papermill"]
+_PACKAGES = [
+    "retention-lib",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "transformers",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+]
 
 
 def glue(name: str, value) -> None:
@@ -83,8 +103,13 @@ def seed_everything(seed: int) -> None:
 def record_benchmark(results: Path, title: str, body: str) -> Path:
     """Append a dated section ``## title, YYYY-MM-DD`` with ``body`` to a results file (created if missing)."""
     results = Path(results)
-    head = "" if results.exists() else ("# Benchmark results\n\nAppended by the scripts in this folder; "
-                                        "each section names the machine it ran on.\n")
+    head = (
+        ""
+        if results.exists()
+        else (
+            "# Benchmark results\n\nAppended by the scripts in this folder; each section names the machine it ran on.\n"
+        )
+    )
     section = f"\n## {title}, {dt.date.today().isoformat()}\n\n{body.rstrip()}\n"
     results.write_text((results.read_text() if results.exists() else head) + section)
     return results
@@ -117,9 +142,14 @@ class Session:
 
     def footer(self) -> pd.DataFrame:
         """A table of what produced this notebook: profile, seed, device, wall time, versions."""
-        rows = {"profile": self.profile, "seed": self.seed, "device": device_name(),
-                "python": platform.python_version(), "platform": platform.platform(terse=True),
-                "wall time (s)": f"{time.perf_counter() - self.started:.1f}"}
+        rows = {
+            "profile": self.profile,
+            "seed": self.seed,
+            "device": device_name(),
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "wall time (s)": f"{time.perf_counter() - self.started:.1f}",
+        }
         for pkg in _PACKAGES:
             try:
                 rows[pkg] = metadata.version(pkg)

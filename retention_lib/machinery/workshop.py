@@ -127,10 +127,13 @@ def instructor_page(path: Path, executed: Path) -> None:
         "",
         "## Times and exercises per chapter",
         "",
-        ("Times measured by the last `make workshop` on the machine that built this book "
-         f"({machine()}), {total / 60:.1f} minutes in all." if measured else
-         "No workshop run has been measured on the machine that built this book: run `make workshop`, then "
-         "build the book again, and this table shows the minutes each chapter took."),
+        (
+            "Times measured by the last `make workshop` on the machine that built this book "
+            f"({machine()}), {total / 60:.1f} minutes in all."
+            if measured
+            else "No workshop run has been measured on the machine that built this book: run `make workshop`, then "
+            "build the book again, and this table shows the minutes each chapter took."
+        ),
         "",
         "| chapter | title | minutes (workshop profile) | exercises: where they fit |",
         "|---|---|---|---|",

@@ -26,6 +26,33 @@ from .linkage import Identity, export_intervals, find_identities, linkage_attack
 from .pseudonyms import KEY_ENV, PseudonymKeyError, default_key_file, keygen, load_key, pseudonymise
 from .scrub import ENTITIES, Scrubber
 
-__all__ = ["KEY_ENV", "PseudonymKeyError", "default_key_file", "keygen", "load_key", "pseudonymise", "Scrubber", "ENTITIES", "k_anonymise", "k_of", "bands",
-           "band_bounds", "band_midpoints", "KAnonymised", "Identity", "find_identities", "rebuild_audit", "export_intervals",
-           "linkage_attack", "Export", "ExportAudit", "export_profiles", "audit_export", "audit_table", "top_code", "raw_ids_in", "plain_hash", "guessable_share"]
+__all__ = [
+    "KEY_ENV",
+    "PseudonymKeyError",
+    "default_key_file",
+    "keygen",
+    "load_key",
+    "pseudonymise",
+    "Scrubber",
+    "ENTITIES",
+    "k_anonymise",
+    "k_of",
+    "bands",
+    "band_bounds",
+    "band_midpoints",
+    "KAnonymised",
+    "Identity",
+    "find_identities",
+    "rebuild_audit",
+    "export_intervals",
+    "linkage_attack",
+    "Export",
+    "ExportAudit",
+    "export_profiles",
+    "audit_export",
+    "audit_table",
+    "top_code",
+    "raw_ids_in",
+    "plain_hash",
+    "guessable_share",
+]

@@ -38,8 +38,9 @@ def raw_ids_in(path, ids) -> pd.DataFrame:
 
 def plain_hash(ids, length: int = 32) -> np.ndarray:
     """SHA-256 of each id without a key: what a shop does when it "hashes the ids" (shown to fail)."""
-    return np.array([hashlib.sha256(str(v).encode()).hexdigest()[:length] for v in np.asarray(ids, dtype=object)],
-                    dtype=object)
+    return np.array(
+        [hashlib.sha256(str(v).encode()).hexdigest()[:length] for v in np.asarray(ids, dtype=object)], dtype=object
+    )
 
 
 def guessable_share(pseudonyms, candidates, length: int = 32) -> float:

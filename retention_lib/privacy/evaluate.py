@@ -25,24 +25,45 @@ __all__ = ["KINDS", "TEMPLATES", "plant", "detection_report", "misses"]
 KINDS = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "STREET_ADDRESS", "ORDER_NUMBER")
 #: sentences the planted values are written in ({} is the value)
 TEMPLATES = {
-    "PERSON": ["I bought this for my friend {}.", "{} from the store helped me pick the size.",
-               "My mother {} loved it too.", "Thanks to {} for the quick exchange."],
-    "EMAIL_ADDRESS": ["Email me at {} if you want photos.", "The receipt went to {}.",
-                      "Contact {} for the fit details."],
-    "PHONE_NUMBER": ["Call me at {} if you have questions.", "Customer service ({}) was helpful.",
-                     "I phoned {} to change the order."],
-    "CREDIT_CARD": ["I paid with card {} and was charged twice.", "Refund it to {} please.",
-                    "My card number {} was declined at first."],
-    "STREET_ADDRESS": ["It was delivered to {} a day late.", "Please ship the next one to {}.",
-                       "The package sat outside {} all day."],
+    "PERSON": [
+        "I bought this for my friend {}.",
+        "{} from the store helped me pick the size.",
+        "My mother {} loved it too.",
+        "Thanks to {} for the quick exchange.",
+    ],
+    "EMAIL_ADDRESS": [
+        "Email me at {} if you want photos.",
+        "The receipt went to {}.",
+        "Contact {} for the fit details.",
+    ],
+    "PHONE_NUMBER": [
+        "Call me at {} if you have questions.",
+        "Customer service ({}) was helpful.",
+        "I phoned {} to change the order.",
+    ],
+    "CREDIT_CARD": [
+        "I paid with card {} and was charged twice.",
+        "Refund it to {} please.",
+        "My card number {} was declined at first.",
+    ],
+    "STREET_ADDRESS": [
+        "It was delivered to {} a day late.",
+        "Please ship the next one to {}.",
+        "The package sat outside {} all day.",
+    ],
     "ORDER_NUMBER": ["Order {} arrived late.", "I returned it under order {}.", "My order number was {}."],
 }
 
 
 def _value(fake, kind: str) -> str:
-    return {"PERSON": fake.name, "EMAIL_ADDRESS": fake.email, "PHONE_NUMBER": fake.phone_number,
-            "CREDIT_CARD": fake.credit_card_number, "STREET_ADDRESS": fake.street_address,
-            "ORDER_NUMBER": lambda: fake.bothify("ORD-########")}[kind]()
+    return {
+        "PERSON": fake.name,
+        "EMAIL_ADDRESS": fake.email,
+        "PHONE_NUMBER": fake.phone_number,
+        "CREDIT_CARD": fake.credit_card_number,
+        "STREET_ADDRESS": fake.street_address,
+        "ORDER_NUMBER": lambda: fake.bothify("ORD-########"),
+    }[kind]()
 
 
 def plant(texts, seed: int = 0, kinds=KINDS) -> pd.DataFrame:
@@ -50,7 +71,6 @@ def plant(texts, seed: int = 0, kinds=KINDS) -> pd.DataFrame:
     ``value`` and ``source`` (the position of the original text). The kind cycles through ``kinds``
     in a random order; the place is a random sentence boundary (before, between or after sentences)."""
     from faker import Faker
-
 
     texts = check_texts(texts)
     unknown = [k for k in kinds if k not in KINDS]
@@ -71,9 +91,10 @@ def plant(texts, seed: int = 0, kinds=KINDS) -> pd.DataFrame:
         lead = (before + " ") if before else ""
         planted = lead + sentence.format(value) + ((" " + after) if after else "")
         start = len(lead) + sentence.index("{}")
-        rows.append({"text": planted, "kind": kind, "start": start, "end": start + len(value), "value": value,
-                     "source": i})
-        assert planted[start:start + len(value)] == value
+        rows.append(
+            {"text": planted, "kind": kind, "start": start, "end": start + len(value), "value": value, "source": i}
+        )
+        assert planted[start : start + len(value)] == value
     return pd.DataFrame(rows)
 
 
@@ -101,8 +122,11 @@ def detection_report(planted: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFr
         ``redacted (any kind)``, ``findings``, ``precision``, ``precision low``, ``precision high``.
     """
     p = planted.reset_index(drop=True)
-    f = findings.merge(p[["start", "end", "kind"]].rename(columns={"start": "p_start", "end": "p_end"}),
-                       left_on="row", right_index=True)
+    f = findings.merge(
+        p[["start", "end", "kind"]].rename(columns={"start": "p_start", "end": "p_end"}),
+        left_on="row",
+        right_index=True,
+    )
     f["overlaps"] = (f["start"] < f["p_end"]) & (f["end"] > f["p_start"])
     f["right"] = f["overlaps"] & (f["entity"] == f["kind"])
     hit_kind = f[f["right"]].groupby("row").size().reindex(p.index, fill_value=0) > 0
@@ -114,10 +138,18 @@ def detection_report(planted: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFr
         fk = f[f["entity"] == kind]
         rl, rh = _wilson(k, n)
         pl, ph = _wilson(int(fk["right"].sum()), len(fk))
-        rows[kind] = {"planted": n, "found as its kind": k, "recall": k / n if n else np.nan, "recall low": rl,
-                      "recall high": rh, "redacted (any kind)": hit_any[mine].mean() if n else np.nan,
-                      "findings": len(fk), "precision": fk["right"].mean() if len(fk) else np.nan,
-                      "precision low": pl, "precision high": ph}
+        rows[kind] = {
+            "planted": n,
+            "found as its kind": k,
+            "recall": k / n if n else np.nan,
+            "recall low": rl,
+            "recall high": rh,
+            "redacted (any kind)": hit_any[mine].mean() if n else np.nan,
+            "findings": len(fk),
+            "precision": fk["right"].mean() if len(fk) else np.nan,
+            "precision low": pl,
+            "precision high": ph,
+        }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("kind")
 
 
@@ -125,13 +157,22 @@ def misses(planted: pd.DataFrame, findings: pd.DataFrame, context: int = 50) -> 
     """The planted items not found as their kind: ``kind``, ``value``, ``found as`` (the kinds of the
     findings that overlap it, if any: then it was still redacted), ``redacted`` and ``in context``."""
     p = planted.reset_index(drop=True)
-    f = findings.merge(p[["start", "end"]].rename(columns={"start": "p_start", "end": "p_end"}),
-                       left_on="row", right_index=True)
+    f = findings.merge(
+        p[["start", "end"]].rename(columns={"start": "p_start", "end": "p_end"}), left_on="row", right_index=True
+    )
     f = f[(f["start"] < f["p_end"]) & (f["end"] > f["p_start"])]
     kinds = f.groupby("row")["entity"].agg(lambda e: ", ".join(sorted(set(e))))
     out = p.assign(**{"found as": kinds.reindex(p.index).fillna("")})
     out = out[[k not in fa.split(", ") for k, fa in zip(out["kind"], out["found as"])]]
-    out = out.assign(redacted=out["found as"] != "",
-                     **{"in context": [("..." if r.start > context else "") + r.text[max(0, r.start - context):r.end + context]
-                                       + ("..." if r.end + context < len(r.text) else "") for r in out.itertuples()]})
+    out = out.assign(
+        redacted=out["found as"] != "",
+        **{
+            "in context": [
+                ("..." if r.start > context else "")
+                + r.text[max(0, r.start - context) : r.end + context]
+                + ("..." if r.end + context < len(r.text) else "")
+                for r in out.itertuples()
+            ]
+        },
+    )
     return out[["kind", "value", "found as", "redacted", "in context"]]

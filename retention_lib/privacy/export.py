@@ -23,10 +23,11 @@ __all__ = ["Export", "ExportAudit", "export_profiles", "audit_export", "audit_ta
 @dataclass
 class Export:
     """A table as it leaves the shop (numbers; a band as its midpoint), indexed like the profiles it came from."""
+
     table: pd.DataFrame
-    anonymised: KAnonymised     #: the k-anonymisation behind it (bands chosen, rows suppressed, steps)
-    caps: dict                  #: top codes: column -> cap (counts, and the top band of a generalised column)
-    banded_with: dict = None    #: column -> the generalised column whose bands it was given
+    anonymised: KAnonymised  #: the k-anonymisation behind it (bands chosen, rows suppressed, steps)
+    caps: dict  #: top codes: column -> cap (counts, and the top band of a generalised column)
+    banded_with: dict = None  #: column -> the generalised column whose bands it was given
 
     def shown_as(self, column: str) -> tuple:
         """How the export shows ``column``: ``("band", width[, cap])``, ``("cap", cap)``, ``("exact",)`` or
@@ -40,8 +41,16 @@ class Export:
         return ("cap", self.caps[column]) if column in self.caps else ("exact",)
 
 
-def export_profiles(profiles: pd.DataFrame, columns, quasi, k: int, ladders: dict, caps: dict | None = None,
-                    banded_with: dict | None = None, max_suppressed: float = 0.02) -> Export:
+def export_profiles(
+    profiles: pd.DataFrame,
+    columns,
+    quasi,
+    k: int,
+    ladders: dict,
+    caps: dict | None = None,
+    banded_with: dict | None = None,
+    max_suppressed: float = 0.02,
+) -> Export:
     """Top-code, k-anonymise and band a profile table for export.
 
     Parameters
@@ -85,18 +94,27 @@ def export_profiles(profiles: pd.DataFrame, columns, quasi, k: int, ladders: dic
 @dataclass
 class ExportAudit:
     """What :func:`audit_export` found."""
-    rebuild: pd.DataFrame       #: per quasi-identifier: identities, the model's error against the band's, passes
-    identities: dict            #: quasi-identifier -> identities found, best first
-    attack: dict                #: the linkage attack (:func:`.linkage_attack`)
-    bound: float                #: 1 / k: the attack's rate must not exceed it
+
+    rebuild: pd.DataFrame  #: per quasi-identifier: identities, the model's error against the band's, passes
+    identities: dict  #: quasi-identifier -> identities found, best first
+    attack: dict  #: the linkage attack (:func:`.linkage_attack`)
+    bound: float  #: 1 / k: the attack's rate must not exceed it
 
     @property
     def passes(self) -> bool:
         return bool(self.rebuild["passes"].all() and self.attack["reidentified"] <= self.bound)
 
 
-def audit_export(export: Export, truth: pd.DataFrame, attacker_knows, k: int, known_widths: dict | None = None,
-                 max_error_ratio: float = 0.5, seed: int = 0, min_share: float = 0.01) -> ExportAudit:
+def audit_export(
+    export: Export,
+    truth: pd.DataFrame,
+    attacker_knows,
+    k: int,
+    known_widths: dict | None = None,
+    max_error_ratio: float = 0.5,
+    seed: int = 0,
+    min_share: float = 0.01,
+) -> ExportAudit:
     """Try to undo an export: rebuild each quasi-identifier of ``truth`` from it, and link the customers an
     attacker knows (the columns ``attacker_knows`` of ``truth``, at ``known_widths``) to its rows.
 
@@ -105,14 +123,17 @@ def audit_export(export: Export, truth: pd.DataFrame, attacker_knows, k: int, kn
     """
     known = list(attacker_knows)
     if export.anonymised.k < k:
-        raise ValueError(f"the export is {export.anonymised.k}-anonymous, less than the k={k} its audit is asked to bound")
+        raise ValueError(
+            f"the export is {export.anonymised.k}-anonymous, less than the k={k} its audit is asked to bound"
+        )
     absent = [c for c in known if c not in truth.columns]
     if absent:
         raise ValueError(f"attacker_knows: {absent} are not columns of the truth ({list(truth.columns)})")
     t = truth.loc[export.table.index]
     exact = [q for q in t.columns if export.shown_as(q) == ("exact",)]
-    report, identities = rebuild_audit(export.table, t, max_error_ratio=max_error_ratio, seed=seed, exact=exact,
-                                       min_share=min_share)
+    report, identities = rebuild_audit(
+        export.table, t, max_error_ratio=max_error_ratio, seed=seed, exact=exact, min_share=min_share
+    )
     counts = {c: cap for c, cap in export.caps.items() if c not in export.anonymised.widths}
     intervals = export_intervals(export.table, {q: export.shown_as(q) for q in known}, identities, caps=counts)
     attack = linkage_attack(intervals, t[known], np.arange(len(t)), known_widths)
@@ -127,7 +148,14 @@ def audit_table(audit: ExportAudit) -> pd.DataFrame:
     """The audit's findings per fact, for a reader: the identity that rebuilds it, the share of rows it
     rebuilds, the band's and the model's mean error, their ratio and whether the column holds."""
     r = audit.rebuild
-    out = pd.DataFrame({"rebuilt exactly by": r["identity"], "rows rebuilt": (100 * r["rebuilt exactly"]).map("{:.1f} %".format),
-                        "band's error": r["band's error"].round(3), "model's error": r["model's error"].round(3),
-                        "model / band": r["error ratio"].round(2), "holds": r["passes"].map({True: "yes", False: "no"})})
+    out = pd.DataFrame(
+        {
+            "rebuilt exactly by": r["identity"],
+            "rows rebuilt": (100 * r["rebuilt exactly"]).map("{:.1f} %".format),
+            "band's error": r["band's error"].round(3),
+            "model's error": r["model's error"].round(3),
+            "model / band": r["error ratio"].round(2),
+            "holds": r["passes"].map({True: "yes", False: "no"}),
+        }
+    )
     return out.rename(index=lambda q: FACTS.get(q, q)).rename_axis("fact")

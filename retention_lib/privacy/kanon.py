@@ -83,11 +83,12 @@ def top_code(table: pd.DataFrame, caps: dict) -> pd.DataFrame:
 @dataclass
 class KAnonymised:
     """What :func:`k_anonymise` returns."""
-    table: pd.DataFrame        #: the exported table: the generalised columns as bands, suppressed rows removed
-    steps: pd.DataFrame        #: one row per combination of widths tried: k reached, rows in groups smaller than k
-    widths: dict               #: the band width chosen for each generalised column
-    suppressed: pd.Index       #: the index of the rows removed
-    k: int                     #: the k the exported table has
+
+    table: pd.DataFrame  #: the exported table: the generalised columns as bands, suppressed rows removed
+    steps: pd.DataFrame  #: one row per combination of widths tried: k reached, rows in groups smaller than k
+    widths: dict  #: the band width chosen for each generalised column
+    suppressed: pd.Index  #: the index of the rows removed
+    k: int  #: the k the exported table has
 
 
 def _check(table, quasi, k, ladders, max_suppressed, caps):
@@ -106,11 +107,17 @@ def _check(table, quasi, k, ladders, max_suppressed, caps):
         raise ValueError(f"k must be a whole number >= 2, got {k!r}")
     if not 0 <= max_suppressed < 1:
         raise ValueError(f"max_suppressed must be in [0, 1), got {max_suppressed}")
-    k_of(table, quasi)                                      # checks the columns
+    k_of(table, quasi)  # checks the columns
 
 
-def k_anonymise(table: pd.DataFrame, quasi, k: int, ladders: dict | None = None, max_suppressed: float = 0.02,
-                caps: dict | None = None) -> KAnonymised:
+def k_anonymise(
+    table: pd.DataFrame,
+    quasi,
+    k: int,
+    ladders: dict | None = None,
+    max_suppressed: float = 0.02,
+    caps: dict | None = None,
+) -> KAnonymised:
     """Generalise the columns of ``ladders`` into bands until at most ``max_suppressed`` of the rows are
     in groups smaller than ``k`` over ``quasi``, then remove those rows.
 
@@ -141,9 +148,16 @@ def k_anonymise(table: pd.DataFrame, quasi, k: int, ladders: dict | None = None,
             t = table.assign(**{c: bands(table[c], w, caps.get(c)) for c, w in widths.items()})
             size = t.groupby(quasi, dropna=False)[quasi[0]].transform("size")
             small = size < k
-            steps.append({**{f"{c} width": w for c, w in widths.items()}, "height": height,
-                          "groups": int(t.groupby(quasi, dropna=False).ngroups), "k before suppression": int(size.min()),
-                          "rows in groups < k": int(small.sum()), "share in groups < k": float(small.mean())})
+            steps.append(
+                {
+                    **{f"{c} width": w for c, w in widths.items()},
+                    "height": height,
+                    "groups": int(t.groupby(quasi, dropna=False).ngroups),
+                    "k before suppression": int(size.min()),
+                    "rows in groups < k": int(small.sum()),
+                    "share in groups < k": float(small.mean()),
+                }
+            )
             if small.mean() <= max_suppressed and (best is None or small.sum() < best[2].sum()):
                 best = (widths, t, small)
         if best is not None:
@@ -151,7 +165,9 @@ def k_anonymise(table: pd.DataFrame, quasi, k: int, ladders: dict | None = None,
             out = t[~small]
             return KAnonymised(out, pd.DataFrame(steps), widths, t.index[small], k_of(out, quasi) if len(out) else 0)
     coarsest = steps[-1]
-    raise ValueError(f"even the coarsest bands {({c: ladders[c][-1] for c in names})} leave "
-                     f"{coarsest['share in groups < k']:.1%} of the rows in groups smaller than k={k} (allowed: "
-                     f"{max_suppressed:.1%}); coarsen the other quasi-identifiers "
-                     f"{[q for q in quasi if q not in ladders]} or drop one")
+    raise ValueError(
+        f"even the coarsest bands { ({c: ladders[c][-1] for c in names}) } leave "
+        f"{coarsest['share in groups < k']:.1%} of the rows in groups smaller than k={k} (allowed: "
+        f"{max_suppressed:.1%}); coarsen the other quasi-identifiers "
+        f"{[q for q in quasi if q not in ladders]} or drop one"
+    )

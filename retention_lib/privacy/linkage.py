@@ -38,6 +38,7 @@ _FORMS = {"a": "{0}", "a + b": "{0} + {1}", "a - b": "{0} - {1}", "a * b": "{0} 
 @dataclass(frozen=True)
 class Identity:
     """``target = form(columns)`` over exported columns, and the share of rows where it holds exactly."""
+
     target: str
     form: str
     columns: tuple
@@ -49,16 +50,22 @@ class Identity:
     def evaluate(self, table: pd.DataFrame) -> np.ndarray:
         """The identity's value on each row of ``table`` (which needs its columns)."""
         v = [table[c].to_numpy(dtype=float) for c in self.columns]
-        return {"a": lambda: v[0], "a + b": lambda: v[0] + v[1], "a - b": lambda: v[0] - v[1],
-                "a * b": lambda: v[0] * v[1], "a + b * c": lambda: v[0] + v[1] * v[2]}[self.form]()
+        return {
+            "a": lambda: v[0],
+            "a + b": lambda: v[0] + v[1],
+            "a - b": lambda: v[0] - v[1],
+            "a * b": lambda: v[0] * v[1],
+            "a + b * c": lambda: v[0] + v[1] * v[2],
+        }[self.form]()
 
 
 def _numeric(table: pd.DataFrame) -> pd.DataFrame:
     return table.select_dtypes(include=["number", "bool"]).astype(float)
 
 
-def find_identities(export: pd.DataFrame, target: str, truth: pd.Series, min_share: float = 0.01,
-                    atol: float = 1e-6) -> list[Identity]:
+def find_identities(
+    export: pd.DataFrame, target: str, truth: pd.Series, min_share: float = 0.01, atol: float = 1e-6
+) -> list[Identity]:
     """Every identity of a simple form over ``export``'s numeric columns (``target`` itself excluded)
     that gives the true value of ``target`` (``truth``, aligned with ``export``) on at least
     ``min_share`` of the rows, best first.
@@ -73,13 +80,22 @@ def find_identities(export: pd.DataFrame, target: str, truth: pd.Series, min_sha
         raise ValueError(f"truth for {target!r}: not indexed like the export")
     x = _numeric(export.drop(columns=[target], errors="ignore"))
     y = truth.to_numpy(dtype=float)
-    known = np.isclose(export[target].to_numpy(dtype=float), y, rtol=0, atol=atol) if target in export.columns \
+    known = (
+        np.isclose(export[target].to_numpy(dtype=float), y, rtol=0, atol=atol)
+        if target in export.columns
         else np.zeros(len(y), dtype=bool)
+    )
     cols = list(x.columns)
     candidates = [("a", (a,)) for a in cols]
-    candidates += [(form, (a, b)) for a, b in itertools.permutations(cols, 2) for form in ("a + b", "a - b", "a * b")
-                   if form == "a - b" or a < b]
-    candidates += [("a + b * c", (a, b, c)) for a in cols for b, c in itertools.combinations([c for c in cols if c != a], 2)]
+    candidates += [
+        (form, (a, b))
+        for a, b in itertools.permutations(cols, 2)
+        for form in ("a + b", "a - b", "a * b")
+        if form == "a - b" or a < b
+    ]
+    candidates += [
+        ("a + b * c", (a, b, c)) for a in cols for b, c in itertools.combinations([c for c in cols if c != a], 2)
+    ]
     found = []
     for form, combo in candidates:
         ident = Identity(target, form, combo, 0.0)
@@ -89,8 +105,15 @@ def find_identities(export: pd.DataFrame, target: str, truth: pd.Series, min_sha
     return sorted(found, key=lambda i: (-i.share, len(i.columns), str(i)))
 
 
-def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: float = 0.5, folds: int = 3,
-                  seed: int = 0, exact=(), min_share: float = 0.01) -> tuple[pd.DataFrame, dict]:
+def rebuild_audit(
+    export: pd.DataFrame,
+    truth: pd.DataFrame,
+    max_error_ratio: float = 0.5,
+    folds: int = 3,
+    seed: int = 0,
+    exact=(),
+    min_share: float = 0.01,
+) -> tuple[pd.DataFrame, dict]:
     """Try to rebuild each quasi-identifier of ``truth`` from the exported columns.
 
     Parameters
@@ -125,19 +148,32 @@ def rebuild_audit(export: pd.DataFrame, truth: pd.DataFrame, max_error_ratio: fl
         identities[q] = ids
         band = x[q].to_numpy() if q in x.columns else np.full(len(y), np.median(y))
         model = HistGradientBoostingRegressor(max_iter=200, random_state=seed)
-        with threadpool_limits(1, user_api="openmp"):   # small fits: threads only wait on each other (and on a busy machine, spin)
+        with threadpool_limits(
+            1, user_api="openmp"
+        ):  # small fits: threads only wait on each other (and on a busy machine, spin)
             rebuilt = cross_val_predict(model, x.to_numpy(), y, cv=KFold(folds, shuffle=True, random_state=seed))
         band_error, model_error = float(np.mean(np.abs(band - y))), float(np.mean(np.abs(rebuilt - y)))
         ratio = model_error / band_error if band_error > 0 else np.inf
         shown = q in exact
         share = 1.0 if shown else (ids[0].share if ids else 0.0)
         what = "exported as it is" if shown else (str(ids[0]) if ids else "none found")
-        rows.append({"quasi-identifier": q, "identity": what, "rebuilt exactly": share, "band's error": band_error, "model's error": model_error,
-                     "error ratio": ratio, "passes": bool(share == 0 and ratio >= max_error_ratio)})
+        rows.append(
+            {
+                "quasi-identifier": q,
+                "identity": what,
+                "rebuilt exactly": share,
+                "band's error": band_error,
+                "model's error": model_error,
+                "error ratio": ratio,
+                "passes": bool(share == 0 and ratio >= max_error_ratio),
+            }
+        )
     return pd.DataFrame(rows).set_index("quasi-identifier"), identities
 
 
-def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | None = None, caps: dict | None = None) -> dict:
+def export_intervals(
+    export: pd.DataFrame, columns: dict, identities: dict | None = None, caps: dict | None = None
+) -> dict:
     """What an attacker learns about each quasi-identifier from each exported row: an interval ``[low, high)``.
 
     Parameters
@@ -182,8 +218,9 @@ def export_intervals(export: pd.DataFrame, columns: dict, identities: dict | Non
     return out
 
 
-def linkage_attack(intervals: dict, known: pd.DataFrame, rows_of: np.ndarray, known_widths: dict | None = None,
-                   chunk: int = 256) -> dict:
+def linkage_attack(
+    intervals: dict, known: pd.DataFrame, rows_of: np.ndarray, known_widths: dict | None = None, chunk: int = 256
+) -> dict:
     """Link each customer an attacker knows to the export rows that agree with what they know.
 
     Parameters
@@ -210,8 +247,12 @@ def linkage_attack(intervals: dict, known: pd.DataFrame, rows_of: np.ndarray, kn
     if missing:
         raise ValueError(f"known: {missing} have no intervals in the export (give them as ('absent',))")
     widths = known_widths or {}
-    k_lo = {q: (np.floor(known[q].to_numpy(dtype=float) / widths[q]) * widths[q]) if q in widths
-            else known[q].to_numpy(dtype=float) for q in known.columns}
+    k_lo = {
+        q: (np.floor(known[q].to_numpy(dtype=float) / widths[q]) * widths[q])
+        if q in widths
+        else known[q].to_numpy(dtype=float)
+        for q in known.columns
+    }
     k_hi = {q: k_lo[q] + widths[q] if q in widths else np.nextafter(k_lo[q], np.inf) for q in known.columns}
     rows_of = np.asarray(rows_of)
     score, unique, counts = np.zeros(len(known)), np.zeros(len(known), dtype=bool), np.zeros(len(known), dtype=int)
@@ -227,5 +268,8 @@ def linkage_attack(intervals: dict, known: pd.DataFrame, rows_of: np.ndarray, kn
         counts[sl] = n
         score[sl] = np.where(own, 1 / np.maximum(n, 1), 0.0)
         unique[sl] = own & (n == 1)
-    return {"reidentified": float(score.mean()), "unique": float(unique.mean()),
-            "median_candidates": float(np.median(counts))}
+    return {
+        "reidentified": float(score.mean()),
+        "unique": float(unique.mean()),
+        "median_candidates": float(np.median(counts)),
+    }

@@ -48,8 +48,10 @@ def keygen(path: str | os.PathLike | None = None, repo_root: str | os.PathLike |
     if repo_root is not None and path.is_relative_to(Path(repo_root).resolve()):
         raise PseudonymKeyError(f"{path} is inside the repository ({repo_root}): keep the key outside")
     if path.exists():
-        raise PseudonymKeyError(f"{path} already holds a key; delete it first if you really want a new one "
-                                "(every pseudonym made with the old key changes)")
+        raise PseudonymKeyError(
+            f"{path} already holds a key; delete it first if you really want a new one "
+            "(every pseudonym made with the old key changes)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -57,7 +59,9 @@ def keygen(path: str | os.PathLike | None = None, repo_root: str | os.PathLike |
     return path
 
 
-def load_key(profile: str, key_file: str | os.PathLike | None = None, repo_root: str | os.PathLike | None = None) -> bytes:
+def load_key(
+    profile: str, key_file: str | os.PathLike | None = None, repo_root: str | os.PathLike | None = None
+) -> bytes:
     """The pseudonymisation key of a run in ``profile``.
 
     The smoke profile always uses :data:`TEST_KEY` (its runs must give the same numbers anywhere, and
@@ -72,8 +76,9 @@ def load_key(profile: str, key_file: str | os.PathLike | None = None, repo_root:
         path = default_key_file()
     if path is not None:
         if repo_root is not None and path.is_relative_to(Path(repo_root).resolve()):
-            raise PseudonymKeyError(f"key file {path} is inside the repository ({repo_root}): keep it outside, "
-                                    "where it cannot be committed")
+            raise PseudonymKeyError(
+                f"key file {path} is inside the repository ({repo_root}): keep it outside, where it cannot be committed"
+            )
         if not path.exists():
             raise PseudonymKeyError(f"key file {path} does not exist")
         key = path.read_bytes().strip()
@@ -83,7 +88,8 @@ def load_key(profile: str, key_file: str | os.PathLike | None = None, repo_root:
         raise PseudonymKeyError(
             f"no pseudonymisation key for profile '{profile}': run `python -m retention_lib keygen` (writes a random key "
             f"to {default_key_file()}, outside the repository), or set the environment variable {KEY_ENV} to a secret "
-            f"of at least {MIN_KEY_BYTES} characters")
+            f"of at least {MIN_KEY_BYTES} characters"
+        )
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymKeyError(f"the pseudonymisation key has {len(key)} bytes; use at least {MIN_KEY_BYTES}")
     return key
@@ -101,6 +107,9 @@ def pseudonymise(ids, key: bytes, length: int = 32) -> np.ndarray:
         raise ValueError(f"length must be between 8 and 64 hex digits, got {length}")
     values = pd.Series(np.asarray(ids, dtype=object))
     if values.isna().any():
-        raise ValueError(f"ids: {int(values.isna().sum())} missing value(s), e.g. at position {int(values.isna().idxmax())}")
-    return np.array([hmac.new(bytes(key), str(v).encode(), hashlib.sha256).hexdigest()[:length] for v in values],
-                    dtype=object)
+        raise ValueError(
+            f"ids: {int(values.isna().sum())} missing value(s), e.g. at position {int(values.isna().idxmax())}"
+        )
+    return np.array(
+        [hmac.new(bytes(key), str(v).encode(), hashlib.sha256).hexdigest()[:length] for v in values], dtype=object
+    )

@@ -40,8 +40,10 @@ def control_sets(observed, reading: pd.DataFrame, customers, seed: int) -> dict:
     """
     sets, _ = observed_sets(observed, {"lm": reading, "placebo": placebo_reading(reading, seed)}, customers=customers)
     behaviour = list(sets["behaviour"].columns)
-    return {"behaviour + counts": sets["behaviour + lm"][behaviour + COUNT_FEATURES],
-            "behaviour + placebo": sets["behaviour + placebo"]}
+    return {
+        "behaviour + counts": sets["behaviour + lm"][behaviour + COUNT_FEATURES],
+        "behaviour + placebo": sets["behaviour + placebo"],
+    }
 
 
 def control_table(oof: pd.DataFrame, y, model: str, pairs: dict, n_resamples: int = 500, seed: int = 0) -> pd.DataFrame:
@@ -59,8 +61,16 @@ def control_table(oof: pd.DataFrame, y, model: str, pairs: dict, n_resamples: in
     return pd.DataFrame(rows).T.astype({"gain": float, "low": float, "high": float})
 
 
-def canary(pool: pd.DataFrame, read, n_customers: int, seed: int, folds: int = 3, n_resamples: int = 200,
-           holdout_reviews: float = 1.0, **settings) -> pd.DataFrame:
+def canary(
+    pool: pd.DataFrame,
+    read,
+    n_customers: int,
+    seed: int,
+    folds: int = 3,
+    n_resamples: int = 200,
+    holdout_reviews: float = 1.0,
+    **settings,
+) -> pd.DataFrame:
     """The leak canary: a world where reviews say nothing about leaving (``text_effect = 0``) but customers
     also review their holdout purchases, read twice: with the date filter (reviews up to the cutoff) and
     without it (up to the end of the data, deliberately wrong).
@@ -79,6 +89,11 @@ def canary(pool: pd.DataFrame, read, n_customers: int, seed: int, folds: int = 3
     rows = {}
     for name, until in (("date filter on", None), ("date filter off", w.observed.end)):
         g = world_gains(w, read, folds, seed, n_resamples, text_until=until, perfect=False)[0]
-        rows[name] = {"gain": g["gain"], "low": g["low"], "high": g["high"], "base_auc": g["base_auc"],
-                      "reviews after the cutoff": late}
+        rows[name] = {
+            "gain": g["gain"],
+            "low": g["low"],
+            "high": g["high"],
+            "base_auc": g["base_auc"],
+            "reviews after the cutoff": late,
+        }
     return pd.DataFrame(rows).T.astype(float)

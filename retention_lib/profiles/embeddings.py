@@ -28,8 +28,14 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def embed_texts(texts, cache: str | Path | None = None, batch_size: int = 64, max_length: int = 128,
-                model_dir: str | Path | None = None, log=print) -> np.ndarray:
+def embed_texts(
+    texts,
+    cache: str | Path | None = None,
+    batch_size: int = 64,
+    max_length: int = 128,
+    model_dir: str | Path | None = None,
+    log=print,
+) -> np.ndarray:
     """Sentence embeddings of ``texts`` with the packaged all-MiniLM-L6-v2: mean of the token vectors
     (padding excluded), L2-normalised, as the model was trained to be used. Shape (n, 384).
 
@@ -38,7 +44,6 @@ def embed_texts(texts, cache: str | Path | None = None, batch_size: int = 64, ma
     """
     import torch
     from transformers import AutoModel, AutoTokenizer
-
 
     texts = list(texts)
     keys = [_text_key(t) for t in texts]
@@ -62,13 +67,13 @@ def embed_texts(texts, cache: str | Path | None = None, batch_size: int = 64, ma
         pad = tok.pad_token_id or 0
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
-                b = order[start:start + batch_size]
+                b = order[start : start + batch_size]
                 width = max(len(ids[i]) for i in b)
                 x = torch.full((len(b), width), pad, dtype=torch.long)
                 m = torch.zeros((len(b), width), dtype=torch.long)
                 for row, i in enumerate(b):
-                    x[row, :len(ids[i])] = torch.tensor(ids[i])
-                    m[row, :len(ids[i])] = 1
+                    x[row, : len(ids[i])] = torch.tensor(ids[i])
+                    m[row, : len(ids[i])] = 1
                 h = enc(input_ids=x.to(dev), attention_mask=m.to(dev)).last_hidden_state
                 mm = m.to(dev).unsqueeze(-1).to(h.dtype)
                 v = (h * mm).sum(1) / mm.sum(1).clamp(min=1.0)

@@ -31,86 +31,36 @@ from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
 from retention_lib.retention.classifiers import outer_folds, signed_log
 from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
 from retention_lib.retention.losses import ScratchLogisticRegression
-from retention_lib.sentiment import VaderBaseline, make_dataset, tfidf_baseline
 
-from .user_profiles import score_texts, sentiment_lookup, text_features
+from .readers import READERS, fit_readers, perfect_reading, reading_from_proba, vader_reading
+from .user_profiles import text_features
 
-__all__ = ["WORLD_BEHAVIOUR", "READERS", "fit_readers", "reading_from_proba", "vader_reading", "perfect_reading",
-           "reader_features", "observed_sets", "oracle_sets", "true_buy_probability", "make_text_models",
-           "out_of_fold", "ablation_table", "gain_share", "sweep", "no_offer_customers", "last_review_groups",
-           "last_review_gap", "reader_pair_difference", "sweep_model", "world_gains"]
+__all__ = [
+    "WORLD_BEHAVIOUR",
+    "READERS",
+    "fit_readers",
+    "reading_from_proba",
+    "vader_reading",
+    "perfect_reading",
+    "reader_features",
+    "observed_sets",
+    "oracle_sets",
+    "true_buy_probability",
+    "make_text_models",
+    "out_of_fold",
+    "ablation_table",
+    "gain_share",
+    "sweep",
+    "no_offer_customers",
+    "last_review_groups",
+    "last_review_gap",
+    "reader_pair_difference",
+    "sweep_model",
+    "world_gains",
+]
 
 #: behaviour features that exist in the world (it has no CD counts)
 WORLD_BEHAVIOUR = [c for c in FEATURES_RICH if "quantity" not in c]
-#: the readers compared, in the book's order (labels in retention_lib.names)
-READERS = ("lm", "tfidf", "vader", "perfect")
-
-
-def reading_from_proba(proba: pd.DataFrame) -> pd.DataFrame:
-    """A reader's output from class probabilities: ``p_negative`` and ``negative`` (the top class)."""
-    cols = ["p_negative", "p_neutral", "p_positive"]
-    return pd.DataFrame({"p_negative": proba["p_negative"].to_numpy(),
-                         "negative": proba[cols].to_numpy().argmax(axis=1) == 0})
-
-
-def vader_reading(vader, texts) -> pd.DataFrame:
-    """VADER's reading: negativity ``(1 - compound) / 2`` (a score in [0, 1], not a probability) and
-    ``negative`` from the cut points fitted on chapter 02's training reviews."""
-    texts = list(texts)
-    compound = vader.scores(texts)
-    return pd.DataFrame({"p_negative": (1 - compound) / 2,
-                         "negative": np.searchsorted(vader.thresholds_, compound, side="right") == 0})
-
-
-def perfect_reading(ratings) -> pd.DataFrame:
-    """The perfect reader of sentiment sees the hidden stars: negativity ``(5 - stars) / 4``, negative at 1-2 stars."""
-    r = np.asarray(ratings, dtype=float)
-    return pd.DataFrame({"p_negative": (5 - r) / 4, "negative": r <= 2})
-
-
-def _per_distinct_text(texts, read) -> pd.DataFrame:
-    """Apply ``read`` (a list of texts -> DataFrame, one row each) once per distinct text; rows follow ``texts``."""
-    texts = pd.Series(list(texts), dtype=object)
-    distinct = pd.unique(texts)
-    out = read(list(distinct))
-    out.index = pd.Index(distinct)
-    return out.reindex(texts.to_numpy()).reset_index(drop=True)
-
-
-def fit_readers(reviews: pd.DataFrame, scores: pd.DataFrame, seed: int = 0) -> dict:
-    """The three readers a shop could use, ready to read texts.
-
-    ``lm`` reuses chapter 02's saved scores (looked up by text; only when ``scores`` has them);
-    ``tfidf`` and ``vader`` are fitted here
-    on chapter 02's training split (the reviews its model trained on, from ``scores["split"]``), with
-    labels from the 3-class scheme.
-
-    Returns
-    -------
-    dict
-        Reader key -> callable ``texts -> DataFrame`` with ``p_negative`` and ``negative``, one row per text.
-    """
-    labelled = make_dataset(reviews, "3class")[0]
-    train = labelled.loc[labelled.index.intersection(scores.index[scores["split"] == "train"])]
-    if train.empty:
-        raise ValueError("scores: no review has split 'train'; expected chapter 02's review_scores.parquet")
-    texts, labels = train["text"].tolist(), train["label"].to_numpy()
-    tfidf = tfidf_baseline(seed).fit(texts, labels)
-    vader = VaderBaseline(3).fit(texts, labels)
-    cols = ["p_negative", "p_neutral", "p_positive"]
-    readers = {}
-    if set(cols) <= set(scores.columns):
-        lookup = sentiment_lookup(reviews, scores)
-        readers["lm"] = lambda t: reading_from_proba(score_texts(t, lookup))
-
-    def tfidf_proba(u):  # a class absent from a small training split gets probability 0
-        p = np.zeros((len(u), 3))
-        p[:, tfidf.classes_] = tfidf.predict_proba(u)
-        return pd.DataFrame(p, columns=cols)
-
-    readers["tfidf"] = lambda t: reading_from_proba(_per_distinct_text(t, tfidf_proba))
-    readers["vader"] = lambda t: _per_distinct_text(t, lambda u: vader_reading(vader, u))
-    return readers
 
 
 def reader_features(reviews: pd.DataFrame, reading: pd.DataFrame, cutoff, customers) -> pd.DataFrame:
@@ -124,8 +74,9 @@ def no_offer_customers(observed) -> pd.Index:
     return pd.Index(a.loc[a["group"].isin(["not in experiment", "control"]), "customer_id"], name="customer_id")
 
 
-def observed_sets(observed, readings: dict, topics: pd.DataFrame | None = None,
-                  customers=None, text_until=None) -> tuple[dict, pd.Series]:
+def observed_sets(
+    observed, readings: dict, topics: pd.DataFrame | None = None, customers=None, text_until=None
+) -> tuple[dict, pd.Series]:
     """Feature sets built from a shop's observed data only, and the label.
 
     Parameters
@@ -172,11 +123,13 @@ def true_buy_probability(truth_customers: pd.DataFrame, holdout_weeks: float) ->
 
 def oracle_sets(observed, truth, holdout_weeks: float, customers) -> tuple[dict, pd.Series]:
     """What no shop has: the perfect reader's feature set, and the true probability of buying again."""
-    ratings = observed.reviews[["review_id"]].merge(truth.reviews[["review_id", "rating"]], on="review_id",
-                                                    how="left")["rating"]
+    ratings = observed.reviews[["review_id"]].merge(truth.reviews[["review_id", "rating"]], on="review_id", how="left")[
+        "rating"
+    ]
     sets, _ = observed_sets(observed, {"perfect": perfect_reading(ratings)}, customers=customers)
-    return {"behaviour + perfect": sets["behaviour + perfect"]}, \
-        true_buy_probability(truth.customers, holdout_weeks).reindex(sets["behaviour"].index)
+    return {"behaviour + perfect": sets["behaviour + perfect"]}, true_buy_probability(
+        truth.customers, holdout_weeks
+    ).reindex(sets["behaviour"].index)
 
 
 def make_text_models(seed: int) -> dict:
@@ -189,11 +142,21 @@ def make_text_models(seed: int) -> dict:
         return [SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler()]
 
     return {
-        "lr": make_pipeline(*prep(), LogisticRegressionCV(Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss",
-                                                          max_iter=3000, use_legacy_attributes=False)),
-        "gb": HistGradientBoostingClassifier(learning_rate=0.05, max_iter=300, max_leaf_nodes=15,
-                                             min_samples_leaf=100, l2_regularization=1.0, early_stopping=True,
-                                             random_state=seed),
+        "lr": make_pipeline(
+            *prep(),
+            LogisticRegressionCV(
+                Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss", max_iter=3000, use_legacy_attributes=False
+            ),
+        ),
+        "gb": HistGradientBoostingClassifier(
+            learning_rate=0.05,
+            max_iter=300,
+            max_leaf_nodes=15,
+            min_samples_leaf=100,
+            l2_regularization=1.0,
+            early_stopping=True,
+            random_state=seed,
+        ),
         "bce": make_pipeline(*prep(), ScratchLogisticRegression(l2=1e-3, method="newton", max_iter=50)),
     }
 
@@ -214,13 +177,22 @@ def out_of_fold(sets: dict, y, models: dict, folds: int, seed: int) -> pd.DataFr
         if not X.index.equals(index):
             raise ValueError(f"feature set {name!r} is not indexed like the first set")
         for key, model in models.items():
-            out[(name, key)] = cross_val_predict(clone(model), X.to_numpy(dtype=float), y, cv=cv,
-                                                 method="predict_proba")[:, 1]
+            out[(name, key)] = cross_val_predict(
+                clone(model), X.to_numpy(dtype=float), y, cv=cv, method="predict_proba"
+            )[:, 1]
     return pd.DataFrame(out, index=index)
 
 
-def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n_resamples: int = 500,
-                   seed: int = 0, subset=None, intervals_for=None) -> pd.DataFrame:
+def ablation_table(
+    oof: pd.DataFrame,
+    y,
+    base: str = "behaviour",
+    true_p=None,
+    n_resamples: int = 500,
+    seed: int = 0,
+    subset=None,
+    intervals_for=None,
+) -> pd.DataFrame:
     """Every (feature set, model) of ``oof`` scored, with its ROC AUC and PR AUC gain over ``base``
     (the same model on behaviour alone) and a paired bootstrap interval of each gain.
 
@@ -233,7 +205,7 @@ def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n
     y = np.asarray(y)
     mask = np.ones(len(y), dtype=bool) if subset is None else np.asarray(subset, dtype=bool)
     rows = {}
-    for (name, model) in oof.columns:
+    for name, model in oof.columns:
         p = oof[(name, model)].to_numpy()[mask]
         row = {"set": name, "model": model, **binary_metrics(y[mask], p)}
         b = oof[(base, model)].to_numpy()[mask]
@@ -242,8 +214,11 @@ def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n
                 d = {"difference": f(y[mask], p) - f(y[mask], b), "low": np.nan, "high": np.nan}
             else:
                 d = paired_bootstrap_diff(y[mask], p, b, f, n_resamples=n_resamples, seed=seed)
-            row[f"{metric}_gain"], row[f"{metric}_gain_low"], row[f"{metric}_gain_high"] = \
-                d["difference"], d["low"], d["high"]
+            row[f"{metric}_gain"], row[f"{metric}_gain_low"], row[f"{metric}_gain_high"] = (
+                d["difference"],
+                d["low"],
+                d["high"],
+            )
         rows[(name, model)] = row
     if true_p is not None:
         tp = np.asarray(true_p, dtype=float)[mask]
@@ -251,8 +226,13 @@ def ablation_table(oof: pd.DataFrame, y, base: str = "behaviour", true_p=None, n
     return pd.DataFrame(rows).T.set_index(["set", "model"])
 
 
-def gain_share(table: pd.DataFrame, reader_set: str, perfect_set: str = "behaviour + perfect",
-               base: str = "behaviour", metric: str = "roc_auc") -> pd.Series:
+def gain_share(
+    table: pd.DataFrame,
+    reader_set: str,
+    perfect_set: str = "behaviour + perfect",
+    base: str = "behaviour",
+    metric: str = "roc_auc",
+) -> pd.Series:
     """Per model: the share of the perfect reader's gain over behaviour that ``reader_set`` recovers."""
     t = table[metric].unstack("model")
     return ((t.loc[reader_set] - t.loc[base]) / (t.loc[perfect_set] - t.loc[base])).rename(reader_set)
@@ -264,8 +244,10 @@ def last_review_groups(observed, reading: pd.DataFrame, customers) -> pd.Series:
     r = observed.reviews.assign(negative=reading["negative"].to_numpy())
     r = r[r["date"] <= observed.cutoff].sort_values(["customer_id", "date"], kind="stable")
     last = r.groupby("customer_id")["negative"].last().reindex(pd.Index(customers))
-    out = pd.Series(np.where(last.isna(), "no review", np.where(last.fillna(False).astype(bool), "negative",
-                                                                  "not negative")), index=last.index)
+    out = pd.Series(
+        np.where(last.isna(), "no review", np.where(last.fillna(False).astype(bool), "negative", "not negative")),
+        index=last.index,
+    )
     return out.astype(pd.CategoricalDtype(["negative", "not negative", "no review"], ordered=True))
 
 
@@ -277,8 +259,17 @@ def last_review_gap(observed, reading: pd.DataFrame, y: pd.Series) -> float:
     return float(rate["not negative"] - rate["negative"])
 
 
-def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed: int, folds: int = 3,
-          n_resamples: int = 200, **settings) -> pd.DataFrame:
+def sweep(
+    pool: pd.DataFrame,
+    read,
+    setting: str,
+    values,
+    n_customers: int,
+    seed: int,
+    folds: int = 3,
+    n_resamples: int = 200,
+    **settings,
+) -> pd.DataFrame:
     """The AUC gain of each reader over behaviour alone in fresh worlds along one setting.
 
     Each point is a new world (same seed, ``setting = value``), evaluated on its customers who got
@@ -309,12 +300,17 @@ def sweep(pool: pd.DataFrame, read, setting: str, values, n_customers: int, seed
 
 def sweep_model():
     """The sweeps' model: a plain logistic regression (fixed C = 1, for speed) on standardised features."""
-    return make_pipeline(SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler(),
-                         LogisticRegression(C=1.0, max_iter=2000))
+    return make_pipeline(
+        SimpleImputer(strategy="mean"),
+        FunctionTransformer(signed_log),
+        StandardScaler(),
+        LogisticRegression(C=1.0, max_iter=2000),
+    )
 
 
-def world_gains(w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, text_until=None,
-                perfect: bool = True) -> list[dict]:
+def world_gains(
+    w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, text_until=None, perfect: bool = True
+) -> list[dict]:
     """The ROC AUC gain over behaviour of the reader ``read`` (and of the perfect reader) in one world,
     on its customers without an offer, with :func:`sweep_model` on the same folds.
 
@@ -336,16 +332,33 @@ def world_gains(w, read, folds: int = 3, seed: int = 0, n_resamples: int = 200, 
     gap = last_review_gap(o, reading, y)
     rows = []
     for reader in ("lm", "perfect") if perfect else ("lm",):
-        d = paired_bootstrap_diff(yy, oof[(f"behaviour + {reader}", "lr")].to_numpy(), base, roc_auc_score,
-                                  n_resamples=n_resamples, seed=seed)
-        rows.append({"reader": reader, "gain": d["difference"], "low": d["low"], "high": d["high"],
-                     "base_auc": roc_auc_score(yy, base), "share with a review": writers, "last-review gap": gap})
+        d = paired_bootstrap_diff(
+            yy, oof[(f"behaviour + {reader}", "lr")].to_numpy(), base, roc_auc_score, n_resamples=n_resamples, seed=seed
+        )
+        rows.append(
+            {
+                "reader": reader,
+                "gain": d["difference"],
+                "low": d["low"],
+                "high": d["high"],
+                "base_auc": roc_auc_score(yy, base),
+                "share with a review": writers,
+                "last-review gap": gap,
+            }
+        )
     return rows
 
 
-def reader_pair_difference(oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500,
-                           seed: int = 0) -> dict:
+def reader_pair_difference(
+    oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500, seed: int = 0
+) -> dict:
     """ROC AUC of feature set ``a`` minus set ``b`` for one model, with a paired bootstrap interval."""
 
-    return paired_bootstrap_diff(np.asarray(y), oof[(a, model)].to_numpy(), oof[(b, model)].to_numpy(),
-                                 roc_auc_score, n_resamples=n_resamples, seed=seed)
+    return paired_bootstrap_diff(
+        np.asarray(y),
+        oof[(a, model)].to_numpy(),
+        oof[(b, model)].to_numpy(),
+        roc_auc_score,
+        n_resamples=n_resamples,
+        seed=seed,
+    )

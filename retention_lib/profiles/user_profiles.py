@@ -31,72 +31,54 @@ from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from retention_lib.retention import calibration_holdout, retained, signed_log
-from retention_lib.sentiment import review_texts
 
 from .embeddings import embed_texts, embedding_cache  # re-exported: part of a profile's toolkit
+from .readers import score_texts, sentiment_lookup
 
-__all__ = ["TEXT_FEATURES", "BEHAVIOUR_FEATURES", "SENTIMENT_FEATURES", "map_2d", "sentiment_lookup", "score_texts", "embed_texts",
-           "text_features", "topic_features", "build", "segment", "describe_segments", "distinctive_words",
-           "representative_reviews", "NO_REVIEW", "embedding_cache", "recovery"]
+__all__ = [
+    "TEXT_FEATURES",
+    "BEHAVIOUR_FEATURES",
+    "SENTIMENT_FEATURES",
+    "map_2d",
+    "sentiment_lookup",
+    "score_texts",
+    "embed_texts",
+    "text_features",
+    "topic_features",
+    "build",
+    "segment",
+    "describe_segments",
+    "distinctive_words",
+    "representative_reviews",
+    "NO_REVIEW",
+    "embedding_cache",
+    "recovery",
+]
 
-TEXT_FEATURES = ["n_reviews", "mean_p_negative", "last_p_negative", "worst_p_negative", "share_negative",
-                 "change_p_negative"]
-BEHAVIOUR_FEATURES = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "weeks_since_last",
-                      "spend_cal", "ipt_mean_weeks", "days_last_13w"]
+TEXT_FEATURES = [
+    "n_reviews",
+    "mean_p_negative",
+    "last_p_negative",
+    "worst_p_negative",
+    "share_negative",
+    "change_p_negative",
+]
+BEHAVIOUR_FEATURES = [
+    "frequency_cal",
+    "recency_cal",
+    "T_cal",
+    "monetary_value_cal",
+    "weeks_since_last",
+    "spend_cal",
+    "ipt_mean_weeks",
+    "days_last_13w",
+]
 #: the segment of customers who wrote no review before the cutoff
 NO_REVIEW = "no review"
 
 
 # --------------------------------------------------------------------------------------------
 # reading the texts: sentiment and embeddings
-
-
-def sentiment_lookup(reviews: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """Chapter 02's saved probabilities keyed by review text (the model's output depends on the text only).
-
-    Parameters
-    ----------
-    reviews : DataFrame
-        The real reviews dataset.
-    scores : DataFrame
-        ``review_scores.parquet`` of chapter 02 (``p_negative``, ``p_neutral``, ``p_positive``,
-        indexed like ``reviews``).
-
-    Returns
-    -------
-    DataFrame
-        Indexed by text, one row per distinct text: ``p_negative``, ``p_neutral``, ``p_positive``.
-    """
-    cols = ["p_negative", "p_neutral", "p_positive"]
-    missing = [c for c in cols if c not in scores.columns]
-    if missing:
-        raise ValueError(f"scores: missing column(s) {missing}; expected chapter 02's review_scores.parquet "
-                         "(3-class scheme)")
-    texts = review_texts(reviews).reindex(scores.index)
-    table = scores[cols].assign(text=texts.to_numpy()).dropna(subset=["text"])
-    return table.drop_duplicates("text").set_index("text")
-
-
-def score_texts(texts, lookup: pd.DataFrame, model=None) -> pd.DataFrame:
-    """Probabilities of negative, neutral and positive for each text, shape (n, 3) as a DataFrame.
-
-    Texts found in ``lookup`` (:func:`sentiment_lookup`) reuse chapter 02's scores; the others are
-    scored by ``model`` (a :class:`~retention_lib.sentiment.SentimentClassifier`), or are an error
-    when no model is given.
-    """
-    texts = pd.Series(list(texts), dtype=object)
-    out = lookup.reindex(texts.to_numpy())
-    todo = out["p_negative"].isna().to_numpy()
-    if todo.any():
-        if model is None:
-            raise ValueError(f"{int(todo.sum())} text(s) have no saved score and no model was given to score "
-                             f"them, e.g. {texts[todo].iloc[0][:60]!r}")
-        unique = pd.unique(texts[todo])
-        proba = model.predict_proba(list(unique))
-        extra = pd.DataFrame(proba, index=unique, columns=list(lookup.columns))
-        out.loc[todo] = extra.reindex(texts[todo].to_numpy()).to_numpy()
-    return out.reset_index(drop=True)
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,24 +116,30 @@ def text_features(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers)
     if len(proba) != len(reviews):
         raise ValueError(f"proba: {len(proba)} rows, but reviews has {len(reviews)}")
     keep = _before(reviews, cutoff).to_numpy()
-    if "negative" in proba.columns:   # a reader that says itself which reviews it reads as negative
+    if "negative" in proba.columns:  # a reader that says itself which reviews it reads as negative
         negative = proba["negative"].to_numpy(dtype=bool)
-    else:                             # class probabilities: negative when it is the top class
+    else:  # class probabilities: negative when it is the top class
         negative = proba[["p_negative", "p_neutral", "p_positive"]].to_numpy().argmax(axis=1) == 0
-    r = pd.DataFrame({"customer_id": reviews["customer_id"].to_numpy()[keep],
-                      "date": reviews["date"].to_numpy()[keep],
-                      "p_neg": proba["p_negative"].to_numpy()[keep],
-                      "negative": negative[keep]})
+    r = pd.DataFrame(
+        {
+            "customer_id": reviews["customer_id"].to_numpy()[keep],
+            "date": reviews["date"].to_numpy()[keep],
+            "p_neg": proba["p_negative"].to_numpy()[keep],
+            "negative": negative[keep],
+        }
+    )
     r = r.sort_values(["customer_id", "date"], kind="stable")
     g = r.groupby("customer_id")
-    out = pd.DataFrame({
-        "n_reviews": g.size(),
-        "mean_p_negative": g["p_neg"].mean(),
-        "last_p_negative": g["p_neg"].last(),
-        "worst_p_negative": g["p_neg"].max(),
-        "share_negative": g["negative"].mean(),
-        "change_p_negative": g["p_neg"].last() - g["p_neg"].first(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_reviews": g.size(),
+            "mean_p_negative": g["p_neg"].mean(),
+            "last_p_negative": g["p_neg"].last(),
+            "worst_p_negative": g["p_neg"].max(),
+            "share_negative": g["negative"].mean(),
+            "change_p_negative": g["p_neg"].last() - g["p_neg"].first(),
+        }
+    )
     ids = pd.Index(customers, name="customer_id")
     out = out.reindex(ids)
     out["n_reviews"] = out["n_reviews"].fillna(0).astype(int)
@@ -159,8 +147,9 @@ def text_features(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers)
     return out
 
 
-def topic_features(reviews: pd.DataFrame, embeddings: np.ndarray, cutoff, customers, n_components: int = 8,
-                   seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, object]:
+def topic_features(
+    reviews: pd.DataFrame, embeddings: np.ndarray, cutoff, customers, n_components: int = 8, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray, object]:
     """What each customer wrote about: the mean embedding of their reviews up to ``cutoff``, reduced by PCA.
 
     Returns
@@ -225,13 +214,17 @@ def _segment_matrix(profiles: pd.DataFrame) -> np.ndarray:
     that its total variance is 1: eight behaviour columns do not outvote two sentiment columns."""
 
     topics = [c for c in profiles.columns if c.startswith("topic_")]
-    blocks = [signed_log(profiles[BEHAVIOUR_FEATURES].to_numpy(dtype=float)),
-              profiles[SENTIMENT_FEATURES].to_numpy(dtype=float), profiles[topics].to_numpy(dtype=float)]
+    blocks = [
+        signed_log(profiles[BEHAVIOUR_FEATURES].to_numpy(dtype=float)),
+        profiles[SENTIMENT_FEATURES].to_numpy(dtype=float),
+        profiles[topics].to_numpy(dtype=float),
+    ]
     return np.hstack([StandardScaler().fit_transform(b) / np.sqrt(b.shape[1]) for b in blocks])
 
 
-def segment(profiles: pd.DataFrame, k_values=range(2, 9), seed: int = 0,
-            silhouette_sample: int = 3000) -> tuple[pd.Series, pd.DataFrame]:
+def segment(
+    profiles: pd.DataFrame, k_values=range(2, 9), seed: int = 0, silhouette_sample: int = 3000
+) -> tuple[pd.Series, pd.DataFrame]:
     """Segments of customers: k-means on behaviour, sentiment and topics of those who wrote a review.
 
     The three blocks are standardised and weighted equally (see ``_segment_matrix``).
@@ -250,7 +243,9 @@ def segment(profiles: pd.DataFrame, k_values=range(2, 9), seed: int = 0,
     writers = profiles.index[profiles["has_reviews"]]
     ks = [k for k in k_values if 2 <= k < len(writers)]
     if not ks:
-        raise ValueError(f"k_values: need some k from 2 to {len(writers) - 1} ({len(writers)} customers wrote a review)")
+        raise ValueError(
+            f"k_values: need some k from 2 to {len(writers) - 1} ({len(writers)} customers wrote a review)"
+        )
     X = _segment_matrix(profiles.loc[writers])
     rows, fits = [], {}
     for k in ks:
@@ -311,16 +306,18 @@ def describe_segments(profiles: pd.DataFrame, segments: pd.Series) -> pd.DataFra
     """Size, behaviour and sentiment of each segment (means), and the share that bought in the holdout."""
     t = profiles.assign(segment=segments, retained=retained(profiles))
     g = t.groupby("segment", observed=True)
-    out = pd.DataFrame({
-        "customers": g.size(),
-        "share": g.size() / len(t),
-        "repeat purchases": g["frequency_cal"].mean(),
-        "weeks since last": g["weeks_since_last"].mean(),
-        "spend per repeat ($)": g["monetary_value_cal"].mean(),
-        "reviews": g["n_reviews"].mean(),
-        "mean P(negative)": g["mean_p_negative"].mean(),
-        "bought in the holdout": g["retained"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "customers": g.size(),
+            "share": g.size() / len(t),
+            "repeat purchases": g["frequency_cal"].mean(),
+            "weeks since last": g["weeks_since_last"].mean(),
+            "spend per repeat ($)": g["monetary_value_cal"].mean(),
+            "reviews": g["n_reviews"].mean(),
+            "mean P(negative)": g["mean_p_negative"].mean(),
+            "bought in the holdout": g["retained"].mean(),
+        }
+    )
     return out
 
 
@@ -332,8 +329,7 @@ def map_2d(profiles: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(xy, index=writers, columns=["map_x", "map_y"])
 
 
-def recovery(profiles: pd.DataFrame, segments: pd.Series, truth_customers: pd.DataFrame,
-             seed: int = 0) -> pd.DataFrame:
+def recovery(profiles: pd.DataFrame, segments: pd.Series, truth_customers: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """How well the profiles recover what is hidden (uses the truth: for measuring only).
 
     Among customers who wrote a review: Spearman correlation of the hidden satisfaction with the
@@ -348,12 +344,18 @@ def recovery(profiles: pd.DataFrame, segments: pd.Series, truth_customers: pd.Da
     means = sat.groupby(seg, observed=True).transform("mean")
     topics = profiles.loc[writers, [c for c in profiles.columns if c.startswith("topic_")]]
     folds = min(5, int(t["department_1"].value_counts().min())) if len(t) else 0
-    dept_acc = (cross_val_score(LogisticRegression(max_iter=2000), topics, t["department_1"], cv=folds).mean()
-                if folds >= 2 else np.nan)
+    dept_acc = (
+        cross_val_score(LogisticRegression(max_iter=2000), topics, t["department_1"], cv=folds).mean()
+        if folds >= 2
+        else np.nan
+    )
     rows = [
         ("Spearman: satisfaction vs mean P(negative)", spearmanr(sat, profiles.loc[writers, "mean_p_negative"])[0]),
         ("Spearman: satisfaction vs worst P(negative)", spearmanr(sat, profiles.loc[writers, "worst_p_negative"])[0]),
-        ("share of satisfaction's variance between segments", ((means - sat.mean()) ** 2).sum() / ((sat - sat.mean()) ** 2).sum()),
+        (
+            "share of satisfaction's variance between segments",
+            ((means - sat.mean()) ** 2).sum() / ((sat - sat.mean()) ** 2).sum(),
+        ),
         ("main department named from topics (accuracy)", dept_acc),
         ("main department: always the commonest (accuracy)", t["department_1"].value_counts(normalize=True).iloc[0]),
     ]

@@ -51,11 +51,15 @@ def per_user(recs: pd.DataFrame, truth: dict, k: int) -> pd.DataFrame:
         items = lists.get(u, [])
         hits = np.array([i in rel for i in items], dtype=float)
         n_hit = hits.sum()
-        ideal = discounts[:min(len(rel), k)].sum()
+        ideal = discounts[: min(len(rel), k)].sum()
         prec_at = np.cumsum(hits) / np.arange(1, len(hits) + 1) if len(hits) else np.array([])
-        rows[u] = {"hit_rate": float(n_hit > 0), "precision": n_hit / k, "recall": n_hit / len(rel),
-                   "ndcg": float((hits * discounts[:len(hits)]).sum() / ideal),
-                   "ap": float((prec_at * hits).sum() / min(len(rel), k))}
+        rows[u] = {
+            "hit_rate": float(n_hit > 0),
+            "precision": n_hit / k,
+            "recall": n_hit / len(rel),
+            "ndcg": float((hits * discounts[: len(hits)]).sum() / ideal),
+            "ap": float((prec_at * hits).sum() / min(len(rel), k)),
+        }
     return pd.DataFrame.from_dict(rows, orient="index")[list(METRICS)].rename_axis("user_id")
 
 
@@ -73,8 +77,15 @@ def novelty(recs: pd.DataFrame, history: pd.DataFrame, k: int) -> float:
     return float(-np.log2(share).mean())
 
 
-def summary(results: dict, truth: dict, history: pd.DataFrame, catalogue_size: int, k: int,
-            n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+def summary(
+    results: dict,
+    truth: dict,
+    history: pd.DataFrame,
+    catalogue_size: int,
+    k: int,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per recommender: each metric's mean over users with its interval, coverage and novelty.
 
     ``results``: name -> recommendations (``user_id``, ``rank``, ``product_id``).
@@ -92,8 +103,15 @@ def summary(results: dict, truth: dict, history: pd.DataFrame, catalogue_size: i
     return pd.DataFrame(rows).T
 
 
-def compare(recs_a: pd.DataFrame, recs_b: pd.DataFrame, truth: dict, k: int, metric: str = "ndcg",
-            n_resamples: int = 1000, seed: int = 0) -> dict:
+def compare(
+    recs_a: pd.DataFrame,
+    recs_b: pd.DataFrame,
+    truth: dict,
+    k: int,
+    metric: str = "ndcg",
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> dict:
     """``metric`` of A minus B over the same users, with a paired bootstrap interval."""
     if metric not in METRICS:
         raise RecommendError(f"metric must be one of {list(METRICS)}, got {metric!r}")
@@ -101,8 +119,15 @@ def compare(recs_a: pd.DataFrame, recs_b: pd.DataFrame, truth: dict, k: int, met
     return paired_mean_diff(a.to_numpy(), b.reindex(a.index).to_numpy(), n_resamples, seed=seed)
 
 
-def tune(make, grid: list[dict], history: pd.DataFrame, target: pd.DataFrame, k: int, exclude_seen: bool = False,
-         metric: str = "ndcg") -> tuple[dict, pd.DataFrame]:
+def tune(
+    make,
+    grid: list[dict],
+    history: pd.DataFrame,
+    target: pd.DataFrame,
+    k: int,
+    exclude_seen: bool = False,
+    metric: str = "ndcg",
+) -> tuple[dict, pd.DataFrame]:
     """Choose a recommender's settings on a validation order: fit ``make(**settings)`` on ``history`` for
     each settings dict in ``grid`` and score its top ``k`` against ``target`` (new items only with
     ``exclude_seen``). Returns the best settings and the table of every try (mean ``metric`` over users)."""

@@ -40,34 +40,68 @@ from retention_lib.sentiment import review_texts
 from .following import ReviewAware, shrunk_means
 from .split import RecommendError
 
-__all__ = ["FIT_PROTOTYPES", "fit_mentions", "fit_penalty", "item_fit", "item_fit_reading", "customer_fit", "FitWorld", "fit_world",
-           "ZeroShotFit", "reading_quality", "FitAware"]
+__all__ = [
+    "FIT_PROTOTYPES",
+    "fit_mentions",
+    "fit_penalty",
+    "item_fit",
+    "item_fit_reading",
+    "customer_fit",
+    "FitWorld",
+    "fit_world",
+    "ZeroShotFit",
+    "reading_quality",
+    "FitAware",
+]
 
 _VERB = r"(?:runs?|running|ran|fits?|fitting|fitted|is|was|are|were|seems?|felt|feels?)"
 _ADV = r"(?:(?:a\s+(?:little|bit|tad|touch)(?:\s+bit)?|very|really|super|slightly|somewhat|quite|so|way|too|much|extremely|definitely|pretty)\s+)?"
 _MOVE = r"(?:size|sized|sizing|go|going|went|order|ordering|ordered|get|got|buy|bought)\s+(?:a\s+|one\s+)?(?:size\s+)?"
 _SMALL = re.compile(rf"\b{_VERB}\s+{_ADV}(?:small|tight|snug|tiny)\b|\btoo\s+(?:small|tight|snug)\b|\b{_MOVE}up\b")
-_LARGE = re.compile(rf"\b{_VERB}\s+{_ADV}(?:large|big|loose|baggy|huge|roomy|oversized)\b"
-                    rf"|\btoo\s+(?:big|large|loose|baggy|roomy)\b|\b{_MOVE}down\b")
+_LARGE = re.compile(
+    rf"\b{_VERB}\s+{_ADV}(?:large|big|loose|baggy|huge|roomy|oversized)\b"
+    rf"|\btoo\s+(?:big|large|loose|baggy|roomy)\b|\b{_MOVE}down\b"
+)
 _MISS = re.compile(r"\btoo\s+(?:small|tight|snug|big|large|loose|baggy|roomy)\b")
 _NEGATION = re.compile(r"(?:\bnot|n't|\bnever|\bno\s+need\s+to)\s+(?:\w+\s+){0,3}$")
 
 # Written examples for the zero-shot reader: plain sentences a customer might write, not taken from the data.
 FIT_PROTOTYPES = {
-    "small": ["It runs small.", "This runs small, order a size up.", "Too tight, I had to size up.",
-              "It was too small for me.", "I should have ordered a bigger size.", "Snug fit, so size up."],
-    "large": ["It runs large.", "This runs big, order a size down.", "Too loose and baggy, I had to size down.",
-              "It was too big for me.", "I should have ordered a smaller size.", "Way too roomy, size down."],
-    "other": ["True to size.", "It fits perfectly.", "Love the color.", "The fabric is soft and comfortable.",
-              "Great quality for the price.", "It washed well.", "The length is perfect.",
-              "I get compliments every time I wear it.", "Cute and flattering.", "The material is thin and cheap.",
-              "I usually wear a size small and the small fit well."],
+    "small": [
+        "It runs small.",
+        "This runs small, order a size up.",
+        "Too tight, I had to size up.",
+        "It was too small for me.",
+        "I should have ordered a bigger size.",
+        "Snug fit, so size up.",
+    ],
+    "large": [
+        "It runs large.",
+        "This runs big, order a size down.",
+        "Too loose and baggy, I had to size down.",
+        "It was too big for me.",
+        "I should have ordered a smaller size.",
+        "Way too roomy, size down.",
+    ],
+    "other": [
+        "True to size.",
+        "It fits perfectly.",
+        "Love the color.",
+        "The fabric is soft and comfortable.",
+        "Great quality for the price.",
+        "It washed well.",
+        "The length is perfect.",
+        "I get compliments every time I wear it.",
+        "Cute and flattering.",
+        "The material is thin and cheap.",
+        "I usually wear a size small and the small fit well.",
+    ],
 }
 
 
 def _says(pattern: re.Pattern, text: str) -> bool:
     for m in pattern.finditer(text):
-        if not _NEGATION.search(text[max(0, m.start() - 30):m.start()]):
+        if not _NEGATION.search(text[max(0, m.start() - 30) : m.start()]):
             return True
     return False
 
@@ -157,7 +191,9 @@ class FitWorld:
 
     def __post_init__(self):
         if self.sensitivity < 0 or self.penalty < 0:
-            raise RecommendError(f"fit: sensitivity and penalty must be >= 0, got {self.sensitivity!r}, {self.penalty!r}")
+            raise RecommendError(
+                f"fit: sensitivity and penalty must be >= 0, got {self.sensitivity!r}, {self.penalty!r}"
+            )
 
     def miss_probability(self, customers, items) -> np.ndarray:
         """The chance that each customer finds the item bought too small or too big."""
@@ -165,7 +201,9 @@ class FitWorld:
         sh = self.shares.reindex(np.asarray(items))
         if sh.isna().any().any():
             raise RecommendError("fit: items outside the catalogue")
-        share = np.where(tend == "small", sh["small"].to_numpy(), np.where(tend == "large", sh["large"].to_numpy(), 0.0))
+        share = np.where(
+            tend == "small", sh["small"].to_numpy(), np.where(tend == "large", sh["large"].to_numpy(), 0.0)
+        )
         return np.minimum(1.0, self.sensitivity * share)
 
 
@@ -221,8 +259,12 @@ def reading_quality(reading: pd.DataFrame, rule: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for c in ("small", "large"):
         y, p = rule[c].to_numpy(bool), reading[c].to_numpy(bool)
-        rows[c] = {"share said (rule)": y.mean(), "share flagged": p.mean(),
-                   "precision": precision_score(y, p, zero_division=0.0), "recall": recall_score(y, p, zero_division=0.0)}
+        rows[c] = {
+            "share said (rule)": y.mean(),
+            "share flagged": p.mean(),
+            "precision": precision_score(y, p, zero_division=0.0),
+            "recall": recall_score(y, p, zero_division=0.0),
+        }
     return pd.DataFrame(rows).T
 
 
@@ -235,8 +277,15 @@ class FitAware(ReviewAware):
     :class:`ReviewAware`'s ranking unchanged.
     """
 
-    def __init__(self, base, penalty: pd.Series, weight: float = 1.0, shares: pd.DataFrame | None = None,
-                 tendency: pd.Series | None = None, fit_weight: float = 1.0):
+    def __init__(
+        self,
+        base,
+        penalty: pd.Series,
+        weight: float = 1.0,
+        shares: pd.DataFrame | None = None,
+        tendency: pd.Series | None = None,
+        fit_weight: float = 1.0,
+    ):
         super().__init__(base, penalty, weight)
         self.shares, self.tendency, self.fit_weight = shares, tendency, fit_weight
 

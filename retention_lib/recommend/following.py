@@ -62,8 +62,8 @@ def item_catalogue(reviews: pd.DataFrame, items, scale: float = 1.0, pool=None) 
     g = outside.groupby("clothing_id")["rating"]
     n, mean = g.size(), g.mean()
     grand, sd = outside["rating"].mean(), outside["rating"].std()
-    within = g.var().fillna(sd ** 2).mean()
-    tau2 = max(mean[n >= 10].var() - (within / n[n >= 10]).mean(), 1e-6)      # between-item variance
+    within = g.var().fillna(sd**2).mean()
+    tau2 = max(mean[n >= 10].var() - (within / n[n >= 10]).mean(), 1e-6)  # between-item variance
     rel = tau2 / (tau2 + within / n)
     quality = rel * (mean - grand) / sd
     items = pd.Index(pd.unique(np.asarray(items)), name="clothing_id")
@@ -71,7 +71,9 @@ def item_catalogue(reviews: pd.DataFrame, items, scale: float = 1.0, pool=None) 
     missing = items.difference(every.index)
     if len(missing):
         raise RecommendError(f"items without any real review: {missing[:5].tolist()}")
-    dept = r.dropna(subset=["department_name"]).groupby("clothing_id")["department_name"].agg(lambda d: d.mode().iloc[0])
+    dept = (
+        r.dropna(subset=["department_name"]).groupby("clothing_id")["department_name"].agg(lambda d: d.mode().iloc[0])
+    )
     out = pd.DataFrame({"department": dept, "real_reviews": every}).loc[items]
     out["truth_reviews"] = n.reindex(items).fillna(0).astype(int)
     out["mean_rating"] = mean.reindex(items)
@@ -125,11 +127,20 @@ def purchases_with_items(world, catalogue: pd.DataFrame, seed: int = 0) -> pd.Da
     cust = world.truth.customers
     todo = item.index[item.isna()]
     main = rng.random(len(todo)) < world.config.main_department_share
-    dept = np.where(main, cust.loc[tp.loc[todo, "customer_id"], "department_1"].to_numpy(),
-                    cust.loc[tp.loc[todo, "customer_id"], "department_2"].to_numpy())
+    dept = np.where(
+        main,
+        cust.loc[tp.loc[todo, "customer_id"], "department_1"].to_numpy(),
+        cust.loc[tp.loc[todo, "customer_id"], "department_2"].to_numpy(),
+    )
     item.loc[todo] = _draw_items(catalogue, dept, rng)
-    return pd.DataFrame({"user_id": tp["customer_id"], "order_number": tp.groupby("customer_id").cumcount() + 1,
-                         "product_id": item.astype("int64"), "date": tp["date"]})
+    return pd.DataFrame(
+        {
+            "user_id": tp["customer_id"],
+            "order_number": tp.groupby("customer_id").cumcount() + 1,
+            "product_id": item.astype("int64"),
+            "date": tp["date"],
+        }
+    )
 
 
 def _draw_items(catalogue: pd.DataFrame, dept: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -171,8 +182,9 @@ class ReviewAware(Recommender):
         return z - self.weight * self.z_penalty_
 
 
-def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0, fit=None,
-                           relevance: float = 0.0) -> pd.DataFrame:
+def follow_recommendations(
+    world, recs: dict, catalogue: pd.DataFrame, k: int, seed: int = 0, fit=None, relevance: float = 0.0
+) -> pd.DataFrame:
     """What following each recommender's list does to every customer, with common random numbers.
 
     ``recs``: name -> recommendations (``user_id``, ``rank``, ``product_id``) for the world's
@@ -204,10 +216,10 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
     lam, p, s = c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["satisfaction"].to_numpy()
     count = rules.purchases_in(u_count, lam, tau)
     follows = c["alive_at_cutoff"].to_numpy() & (count >= 1)
-    rest = rules.purchases_before_leaving(u_rest, p)        # purchases after the first, up to the one before leaving
+    rest = rules.purchases_before_leaving(u_rest, p)  # purchases after the first, up to the one before leaving
     bad_cut = world.truth.rating_thresholds[1]
-    pick = np.minimum((u_pick * k).astype(int), k - 1) + 1    # the rank each customer picks
-    u_fit = rng.random(n) if fit is not None else None        # drawn last: the other draws stay as they were
+    pick = np.minimum((u_pick * k).astype(int), k - 1) + 1  # the rank each customer picks
+    u_fit = rng.random(n) if fit is not None else None  # drawn last: the other draws stay as they were
     own, u_take = _own_choices(world, catalogue, seed) if relevance > 0 else (None, np.ones(n))  # a stream of its own
     depts = c[["department_1", "department_2"]].astype(str).to_numpy()
     out = []
@@ -224,7 +236,7 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
         shift = catalogue["experience_shift"].reindex(item[f]).to_numpy()
         if np.isnan(shift).any():
             raise RecommendError(f"recommender {name!r} recommends items outside the catalogue")
-        dev = np.sqrt(1 - rho ** 2) * z[f] + shift
+        dev = np.sqrt(1 - rho**2) * z[f] + shift
         extra = {}
         if fit is not None:
             miss = u_fit[f] < fit.miss_probability(c.index[f], item[f])
@@ -233,10 +245,22 @@ def follow_recommendations(world, recs: dict, catalogue: pd.DataFrame, k: int, s
         e = rho * s[f] + dev
         leave = u_drop[f] < rules.dropout_probability(p[f], dev, t, rho)
         purchases = np.where(leave, 1, np.minimum(count[f], 1 + rest[f]))
-        out.append(pd.DataFrame({"recommender": name, "customer_id": c.index[f], "item": item[f].astype(int),
-                                 "took": took[f],
-                                 "quality": catalogue["quality"].reindex(item[f]).to_numpy(), "experience": e,
-                                 "bad": e < bad_cut, "purchases": purchases, "retained": purchases >= 2, **extra}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "recommender": name,
+                    "customer_id": c.index[f],
+                    "item": item[f].astype(int),
+                    "took": took[f],
+                    "quality": catalogue["quality"].reindex(item[f]).to_numpy(),
+                    "experience": e,
+                    "bad": e < bad_cut,
+                    "purchases": purchases,
+                    "retained": purchases >= 2,
+                    **extra,
+                }
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
@@ -263,15 +287,18 @@ def compare_following(outcomes: pd.DataFrame, baseline: str, n_resamples: int = 
         for name in wide.columns:
             d = paired_mean_diff(wide[name].to_numpy(), wide[baseline].to_numpy(), n_resamples, seed=seed)
             rows.setdefault(name, {})[what] = wide[name].mean()
-            rows[name].update({f"{what} vs {baseline}": d["difference"], f"{what} low": d["low"], f"{what} high": d["high"]})
+            rows[name].update(
+                {f"{what} vs {baseline}": d["difference"], f"{what} low": d["low"], f"{what} high": d["high"]}
+            )
     mean_q = outcomes.groupby("recommender")["quality"].mean()
     table = pd.DataFrame(rows).T
     table.insert(0, "item quality (mean)", mean_q.reindex(table.index))
     return table
 
 
-def relevance_sweep(world, recs: dict, catalogue: pd.DataFrame, k: int, values, baseline: str, seed: int = 0,
-                    n_resamples: int = 1000) -> pd.DataFrame:
+def relevance_sweep(
+    world, recs: dict, catalogue: pd.DataFrame, k: int, values, baseline: str, seed: int = 0, n_resamples: int = 1000
+) -> pd.DataFrame:
     """:func:`follow_recommendations` at each ``relevance`` in ``values``, every recommender against ``baseline``.
 
     Returns one row per (relevance, recommender other than the baseline): ``took`` (share of customers
@@ -284,7 +311,15 @@ def relevance_sweep(world, recs: dict, catalogue: pd.DataFrame, k: int, values, 
         table = compare_following(out, baseline, n_resamples, seed).drop(index=baseline)
         took = out.groupby("recommender")["took"].mean()
         for name, row in table.iterrows():
-            rows.append({"relevance": value, "recommender": name, "took": took[name], "retained": row["retained"],
-                         f"retained vs {baseline}": row[f"retained vs {baseline}"], "retained low": row["retained low"],
-                         "retained high": row["retained high"]})
+            rows.append(
+                {
+                    "relevance": value,
+                    "recommender": name,
+                    "took": took[name],
+                    "retained": row["retained"],
+                    f"retained vs {baseline}": row[f"retained vs {baseline}"],
+                    "retained low": row["retained low"],
+                    "retained high": row["retained high"],
+                }
+            )
     return pd.DataFrame(rows)

@@ -40,8 +40,8 @@ class Recommender(BaseEstimator):
         i = np.searchsorted(self.items_, lines["product_id"].to_numpy())
         counts = sp.csr_matrix((np.ones(len(lines)), (u, i)), shape=(len(self.users_), len(self.items_)))
         counts.sum_duplicates()
-        self.counts_ = counts                          # orders of each user that held each item
-        self.popularity_ = np.asarray((counts > 0).sum(axis=0)).ravel().astype(float)   # buyers per item
+        self.counts_ = counts  # orders of each user that held each item
+        self.popularity_ = np.asarray((counts > 0).sum(axis=0)).ravel().astype(float)  # buyers per item
         self._fit(lines, u, i)
         return self
 
@@ -54,8 +54,10 @@ class Recommender(BaseEstimator):
         pos = np.clip(pos, 0, len(self.users_) - 1)
         unknown = users[self.users_[pos] != users]
         if unknown.size:
-            raise RecommendError(f"unknown user(s) {unknown[:5].tolist()}{' ...' if unknown.size > 5 else ''}: "
-                                 f"not in the order lines the recommender was fitted on")
+            raise RecommendError(
+                f"unknown user(s) {unknown[:5].tolist()}{' ...' if unknown.size > 5 else ''}: "
+                f"not in the order lines the recommender was fitted on"
+            )
         return pos
 
     def score(self, users) -> np.ndarray:
@@ -73,9 +75,9 @@ class Recommender(BaseEstimator):
         rows = self._rows(users)
         out = []
         for start in range(0, len(rows), 512):
-            r = rows[start:start + 512]
+            r = rows[start : start + 512]
             s = np.asarray(self._score(r), dtype=float)
-            s = s + 1e-9 * self.popularity_ / (self.popularity_.max() + 1)    # ties: the more popular first
+            s = s + 1e-9 * self.popularity_ / (self.popularity_.max() + 1)  # ties: the more popular first
             if exclude_seen:
                 seen = self.counts_[r]
                 s[seen.nonzero()] = -np.inf
@@ -83,10 +85,17 @@ class Recommender(BaseEstimator):
             order = np.argsort(-np.take_along_axis(s, top, axis=1), axis=1, kind="stable")
             top = np.take_along_axis(top, order, axis=1)
             ok = np.isfinite(np.take_along_axis(s, top, axis=1))
-            uu = np.repeat(users[start:start + 512], k).reshape(-1, k)
-            out.append(pd.DataFrame({"user_id": uu[ok], "rank": np.tile(np.arange(1, k + 1), (len(r), 1))[ok],
-                                     "product_id": self.items_[top[ok]],
-                                     "score": np.take_along_axis(s, top, axis=1)[ok]}))
+            uu = np.repeat(users[start : start + 512], k).reshape(-1, k)
+            out.append(
+                pd.DataFrame(
+                    {
+                        "user_id": uu[ok],
+                        "rank": np.tile(np.arange(1, k + 1), (len(r), 1))[ok],
+                        "product_id": self.items_[top[ok]],
+                        "score": np.take_along_axis(s, top, axis=1)[ok],
+                    }
+                )
+            )
         return pd.concat(out, ignore_index=True)
 
 
@@ -129,7 +138,7 @@ class ItemKNN(Recommender):
         if self.neighbours < 1:
             raise RecommendError(f"neighbours must be >= 1, got {self.neighbours!r}")
         binary = (self.counts_ > 0).astype(float)
-        unit = normalize(binary.T.tocsr(), norm="l2", axis=1)           # one unit row per item
+        unit = normalize(binary.T.tocsr(), norm="l2", axis=1)  # one unit row per item
         sim = (unit @ unit.T).tocsr()
         sim.setdiag(0)
         sim.eliminate_zeros()
@@ -183,32 +192,50 @@ class _Factorisation(Recommender):
 class ALS(_Factorisation):
     """Alternating least squares for implicit feedback (Hu, Koren and Volinsky 2008), ``implicit``'s."""
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 1.0, iterations: int = 15,
-                 seed: int = 0):
+    def __init__(
+        self, factors: int = 64, regularization: float = 0.05, alpha: float = 1.0, iterations: int = 15, seed: int = 0
+    ):
         self.factors, self.regularization, self.alpha = factors, regularization, alpha
         self.iterations, self.seed = iterations, seed
 
     def _model(self):
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares(factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                                       iterations=self.iterations, random_state=self.seed, num_threads=1)
+        return AlternatingLeastSquares(
+            factors=self.factors,
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            random_state=self.seed,
+            num_threads=1,
+        )
 
 
 class BPR(_Factorisation):
     """Bayesian personalised ranking (Rendle et al. 2009), ``implicit``'s."""
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.01, regularization: float = 0.01,
-                 iterations: int = 100, seed: int = 0):
+    def __init__(
+        self,
+        factors: int = 64,
+        learning_rate: float = 0.01,
+        regularization: float = 0.01,
+        iterations: int = 100,
+        seed: int = 0,
+    ):
         self.factors, self.learning_rate, self.regularization = factors, learning_rate, regularization
         self.iterations, self.seed = iterations, seed
 
     def _model(self):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        return BayesianPersonalizedRanking(factors=self.factors, learning_rate=self.learning_rate,
-                                           regularization=self.regularization, iterations=self.iterations,
-                                           random_state=self.seed, num_threads=1)
+        return BayesianPersonalizedRanking(
+            factors=self.factors,
+            learning_rate=self.learning_rate,
+            regularization=self.regularization,
+            iterations=self.iterations,
+            random_state=self.seed,
+            num_threads=1,
+        )
 
     def _matrix(self):
         return (self.counts_ > 0).astype(np.float32)
@@ -218,6 +245,10 @@ class BPR(_Factorisation):
 GRIDS = {
     "buy_again": [{"half_life": h} for h in (1.0, 2.0, 5.0, 10.0, 20.0)],
     "item_knn": [{"neighbours": n} for n in (20, 100, 500)],
-    "als": [{"factors": f, "regularization": r, "alpha": a} for f in (32, 64, 128) for r in (0.01, 0.1) for a in (1.0, 10.0)],
-    "bpr": [{"factors": 64, "learning_rate": lr, "regularization": r} for lr in (0.005, 0.02, 0.05) for r in (0.001, 0.01)],
+    "als": [
+        {"factors": f, "regularization": r, "alpha": a} for f in (32, 64, 128) for r in (0.01, 0.1) for a in (1.0, 10.0)
+    ],
+    "bpr": [
+        {"factors": 64, "learning_rate": lr, "regularization": r} for lr in (0.005, 0.02, 0.05) for r in (0.001, 0.01)
+    ],
 }

@@ -19,10 +19,26 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from .models import ALS, BuyAgain
 from .split import NextOrderSplit, RecommendError, check_k
 
-FEATURES = ("times_bought", "share_of_orders", "orders_since_last", "usual_gap", "due", "days_since_last",
-            "in_last_order", "times_last_3", "cart_position",
-            "days_since_prior", "again_score", "mf_score", "item_buyers", "item_repeat_share", "user_orders",
-            "user_basket", "user_repeat_share", "is_new")
+FEATURES = (
+    "times_bought",
+    "share_of_orders",
+    "orders_since_last",
+    "usual_gap",
+    "due",
+    "days_since_last",
+    "in_last_order",
+    "times_last_3",
+    "cart_position",
+    "days_since_prior",
+    "again_score",
+    "mf_score",
+    "item_buyers",
+    "item_repeat_share",
+    "user_orders",
+    "user_basket",
+    "user_repeat_share",
+    "is_new",
+)
 #: features that use the predicted order's own ``days_since_prior_order``: Instacart gives it when the order
 #: is placed, so using it is allowed, but a shop predicting *before* the next visit would not have it
 ORDER_TIME_FEATURES = ("days_since_prior", "days_since_last")
@@ -36,8 +52,9 @@ def _days(lines: pd.DataFrame) -> pd.Series:
     return pd.Series(day.to_numpy(), index=key)
 
 
-def candidate_features(history: pd.DataFrame, target: pd.DataFrame, new_per_user: int = 20, half_life: float = 5.0,
-                       mf: ALS | None = None) -> pd.DataFrame:
+def candidate_features(
+    history: pd.DataFrame, target: pd.DataFrame, new_per_user: int = 20, half_life: float = 5.0, mf: ALS | None = None
+) -> pd.DataFrame:
     """One row per (user, candidate item) for the users of ``target``, with :data:`FEATURES` and ``label``.
 
     ``target`` holds the order to predict (its ``days_since_prior_order`` is known when the order is
@@ -57,17 +74,23 @@ def candidate_features(history: pd.DataFrame, target: pd.DataFrame, new_per_user
     g = h.groupby(["user_id", "product_id"])["order_number"]
     n_orders = h.groupby("user_id")["order_number"].max()
     recent = h[h["order_number"] > h["user_id"].map(n_orders) - 3].groupby(["user_id", "product_id"]).size()
-    own = pd.DataFrame({"times_bought": g.size(), "last_order": g.max(), "times_last_3": recent,
-                        "first_order": g.min()})
-    own["usual_gap"] = ((own["last_order"] - own["first_order"]) / (own["times_bought"] - 1)).where(own["times_bought"] > 1)
+    own = pd.DataFrame(
+        {"times_bought": g.size(), "last_order": g.max(), "times_last_3": recent, "first_order": g.min()}
+    )
+    own["usual_gap"] = ((own["last_order"] - own["first_order"]) / (own["times_bought"] - 1)).where(
+        own["times_bought"] > 1
+    )
     if "add_to_cart_order" in h.columns:
         own["cart_position"] = h.groupby(["user_id", "product_id"])["add_to_cart_order"].mean()
     own = own.reset_index()
     # new items from the factorisation
     if new_per_user < 0:
         raise RecommendError(f"new_per_user must be >= 0, got {new_per_user!r}")
-    new = (mf.recommend(users, new_per_user, exclude_seen=True)[["user_id", "product_id"]] if new_per_user
-           else pd.DataFrame({"user_id": [], "product_id": []}, dtype="int64"))
+    new = (
+        mf.recommend(users, new_per_user, exclude_seen=True)[["user_id", "product_id"]]
+        if new_per_user
+        else pd.DataFrame({"user_id": [], "product_id": []}, dtype="int64")
+    )
     cand = pd.concat([own, new.assign(times_bought=0)], ignore_index=True)
     cand = cand.drop_duplicates(["user_id", "product_id"])
     cand["times_last_3"] = cand["times_last_3"].fillna(0)
@@ -116,10 +139,24 @@ class CandidateRanker:
     the order is placed).
     """
 
-    def __init__(self, new_per_user: int = 20, half_life: float = 5.0, mf: ALS | None = None, max_iter: int = 200,
-                 learning_rate: float = 0.05, training_orders: int = 1, seed: int = 0, features=FEATURES):
+    def __init__(
+        self,
+        new_per_user: int = 20,
+        half_life: float = 5.0,
+        mf: ALS | None = None,
+        max_iter: int = 200,
+        learning_rate: float = 0.05,
+        training_orders: int = 1,
+        seed: int = 0,
+        features=FEATURES,
+    ):
         self.new_per_user, self.half_life, self.mf = new_per_user, half_life, mf if mf is not None else ALS(seed=seed)
-        self.max_iter, self.learning_rate, self.training_orders, self.seed = max_iter, learning_rate, training_orders, seed
+        self.max_iter, self.learning_rate, self.training_orders, self.seed = (
+            max_iter,
+            learning_rate,
+            training_orders,
+            seed,
+        )
         unknown = [f for f in features if f not in FEATURES]
         if unknown or not features:
             raise RecommendError(f"features: {unknown or 'none given'}; choose among {list(FEATURES)}")
@@ -127,8 +164,9 @@ class CandidateRanker:
 
     def _features(self, split: NextOrderSplit, target: str) -> pd.DataFrame:
         history = split.history(target)
-        return candidate_features(history, split.target(target), self.new_per_user, self.half_life,
-                                  clone(self.mf).fit(history))
+        return candidate_features(
+            history, split.target(target), self.new_per_user, self.half_life, clone(self.mf).fit(history)
+        )
 
     def _earlier(self, split: NextOrderSplit, back: int) -> pd.DataFrame:
         """Candidates whose labels come from the order ``back`` orders before the validation order."""
@@ -141,10 +179,13 @@ class CandidateRanker:
     def fit(self, split: NextOrderSplit) -> CandidateRanker:
         if not isinstance(self.training_orders, (int, np.integer)) or self.training_orders < 1:
             raise RecommendError(f"training_orders must be a whole number >= 1, got {self.training_orders!r}")
-        train = pd.concat([self._features(split, "validation")] +
-                          [self._earlier(split, b) for b in range(1, self.training_orders)], ignore_index=True)
-        self.model_ = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                                     early_stopping=False, random_state=self.seed)
+        train = pd.concat(
+            [self._features(split, "validation")] + [self._earlier(split, b) for b in range(1, self.training_orders)],
+            ignore_index=True,
+        )
+        self.model_ = HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, early_stopping=False, random_state=self.seed
+        )
         self.model_.fit(train[list(self.features)], train["label"])
         self.train_candidates_ = train
         self.split_ = split

@@ -87,6 +87,9 @@ def next_order_split(lines: pd.DataFrame, min_orders: int = 4, drop_last_user: b
     if keep.empty:
         raise RecommendError("order lines: no user left after dropping short or cut histories")
     rank = keep.groupby("user_id")["order_number"].rank(method="dense", ascending=False)
-    return NextOrderSplit(train=keep[rank > 2].reset_index(drop=True), validation=keep[rank == 2].reset_index(drop=True),
-                          test=keep[rank == 1].reset_index(drop=True),
-                          dropped=pd.Series(dropped, name="reason", dtype=object).rename_axis("user_id"))
+    return NextOrderSplit(
+        train=keep[rank > 2].reset_index(drop=True),
+        validation=keep[rank == 2].reset_index(drop=True),
+        test=keep[rank == 1].reset_index(drop=True),
+        dropped=pd.Series(dropped, name="reason", dtype=object).rename_axis("user_id"),
+    )

@@ -40,8 +40,9 @@ def bgnbd_log_likelihood(params, x, tx, T) -> np.ndarray:
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
     with np.errstate(divide="ignore"):
-        a4 = np.where(x > 0, np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx),
-                      -np.inf)
+        a4 = np.where(
+            x > 0, np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * np.log(alpha + tx), -np.inf
+        )
     return a1 + a2 + np.logaddexp(a3, a4)
 
 

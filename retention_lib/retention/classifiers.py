@@ -21,8 +21,16 @@ from .bgnbd import BGNBD
 from .features import FEATURES_RFM, FEATURES_RICH, retained
 from .mlp import MLPRetention
 
-__all__ = ["signed_log", "make_models", "outer_folds", "smallest_training_fold",
-           "cross_validated_predictions", "compare_feature_sets", "auc_learning_curve", "RANKINGS"]
+__all__ = [
+    "signed_log",
+    "make_models",
+    "outer_folds",
+    "smallest_training_fold",
+    "cross_validated_predictions",
+    "compare_feature_sets",
+    "auc_learning_curve",
+    "RANKINGS",
+]
 
 #: prediction columns of :func:`cross_validated_predictions` that rank but are not probabilities
 RANKINGS = ("bgnbd_expected",)
@@ -53,19 +61,44 @@ def make_models(seed: int, mlp_epochs: int = 30) -> dict[str, tuple[list[str], o
 
     def logistic():
         # L2 strength chosen by 5-fold cross-validation on log loss, inside each outer fold
-        return make_pipeline(FunctionTransformer(signed_log), StandardScaler(),
-                             LogisticRegressionCV(Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss",
-                                                  max_iter=3000, use_legacy_attributes=False))
+        return make_pipeline(
+            FunctionTransformer(signed_log),
+            StandardScaler(),
+            LogisticRegressionCV(
+                Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss", max_iter=3000, use_legacy_attributes=False
+            ),
+        )
 
     return {
         "lr_rfm": (FEATURES_RFM, logistic()),
         "lr_rich": (FEATURES_RICH, logistic()),
-        "gb_rich": (FEATURES_RICH, HistGradientBoostingClassifier(
-            learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=100,
-            l2_regularization=1.0, early_stopping=True, random_state=seed)),
-        "mlp_rich": (FEATURES_RICH, make_pipeline(FunctionTransformer(signed_log), MLPRetention(
-            hidden=(32, 16), dropout=0.2, weight_decay=1e-3, epochs=mlp_epochs, batch_size=256,
-            patience=None, seed=seed))),
+        "gb_rich": (
+            FEATURES_RICH,
+            HistGradientBoostingClassifier(
+                learning_rate=0.05,
+                max_iter=300,
+                max_leaf_nodes=15,
+                min_samples_leaf=100,
+                l2_regularization=1.0,
+                early_stopping=True,
+                random_state=seed,
+            ),
+        ),
+        "mlp_rich": (
+            FEATURES_RICH,
+            make_pipeline(
+                FunctionTransformer(signed_log),
+                MLPRetention(
+                    hidden=(32, 16),
+                    dropout=0.2,
+                    weight_decay=1e-3,
+                    epochs=mlp_epochs,
+                    batch_size=256,
+                    patience=None,
+                    seed=seed,
+                ),
+            ),
+        ),
     }
 
 
@@ -81,8 +114,9 @@ def smallest_training_fold(n: int, folds: int) -> int:
     return n - -(-n // folds)  # the largest test fold holds ceil(n / folds) customers
 
 
-def cross_validated_predictions(summary: pd.DataFrame, folds: int, seed: int, mlp_epochs: int = 30,
-                                horizon: float | None = None, log=None) -> pd.DataFrame:
+def cross_validated_predictions(
+    summary: pd.DataFrame, folds: int, seed: int, mlp_epochs: int = 30, horizon: float | None = None, log=None
+) -> pd.DataFrame:
     """Out-of-fold P(any holdout purchase) of BG/NBD and of every classifier, one row per customer.
 
     Every classifier is fitted on the other folds' customers only. BG/NBD uses no label, so, as in
@@ -157,8 +191,12 @@ def compare_feature_sets(frames: dict, y, folds: int, seed: int) -> pd.DataFrame
         X = np.asarray(X, dtype=float)
         p_lr = cross_val_predict(clone(lr), X, y, cv=cv, method="predict_proba")[:, 1]
         p_gb = cross_val_predict(clone(gb), X, y, cv=cv, method="predict_proba")[:, 1]
-        rows[name] = {"features": X.shape[1], "lr": roc_auc_score(y, p_lr), "gb": roc_auc_score(y, p_gb),
-                      "lr_gb": roc_auc_score(y, (p_lr + p_gb) / 2)}
+        rows[name] = {
+            "features": X.shape[1],
+            "lr": roc_auc_score(y, p_lr),
+            "gb": roc_auc_score(y, p_gb),
+            "lr_gb": roc_auc_score(y, (p_lr + p_gb) / 2),
+        }
     out = pd.DataFrame(rows).T.astype({"features": int})
     out.index.name = "feature set"
     return out
@@ -195,10 +233,24 @@ def auc_learning_curve(summary: pd.DataFrame, models, train_sizes, folds: int, s
     rows = []
     for name in models:
         cols, model = known[name]
-        sizes, train, test = learning_curve(clone(model), summary[cols].to_numpy(dtype=float), y,
-                                            train_sizes=train_sizes, cv=cv, scoring="roc_auc",
-                                            shuffle=True, random_state=seed)
+        sizes, train, test = learning_curve(
+            clone(model),
+            summary[cols].to_numpy(dtype=float),
+            y,
+            train_sizes=train_sizes,
+            cv=cv,
+            scoring="roc_auc",
+            shuffle=True,
+            random_state=seed,
+        )
         for n, tr, te in zip(sizes, train, test):
-            rows.append({"model": name, "customers": int(n), "training_auc": tr.mean(),
-                         "validation_auc": te.mean(), "validation_auc_sd": te.std(ddof=1)})
+            rows.append(
+                {
+                    "model": name,
+                    "customers": int(n),
+                    "training_auc": tr.mean(),
+                    "validation_auc": te.mean(),
+                    "validation_auc_sd": te.std(ddof=1),
+                }
+            )
     return pd.DataFrame(rows)

@@ -19,13 +19,30 @@ import pandas as pd
 
 from retention_lib.data.explore import customer_days
 
-__all__ = ["calibration_holdout", "retained", "FEATURES_RFM", "FEATURES_RICH", "FEATURES_EXTRA",
-           "extra_features", "holdout_by_frequency"]
+__all__ = [
+    "calibration_holdout",
+    "retained",
+    "FEATURES_RFM",
+    "FEATURES_RICH",
+    "FEATURES_EXTRA",
+    "extra_features",
+    "holdout_by_frequency",
+]
 
 FEATURES_RFM = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal"]
 FEATURES_RICH = FEATURES_RFM + [
-    "weeks_since_last", "orders_cal", "spend_cal", "quantity_cal", "first_spend", "first_quantity",
-    "ipt_mean_weeks", "ipt_std_weeks", "last_spend", "spend_trend", "days_last_13w", "days_last_4w",
+    "weeks_since_last",
+    "orders_cal",
+    "spend_cal",
+    "quantity_cal",
+    "first_spend",
+    "first_quantity",
+    "ipt_mean_weeks",
+    "ipt_std_weeks",
+    "last_spend",
+    "spend_trend",
+    "days_last_13w",
+    "days_last_4w",
 ]
 
 
@@ -34,8 +51,9 @@ def _check_transactions(tx: pd.DataFrame, observation_end: pd.Timestamp) -> None
         raise ValueError("transactions: no rows (expected one row per purchase)")
     missing = [c for c in ("customer_id", "date", "amount") if c not in tx.columns]
     if missing:
-        raise ValueError(f"transactions: missing column(s) {missing}; expected customer_id, date, amount"
-                         " (and optionally quantity)")
+        raise ValueError(
+            f"transactions: missing column(s) {missing}; expected customer_id, date, amount (and optionally quantity)"
+        )
     if not pd.api.types.is_datetime64_any_dtype(tx["date"]):
         raise ValueError(f"transactions: column 'date' must hold datetimes, got {tx['date'].dtype}")
     for col in ("amount", "quantity"):
@@ -43,13 +61,16 @@ def _check_transactions(tx: pd.DataFrame, observation_end: pd.Timestamp) -> None
             bad = tx[col].isna() | (tx[col] < 0)
             if bad.any():
                 ex = tx.loc[bad, ["customer_id", col]].head(3).to_dict("records")
-                raise ValueError(f"transactions: column '{col}': {int(bad.sum())} negative or missing "
-                                 f"value(s), e.g. {ex}")
+                raise ValueError(
+                    f"transactions: column '{col}': {int(bad.sum())} negative or missing value(s), e.g. {ex}"
+                )
     late = tx["date"] > observation_end
     if late.any():
         ex = tx.loc[late, ["customer_id", "date"]].head(3).astype(str).to_dict("records")
-        raise ValueError(f"transactions: {int(late.sum())} purchase(s) after the observation end "
-                         f"{observation_end.date()}, e.g. {ex}; cut the data or move the end")
+        raise ValueError(
+            f"transactions: {int(late.sum())} purchase(s) after the observation end "
+            f"{observation_end.date()}, e.g. {ex}; cut the data or move the end"
+        )
 
 
 def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation_end) -> pd.DataFrame:
@@ -83,14 +104,16 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
         raise ValueError(f"transactions: no customer made a first purchase by {cal_end.date()}")
 
     g = cal.groupby("customer_id")
-    out = pd.DataFrame({
-        "first": g["first"].first(),
-        "last": g["date"].max(),
-        "n_days": g.size(),
-        "orders_cal": g["orders"].sum(),
-        "spend_cal": g["amount"].sum(),
-        "quantity_cal": g["quantity"].sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "first": g["first"].first(),
+            "last": g["date"].max(),
+            "n_days": g.size(),
+            "orders_cal": g["orders"].sum(),
+            "spend_cal": g["amount"].sum(),
+            "quantity_cal": g["quantity"].sum(),
+        }
+    )
     week = pd.Timedelta(days=7)
     out["frequency_cal"] = out["n_days"] - 1
     out["recency_cal"] = (out["last"] - out["first"]) / week
@@ -99,8 +122,9 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     first_rows = ordered.groupby("customer_id").first()
     last_rows = ordered.groupby("customer_id").last()
     repeat_spend = out["spend_cal"] - first_rows["amount"]
-    out["monetary_value_cal"] = np.where(out["frequency_cal"] > 0,
-                                         repeat_spend / out["frequency_cal"].clip(lower=1), 0.0)
+    out["monetary_value_cal"] = np.where(
+        out["frequency_cal"] > 0, repeat_spend / out["frequency_cal"].clip(lower=1), 0.0
+    )
     out["weeks_since_last"] = out["T_cal"] - out["recency_cal"]
     out["first_spend"] = first_rows["amount"]
     out["first_quantity"] = first_rows["quantity"]
@@ -115,17 +139,30 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
         out[name] = recent.groupby("customer_id").size().reindex(out.index, fill_value=0)
     out["frequency_holdout"] = hold.groupby("customer_id").size().reindex(out.index, fill_value=0)
     out["duration_holdout"] = (obs_end - cal_end) / week
-    cols = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout",
-            "duration_holdout"] + [c for c in FEATURES_RICH if c not in FEATURES_RFM]
-    return out[cols].astype(float).astype({"frequency_cal": int, "frequency_holdout": int,
-                                           "orders_cal": int, "days_last_13w": int, "days_last_4w": int})
+    cols = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout", "duration_holdout"] + [
+        c for c in FEATURES_RICH if c not in FEATURES_RFM
+    ]
+    return (
+        out[cols]
+        .astype(float)
+        .astype(
+            {
+                "frequency_cal": int,
+                "frequency_holdout": int,
+                "orders_cal": int,
+                "days_last_13w": int,
+                "days_last_4w": int,
+            }
+        )
+    )
 
 
 FEATURES_EXTRA = ["price_per_cd", "days_first_13w", "weeks_to_second"]
 
 
-def extra_features(transactions: pd.DataFrame, calibration_end, customers, block_weeks: int = 4,
-                   n_blocks: int = 10) -> pd.DataFrame:
+def extra_features(
+    transactions: pd.DataFrame, calibration_end, customers, block_weeks: int = 4, n_blocks: int = 10
+) -> pd.DataFrame:
     """Behaviour features beyond ``FEATURES_RICH``, used to probe how much purchases can tell.
 
     One row per customer in ``customers`` (ids whose first purchase is on or before
@@ -149,8 +186,10 @@ def extra_features(transactions: pd.DataFrame, calibration_end, customers, block
     days = customer_days(transactions[transactions["date"] <= cal_end])
     missing = ids.difference(days["customer_id"].unique())
     if len(missing):
-        raise ValueError(f"customers: {len(missing)} id(s) without a purchase on or before {cal_end.date()}, "
-                         f"e.g. {list(missing[:3])}")
+        raise ValueError(
+            f"customers: {len(missing)} id(s) without a purchase on or before {cal_end.date()}, "
+            f"e.g. {list(missing[:3])}"
+        )
     days = days[days["customer_id"].isin(ids)].sort_values(["customer_id", "date"])
     g = days.groupby("customer_id")
     week = pd.Timedelta(days=7)
@@ -173,8 +212,6 @@ def extra_features(transactions: pd.DataFrame, calibration_end, customers, block
     return out.astype({"days_first_13w": int})
 
 
-
-
 def retained(summary: pd.DataFrame) -> pd.Series:
     """The book's retention label: 1 if the customer made any purchase in the holdout, else 0.
 
@@ -195,10 +232,12 @@ def retained(summary: pd.DataFrame) -> pd.Series:
 def holdout_by_frequency(summary: pd.DataFrame, expected, cap: int = 7) -> pd.DataFrame:
     """Mean actual and mean expected holdout purchases by calibration frequency (cap = 'cap or more')."""
     group = summary["frequency_cal"].clip(upper=cap)
-    t = pd.DataFrame({"frequency_cal": group, "actual": summary["frequency_holdout"],
-                      "expected": np.asarray(expected, dtype=float)})
-    out = t.groupby("frequency_cal").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                                         expected=("expected", "mean"))
+    t = pd.DataFrame(
+        {"frequency_cal": group, "actual": summary["frequency_holdout"], "expected": np.asarray(expected, dtype=float)}
+    )
+    out = t.groupby("frequency_cal").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), expected=("expected", "mean")
+    )
     out.index = [str(i) if i < cap else f"{cap}+" for i in out.index]
     out.index.name = "repeat purchases in calibration"
     return out

@@ -23,8 +23,19 @@ import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-__all__ = ["bce_with_logits", "bce_naive", "objective", "bce_grad", "numeric_grad", "autograd_grad",
-           "article_expression", "ScratchLogisticRegression", "sklearn_C", "loss_grid", "relative_error"]
+__all__ = [
+    "bce_with_logits",
+    "bce_naive",
+    "objective",
+    "bce_grad",
+    "numeric_grad",
+    "autograd_grad",
+    "article_expression",
+    "ScratchLogisticRegression",
+    "sklearn_C",
+    "loss_grid",
+    "relative_error",
+]
 
 
 def _vec(name: str, a, n: int | None = None) -> np.ndarray:
@@ -148,8 +159,9 @@ def article_expression(phi, y) -> float:
     return float(np.mean((expit(phi) - y) * phi))
 
 
-def loss_grid(X, y, theta, bias: float, l2: float, coords: tuple[int, int], values_i, values_j,
-              weights=None) -> np.ndarray:
+def loss_grid(
+    X, y, theta, bias: float, l2: float, coords: tuple[int, int], values_i, values_j, weights=None
+) -> np.ndarray:
     """The objective on a grid over two coordinates of theta (the others held at ``theta``).
 
     Returns an array of shape (len(values_j), len(values_i)), ready for ``plt.contour``.
@@ -211,8 +223,9 @@ class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
     classes_ : array ``[0, 1]``
     """
 
-    def __init__(self, l2: float = 0.0, method: str = "newton", lr: float = 1.0, max_iter: int = 100,
-                 tol: float = 1e-10):
+    def __init__(
+        self, l2: float = 0.0, method: str = "newton", lr: float = 1.0, max_iter: int = 100, tol: float = 1e-10
+    ):
         self.l2 = l2
         self.method = method
         self.lr = lr

@@ -24,10 +24,19 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
     of the epoch with the lowest validation loss are kept (early stopping with ``patience``).
     """
 
-    def __init__(self, hidden: tuple[int, ...] = (32, 16), dropout: float = 0.2, weight_decay: float = 1e-4,
-                 lr: float = 1e-3, epochs: int = 50, batch_size: int = 256,
-                 pos_weight: float | str | None = None, patience: int | None = 10, seed: int = 0,
-                 device: str | None = None):
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (32, 16),
+        dropout: float = 0.2,
+        weight_decay: float = 1e-4,
+        lr: float = 1e-3,
+        epochs: int = 50,
+        batch_size: int = 256,
+        pos_weight: float | str | None = None,
+        patience: int | None = 10,
+        seed: int = 0,
+        device: str | None = None,
+    ):
         self.hidden = hidden
         self.dropout = dropout
         self.weight_decay = weight_decay
@@ -71,7 +80,6 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         import torch
         import torch.nn.functional as F
 
-
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         X = np.asarray(X, dtype=np.float32)
@@ -90,7 +98,6 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         opt = torch.optim.AdamW(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         pw = self.pos_weight
         if pw == "balanced":  # w(1) / w(0) of scikit-learn's balanced class weights = negatives / positives
-
             if len(np.unique(y)) < 2:
                 raise ValueError("pos_weight='balanced' needs both classes in y")
             w0, w1 = compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=y)
@@ -106,7 +113,7 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
             order = torch.randperm(len(Xt), generator=gen).to(self.device_)
             total = 0.0
             for start in range(0, len(Xt), self.batch_size):
-                idx = order[start:start + self.batch_size]
+                idx = order[start : start + self.batch_size]
                 logits = self.net_(Xt[idx]).squeeze(1)
                 loss = F.binary_cross_entropy_with_logits(logits, yt[idx], pos_weight=pw_t)
                 opt.zero_grad()
@@ -117,8 +124,9 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
             if has_val:
                 self.net_.eval()
                 with torch.no_grad():
-                    row["val_loss"] = float(F.binary_cross_entropy_with_logits(
-                        self.net_(Xv).squeeze(1), yv, pos_weight=pw_t))
+                    row["val_loss"] = float(
+                        F.binary_cross_entropy_with_logits(self.net_(Xv).squeeze(1), yv, pos_weight=pw_t)
+                    )
                 if row["val_loss"] < best - 1e-6:
                     best, bad = row["val_loss"], 0
                     best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}

@@ -15,6 +15,20 @@ from .labels import SCHEMES, check_labels, check_texts, make_dataset, review_tex
 from .speed import SPEED_SETTINGS, speed_table, throughput
 from .training import TrainConfig
 
-__all__ = ["VaderBaseline", "tfidf_baseline", "tfidf_learning_curve", "SentimentClassifier", "TrainConfig",
-           "default_checkpoint", "SCHEMES", "check_labels", "check_texts", "make_dataset", "review_texts",
-           "split", "SPEED_SETTINGS", "speed_table", "throughput"]
+__all__ = [
+    "VaderBaseline",
+    "tfidf_baseline",
+    "tfidf_learning_curve",
+    "SentimentClassifier",
+    "TrainConfig",
+    "default_checkpoint",
+    "SCHEMES",
+    "check_labels",
+    "check_texts",
+    "make_dataset",
+    "review_texts",
+    "split",
+    "SPEED_SETTINGS",
+    "speed_table",
+    "throughput",
+]

@@ -27,8 +27,10 @@ def tfidf_baseline(seed: int = 0):
     sklearn.pipeline.Pipeline
         Unfitted; ``fit(texts, labels)``, ``predict_proba(texts)`` of shape (n, k).
     """
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed))
+    return make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed),
+    )
 
 
 def tfidf_learning_curve(train: pd.DataFrame, val: pd.DataFrame, sizes, seed: int = 0) -> pd.DataFrame:
@@ -80,7 +82,7 @@ class VaderBaseline:
                     best, best_t = f, [t]
         else:
             for i, lo in enumerate(grid):
-                for hi in grid[i + 1:]:
+                for hi in grid[i + 1 :]:
                     f = f1_score(y, np.searchsorted([lo, hi], s, side="right"), average="macro")
                     if f > best:
                         best, best_t = f, [lo, hi]

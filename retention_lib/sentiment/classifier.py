@@ -28,8 +28,9 @@ import pandas as pd
 from retention_lib.base import assets
 from retention_lib.base.devices import device as best_device
 
+from .fine_tuning import fine_tune
 from .labels import SCHEMES, check_texts
-from .training import TrainConfig, fine_tune, train_step
+from .training import TrainConfig, train_step
 
 __all__ = ["SentimentClassifier", "default_checkpoint"]
 
@@ -89,8 +90,15 @@ class SentimentClassifier:
     ``predict_proba``).
     """
 
-    def __init__(self, model, tokenizer, labels: Sequence[str], max_length: int = 128, device: str | None = None,
-                 pooling: str = "cls"):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        labels: Sequence[str],
+        max_length: int = 128,
+        device: str | None = None,
+        pooling: str = "cls",
+    ):
         if pooling not in ("cls", "mean"):
             raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
         self.pooling = pooling
@@ -106,8 +114,15 @@ class SentimentClassifier:
     # ---- construction and persistence
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike | None = None, labels=SCHEMES["3class"],
-                        max_length: int = 128, device: str | None = None, seed: int = 0, pooling: str = "cls"):
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike | None = None,
+        labels=SCHEMES["3class"],
+        max_length: int = 128,
+        device: str | None = None,
+        seed: int = 0,
+        pooling: str = "cls",
+    ):
         """A new classifier on a pretrained encoder: a local folder, or a hub name where a hub is reachable.
 
         ``None`` means the packaged all-MiniLM-L6-v2. The classification head is new (random,
@@ -131,12 +146,18 @@ class SentimentClassifier:
                     info = {"missing_keys": ["classifier.bias", "classifier.weight"]}
                 else:
                     model, info = AutoModelForSequenceClassification.from_pretrained(
-                        source, num_labels=len(labels), id2label=dict(enumerate(labels)),
-                        label2id={n: i for i, n in enumerate(labels)}, local_files_only=local,
-                        output_loading_info=True)
+                        source,
+                        num_labels=len(labels),
+                        id2label=dict(enumerate(labels)),
+                        label2id={n: i for i, n in enumerate(labels)},
+                        local_files_only=local,
+                        output_loading_info=True,
+                    )
         except OSError as exc:
-            raise OSError(f"cannot load a model from {source!r}: give a local folder (config.json, weights, "
-                          f"tokenizer files) or a hub name on a machine that reaches the hub ({exc})") from exc
+            raise OSError(
+                f"cannot load a model from {source!r}: give a local folder (config.json, weights, "
+                f"tokenizer files) or a hub name on a machine that reaches the hub ({exc})"
+            ) from exc
         clf = cls(model, tokenizer, labels, max_length=max_length, device=device, pooling=pooling)
         clf.new_parameters_ = sorted(info.get("missing_keys", []))
         clf.source_ = source
@@ -151,13 +172,19 @@ class SentimentClassifier:
         with quiet_transformers():
             if self.pooling == "mean":
                 self.model.encoder.save_pretrained(folder, safe_serialization=True)
-                save_file({k: v.detach().cpu().contiguous() for k, v in self.model.classifier.state_dict().items()},
-                          str(folder / "head.safetensors"))
+                save_file(
+                    {k: v.detach().cpu().contiguous() for k, v in self.model.classifier.state_dict().items()},
+                    str(folder / "head.safetensors"),
+                )
             else:
                 self.model.save_pretrained(folder, safe_serialization=True)
             self.tokenizer.save_pretrained(folder)
-        meta = {"labels": list(self.labels), "max_length": self.max_length, "pooling": self.pooling,
-                "config": asdict(self.config_) if self.config_ else None}
+        meta = {
+            "labels": list(self.labels),
+            "max_length": self.max_length,
+            "pooling": self.pooling,
+            "config": asdict(self.config_) if self.config_ else None,
+        }
         (folder / "retention_lib.json").write_text(json.dumps(meta, indent=1))
         if self.history_ is not None:
             self.history_.to_csv(folder / "history.csv", index=False)
@@ -193,18 +220,22 @@ class SentimentClassifier:
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text (with [CLS] and [SEP]), cut at ``max_length``; no padding."""
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length,
-                              add_special_tokens=True)["input_ids"]
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length, add_special_tokens=True)["input_ids"]
 
-    def batches(self, lengths: np.ndarray, batch_size: int, shuffle: bool, bucket: bool,
-                 rng: np.random.Generator | None) -> list[np.ndarray]:
+    def batches(
+        self, lengths: np.ndarray, batch_size: int, shuffle: bool, bucket: bool, rng: np.random.Generator | None
+    ) -> list[np.ndarray]:
         """Index arrays of the batches; with ``bucket``, texts of similar length share a batch."""
         idx = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
         if bucket:  # sort by length inside chunks of 50 batches, so batches need little padding
             chunk = batch_size * 50
-            idx = np.concatenate([c[np.argsort(lengths[c], kind="stable")]
-                                  for c in np.array_split(idx, max(1, math.ceil(len(idx) / chunk)))])
-        batches = [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
+            idx = np.concatenate(
+                [
+                    c[np.argsort(lengths[c], kind="stable")]
+                    for c in np.array_split(idx, max(1, math.ceil(len(idx) / chunk)))
+                ]
+            )
+        batches = [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
         if shuffle and bucket:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches
@@ -218,8 +249,8 @@ class SentimentClassifier:
         input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
         mask = torch.zeros((len(ids), width), dtype=torch.long)
         for i, x in enumerate(ids):
-            input_ids[i, :len(x)] = torch.tensor(x)
-            mask[i, :len(x)] = 1
+            input_ids[i, : len(x)] = torch.tensor(x)
+            mask[i, : len(x)] = 1
         return input_ids.to(self.device), mask.to(self.device)
 
     def autocast(self, enabled: bool):
@@ -242,7 +273,9 @@ class SentimentClassifier:
 
     # ---- inference
 
-    def predict_proba(self, texts, batch_size: int = 64, bf16: str = "auto", pad_to_max_length: bool = False) -> np.ndarray:
+    def predict_proba(
+        self, texts, batch_size: int = 64, bf16: str = "auto", pad_to_max_length: bool = False
+    ) -> np.ndarray:
         """Class probabilities, shape (n, k); rows sum to 1. Column j is ``labels[j]``."""
         import torch
 
@@ -264,15 +297,32 @@ class SentimentClassifier:
 
     # ---- training (in :mod:`.training`)
 
-    def train_step(self, input_ids, attention_mask, y, optimizer, scheduler=None, class_weight=None,
-                   bf16: bool = False, grad_clip: float | None = None) -> float:
+    def train_step(
+        self,
+        input_ids,
+        attention_mask,
+        y,
+        optimizer,
+        scheduler=None,
+        class_weight=None,
+        bf16: bool = False,
+        grad_clip: float | None = None,
+    ) -> float:
         """One optimisation step on one batch (:func:`.training.train_step`); returns the batch's loss."""
         return train_step(self, input_ids, attention_mask, y, optimizer, scheduler, class_weight, bf16, grad_clip)
 
-    def fit(self, train_texts, train_labels, val_texts, val_labels, config: TrainConfig | None = None,
-            checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
-            log=print) -> SentimentClassifier:
+    def fit(
+        self,
+        train_texts,
+        train_labels,
+        val_texts,
+        val_labels,
+        config: TrainConfig | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        progress: bool = True,
+        log=print,
+    ) -> SentimentClassifier:
         """Fine-tune on the training reviews, evaluating on the validation reviews, with early stopping
-        and resumable checkpoints in ``checkpoint_dir`` (:func:`.training.fine_tune`). Returns ``self``,
+        and resumable checkpoints in ``checkpoint_dir`` (:func:`.fine_tuning.fine_tune`). Returns ``self``,
         with ``history_``, ``train_seconds_`` and ``train_examples_per_second_``."""
         return fine_tune(self, train_texts, train_labels, val_texts, val_labels, config, checkpoint_dir, progress, log)

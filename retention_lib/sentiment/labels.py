@@ -91,8 +91,7 @@ def split(df: pd.DataFrame, seed: int, test_size: float = 0.2, val_size: float =
     if not 0 < test_size < 1 or not 0 < val_size < 1 or test_size + val_size >= 1:
         raise ValueError(f"test_size and val_size must be in (0, 1) with a sum below 1, got {test_size}, {val_size}")
     rest, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=df["label"])
-    train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed,
-                                  stratify=rest["label"])
+    train, val = train_test_split(rest, test_size=val_size / (1 - test_size), random_state=seed, stratify=rest["label"])
     return {"train": train, "val": val, "test": test}
 
 
@@ -123,6 +122,7 @@ def check_labels(labels, names: Sequence[str], n: int) -> np.ndarray:
         elif isinstance(lab, (int, np.integer)) and not isinstance(lab, bool) and 0 <= lab < len(names):
             out[i] = int(lab)
         else:
-            raise ValueError(f"labels[{i}] = {lab!r} is not a known label: expected 0..{len(names) - 1} "
-                             f"or one of {list(names)}")
+            raise ValueError(
+                f"labels[{i}] = {lab!r} is not a known label: expected 0..{len(names) - 1} or one of {list(names)}"
+            )
     return out

@@ -17,8 +17,18 @@ from .labels import check_labels, check_texts
 __all__ = ["SPEED_SETTINGS", "throughput", "speed_table"]
 
 
-def throughput(clf: SentimentClassifier, texts, labels, batch_size: int, train: bool,
-               pad_to_max_length: bool, bucket: bool, bf16: bool, repeats: int = 1, warmup_batches: int = 2) -> float:
+def throughput(
+    clf: SentimentClassifier,
+    texts,
+    labels,
+    batch_size: int,
+    train: bool,
+    pad_to_max_length: bool,
+    bucket: bool,
+    bf16: bool,
+    repeats: int = 1,
+    warmup_batches: int = 2,
+) -> float:
     """Reviews per second for training steps (:meth:`SentimentClassifier.train_step`) or inference.
 
     The model's weights change during a training measurement: use a throwaway classifier.
@@ -95,9 +105,18 @@ def speed_table(clf: SentimentClassifier, texts, labels, batch_sizes=(32,), bf16
         for bs in batch_sizes:
             base = None
             for name, pad, bucket, use_bf16 in settings:
-                rate = throughput(clf, texts, labels, bs, train=(mode == "training"), pad_to_max_length=pad,
-                                  bucket=bucket, bf16=use_bf16)
+                rate = throughput(
+                    clf,
+                    texts,
+                    labels,
+                    bs,
+                    train=(mode == "training"),
+                    pad_to_max_length=pad,
+                    bucket=bucket,
+                    bf16=use_bf16,
+                )
                 base = base or rate
-                rows.append({"mode": mode, "batch size": bs, "setting": name, "reviews/s": rate,
-                             "ratio vs naive": rate / base})
+                rows.append(
+                    {"mode": mode, "batch size": bs, "setting": name, "reviews/s": rate, "ratio vs naive": rate / base}
+                )
     return pd.DataFrame(rows)

@@ -75,16 +75,22 @@ def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None
                 module = _Logits(clf.model).eval()
                 x = torch.ones((2, 8), dtype=torch.long)
                 batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-                torch.onnx.export(module, (x, torch.ones_like(x)), str(fp32), dynamo=True,
-                                  input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                                  dynamic_shapes={"input_ids": {0: batch, 1: length},
-                                                  "attention_mask": {0: batch, 1: length}},
-                                  verbose=False)
+                torch.onnx.export(
+                    module,
+                    (x, torch.ones_like(x)),
+                    str(fp32),
+                    dynamo=True,
+                    input_names=["input_ids", "attention_mask"],
+                    output_names=["logits"],
+                    dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
+                    verbose=False,
+                )
             if quantised:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                quantize_dynamic(str(fp32), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8,
-                                 per_channel=True)
+                quantize_dynamic(
+                    str(fp32), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True
+                )
     path = folder / "model.int8.onnx" if quantised else fp32
     options = ort.SessionOptions()
     if threads:
@@ -118,9 +124,10 @@ def _int8_model(clf: SentimentClassifier):
     cache = clf.__dict__.setdefault("_int8_cache", {})
     if "model" not in cache:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")           # quantize_dynamic is deprecated in favour of torchao
-            cache["model"] = torch.ao.quantization.quantize_dynamic(clf.model.cpu().eval(), {torch.nn.Linear},
-                                                                    dtype=torch.qint8)
+            warnings.simplefilter("ignore")  # quantize_dynamic is deprecated in favour of torchao
+            cache["model"] = torch.ao.quantization.quantize_dynamic(
+                clf.model.cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8
+            )
     return cache["model"]
 
 
@@ -135,8 +142,9 @@ def _compiled_model(clf: SentimentClassifier, threads: int | None):
     return cache[key]
 
 
-def score_reviews(texts, clf: SentimentClassifier, backend: str = "torch", batch_size: int = 64,
-                  threads: int | None = None) -> np.ndarray:
+def score_reviews(
+    texts, clf: SentimentClassifier, backend: str = "torch", batch_size: int = 64, threads: int | None = None
+) -> np.ndarray:
     """Class probabilities of ``texts`` under ``clf``, shape (n, k), computed by ``backend``.
 
     Parameters
@@ -174,12 +182,19 @@ def score_reviews(texts, clf: SentimentClassifier, backend: str = "torch", batch
             session = _onnx_session(clf, backend == "onnx-int8", threads)
             for b in batches:
                 x, m = clf.collate([ids[i] for i in b], pad_to)
-                logits = session.run(["logits"], {"input_ids": x.cpu().numpy().astype(np.int64),
-                                                  "attention_mask": m.cpu().numpy().astype(np.int64)})[0]
+                logits = session.run(
+                    ["logits"],
+                    {"input_ids": x.cpu().numpy().astype(np.int64), "attention_mask": m.cpu().numpy().astype(np.int64)},
+                )[0]
                 out[b] = _softmax(logits)
             return out
-        model = (_int8_model(clf) if backend == "int8" else _compiled_model(clf, threads) if backend == "compile"
-                 else clf.model)
+        model = (
+            _int8_model(clf)
+            if backend == "int8"
+            else _compiled_model(clf, threads)
+            if backend == "compile"
+            else clf.model
+        )
         with torch.inference_mode():
             for b in batches:
                 x, m = clf.collate([ids[i] for i in b], pad_to)

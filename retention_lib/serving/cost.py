@@ -26,12 +26,25 @@ from retention_lib.sentiment.labels import check_labels, check_texts
 
 from .backends import BACKENDS, TOLERANCE, score_reviews
 
-__all__ = ["saved_split", "training_pool", "backend_speed", "backend_accuracy", "accelerator_speed", "forward_flops", "estimated_rate", "usd_per_million", "llm_usd_per_million",
-           "retraining", "cost_table", "token_counts"]
+__all__ = [
+    "saved_split",
+    "training_pool",
+    "backend_speed",
+    "backend_accuracy",
+    "accelerator_speed",
+    "forward_flops",
+    "estimated_rate",
+    "usd_per_million",
+    "llm_usd_per_million",
+    "retraining",
+    "cost_table",
+    "token_counts",
+]
 
 
-def saved_split(labelled: pd.DataFrame, scores: pd.DataFrame, split: str = "test", n: int = 0,
-                seed: int = 0) -> pd.DataFrame:
+def saved_split(
+    labelled: pd.DataFrame, scores: pd.DataFrame, split: str = "test", n: int = 0, seed: int = 0
+) -> pd.DataFrame:
     """The labelled reviews of one of chapter 02's splits, as its ``review_scores.parquet`` records them.
 
     Parameters
@@ -65,8 +78,9 @@ def training_pool(labelled: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
     return labelled.drop(labelled.index.intersection(held_out))
 
 
-def backend_speed(texts, clf, backends=None, threads=(2,), batch_size: int = 64, warmup: int = 128,
-                  log=None) -> tuple[pd.DataFrame, dict]:
+def backend_speed(
+    texts, clf, backends=None, threads=(2,), batch_size: int = 64, warmup: int = 128, log=None
+) -> tuple[pd.DataFrame, dict]:
     """Speed of each inference backend on the same reviews, in one run, with its distance from fp32.
 
     Every backend first scores ``warmup`` reviews (building the exported, quantised or compiled model
@@ -110,9 +124,18 @@ def backend_speed(texts, clf, backends=None, threads=(2,), batch_size: int = 64,
             proba[backend] = p
             tol = TOLERANCE[backend]
             gap = float(np.abs(p - reference).max())
-            rows.append({"threads": n_threads, "backend": backend, "reviews/s": rate, "ratio vs naive": rate / base,
-                         "max |p - fp32|": gap, "tolerance": np.nan if tol is None else tol,
-                         "within tolerance": True if tol is None else gap <= tol, "first call (s)": first})
+            rows.append(
+                {
+                    "threads": n_threads,
+                    "backend": backend,
+                    "reviews/s": rate,
+                    "ratio vs naive": rate / base,
+                    "max |p - fp32|": gap,
+                    "tolerance": np.nan if tol is None else tol,
+                    "within tolerance": True if tol is None else gap <= tol,
+                    "first call (s)": first,
+                }
+            )
             if log:
                 log(f"{backend} at {n_threads} thread(s): {rate:.1f} reviews/s")
     return pd.DataFrame(rows), proba
@@ -126,8 +149,17 @@ def _backends(backends) -> list[str]:
     return ["naive"] + [b for b in dict.fromkeys(backends) if b != "naive"]
 
 
-def backend_accuracy(texts, labels, clf, backends=None, reference: str = "torch", batch_size: int = 64,
-                     threads: int | None = None, n_resamples: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def backend_accuracy(
+    texts,
+    labels,
+    clf,
+    backends=None,
+    reference: str = "torch",
+    batch_size: int = 64,
+    threads: int | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Macro-F1 of each backend on labelled reviews, and its difference from fp32 with a paired interval.
 
     fp32 is scored once with ``reference``, an exact backend (its probabilities equal naive fp32's within
@@ -143,21 +175,39 @@ def backend_accuracy(texts, labels, clf, backends=None, reference: str = "torch"
     texts = check_texts(texts)
     labels = check_labels(labels, list(clf.labels), len(texts))
     if TOLERANCE.get(reference) is None:
-        raise ValueError(f"reference must be an exact backend ({[b for b, t in TOLERANCE.items() if t is not None]}), "
-                         f"got {reference!r}")
-    macro = lambda y, pred: f1_score(y, pred, average="macro")   # noqa: E731
+        raise ValueError(
+            f"reference must be an exact backend ({[b for b, t in TOLERANCE.items() if t is not None]}), "
+            f"got {reference!r}"
+        )
+    macro = lambda y, pred: f1_score(y, pred, average="macro")  # noqa: E731
     fp32 = score_reviews(texts, clf, reference, batch_size, threads)
     f1_fp32 = macro(labels, fp32.argmax(axis=1))
     rows = []
     for backend in _backends(backends):
         if TOLERANCE[backend] is not None:
-            rows.append({"backend": backend, "macro-F1": f1_fp32, "F1 - fp32": 0.0, "low": 0.0, "high": 0.0,
-                         "how": f"exact: fp32 ({reference}) within {TOLERANCE[backend]:.0e}"})
+            rows.append(
+                {
+                    "backend": backend,
+                    "macro-F1": f1_fp32,
+                    "F1 - fp32": 0.0,
+                    "low": 0.0,
+                    "high": 0.0,
+                    "how": f"exact: fp32 ({reference}) within {TOLERANCE[backend]:.0e}",
+                }
+            )
             continue
         p = score_reviews(texts, clf, backend, batch_size, threads)
         d = paired_bootstrap_diff(labels, p.argmax(axis=1), fp32.argmax(axis=1), macro, n_resamples, seed=seed)
-        rows.append({"backend": backend, "macro-F1": macro(labels, p.argmax(axis=1)), "F1 - fp32": d["difference"],
-                     "low": d["low"], "high": d["high"], "how": "scored (approximate)"})
+        rows.append(
+            {
+                "backend": backend,
+                "macro-F1": macro(labels, p.argmax(axis=1)),
+                "F1 - fp32": d["difference"],
+                "low": d["low"],
+                "high": d["high"],
+                "how": "scored (approximate)",
+            }
+        )
     return pd.DataFrame(rows), fp32
 
 
@@ -170,7 +220,6 @@ def accelerator_speed(texts, model_dir, device: str, batch_sizes=(64, 256), warm
     device is synchronised before the clock stops.
     """
     import torch
-
 
     texts = check_texts(texts)
     clf = SentimentClassifier.load(model_dir, device=device)
@@ -185,8 +234,15 @@ def accelerator_speed(texts, model_dir, device: str, batch_sizes=(64, 256), warm
             sync()
             rate = len(texts) / (time.perf_counter() - t0)
             reference = p if reference is None else reference
-            rows.append({"device": device, "precision": "bf16" if bf16 == "on" else "fp32", "batch size": bs,
-                         "reviews/s": rate, "max |p - fp32|": float(np.abs(p - reference).max())})
+            rows.append(
+                {
+                    "device": device,
+                    "precision": "bf16" if bf16 == "on" else "fp32",
+                    "batch size": bs,
+                    "reviews/s": rate,
+                    "max |p - fp32|": float(np.abs(p - reference).max()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -220,15 +276,17 @@ def forward_flops(clf, n_tokens: int) -> float:
     ops = {str(op) for per_module in counter.get_flop_counts().values() for op in per_module}
     if not any("scaled_dot_product" in op or "bmm" in op for op in ops):
         cfg = clf.model.config if hasattr(clf.model, "config") else clf.model.encoder.config
-        total += 4.0 * n_tokens ** 2 * cfg.hidden_size * cfg.num_hidden_layers
+        total += 4.0 * n_tokens**2 * cfg.hidden_size * cfg.num_hidden_layers
     return total
 
 
 def estimated_rate(flops_per_review: float, peak_tflops: float, utilisation: float) -> float:
     """Reviews per second on hardware with ``peak_tflops`` used at ``utilisation`` (an assumption, not a measurement)."""
     if flops_per_review <= 0 or peak_tflops <= 0 or not 0 < utilisation <= 1:
-        raise ValueError(f"need flops_per_review > 0, peak_tflops > 0 and 0 < utilisation <= 1, got "
-                         f"{flops_per_review}, {peak_tflops}, {utilisation}")
+        raise ValueError(
+            f"need flops_per_review > 0, peak_tflops > 0 and 0 < utilisation <= 1, got "
+            f"{flops_per_review}, {peak_tflops}, {utilisation}"
+        )
     return peak_tflops * 1e12 * utilisation / flops_per_review
 
 
@@ -239,8 +297,9 @@ def usd_per_million(reviews_per_second: float, usd_per_hour: float) -> float:
     return 1e6 / reviews_per_second / 3600 * usd_per_hour
 
 
-def llm_usd_per_million(input_tokens: float, output_tokens: float, usd_per_m_input: float,
-                        usd_per_m_output: float) -> float:
+def llm_usd_per_million(
+    input_tokens: float, output_tokens: float, usd_per_m_input: float, usd_per_m_output: float
+) -> float:
     """Dollars for one million reviews sent to an LLM API, each with ``input_tokens`` in and ``output_tokens`` out."""
     if min(input_tokens, output_tokens, usd_per_m_input, usd_per_m_output) < 0:
         raise ValueError("token counts and prices must be >= 0")
@@ -250,8 +309,10 @@ def llm_usd_per_million(input_tokens: float, output_tokens: float, usd_per_m_inp
 def retraining(examples: int, epochs: float, examples_per_second: float, usd_per_hour: float) -> dict:
     """Hours and dollars of one fine-tuning run of ``examples`` x ``epochs`` at a measured training speed."""
     if examples < 1 or epochs <= 0 or examples_per_second <= 0:
-        raise ValueError(f"need examples >= 1, epochs > 0 and examples_per_second > 0, got {examples}, {epochs}, "
-                         f"{examples_per_second}")
+        raise ValueError(
+            f"need examples >= 1, epochs > 0 and examples_per_second > 0, got {examples}, {epochs}, "
+            f"{examples_per_second}"
+        )
     hours = examples * epochs / examples_per_second / 3600
     return {"hours": hours, "usd": hours * usd_per_hour}
 

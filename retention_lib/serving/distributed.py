@@ -27,13 +27,22 @@ from retention_lib.sentiment.classifier import SentimentClassifier
 from retention_lib.sentiment.labels import make_dataset
 
 
-def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global_batch: int, out: Path,
-        learning_rate: float = 1e-3, seed: int = 0, pooling: str = "cls", max_length: int = 32) -> list[float]:
+def run(
+    checkpoint: str,
+    texts: list[str],
+    labels: list[int],
+    steps: int,
+    global_batch: int,
+    out: Path,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    pooling: str = "cls",
+    max_length: int = 32,
+) -> list[float]:
     """Train ``steps`` steps of ``global_batch`` examples, split across the processes of the current
     ``torch.distributed`` group (or alone when there is none). Returns the global mean loss per step."""
     import torch
     import torch.distributed as dist
-
 
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
@@ -42,8 +51,9 @@ def run(checkpoint: str, texts: list[str], labels: list[int], steps: int, global
     if len(texts) < steps * global_batch:
         raise ValueError(f"need {steps * global_batch} examples for {steps} steps of {global_batch}, got {len(texts)}")
     device = f"cuda:{rank % torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
-    clf = SentimentClassifier.from_pretrained(checkpoint, max_length=max_length, seed=seed, pooling=pooling,
-                                              device=device)
+    clf = SentimentClassifier.from_pretrained(
+        checkpoint, max_length=max_length, seed=seed, pooling=pooling, device=device
+    )
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -86,8 +96,12 @@ def main(argv=None) -> None:
     ap.add_argument("--learning-rate", type=float, default=1e-2)
     ap.add_argument("--pooling", default="cls", choices=["cls", "mean"])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--data", default="reviews", choices=["reviews", "toy"],
-                    help="real reviews (3 classes, shuffled by the seed) or the tests' toy sentences")
+    ap.add_argument(
+        "--data",
+        default="reviews",
+        choices=["reviews", "toy"],
+        help="real reviews (3 classes, shuffled by the seed) or the tests' toy sentences",
+    )
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
@@ -105,8 +119,17 @@ def main(argv=None) -> None:
         else:
             df = make_dataset(load("reviews"), "3class")[0].sample(n, random_state=args.seed)
             texts, labels = df["text"].tolist(), df["label"].astype(int).tolist()
-        run(args.checkpoint, texts, labels, args.steps, args.global_batch, args.out, args.learning_rate, args.seed,
-            args.pooling)
+        run(
+            args.checkpoint,
+            texts,
+            labels,
+            args.steps,
+            args.global_batch,
+            args.out,
+            args.learning_rate,
+            args.seed,
+            args.pooling,
+        )
     finally:
         if launched:
             dist.destroy_process_group()

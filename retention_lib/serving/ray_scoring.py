@@ -33,7 +33,6 @@ class _Scorer:
     def __init__(self, model_dir: str, backend: str, threads: int, batch_size: int, max_length: int | None):
         import torch
 
-
         torch.set_num_threads(threads)
         self.clf = SentimentClassifier.load(model_dir, device="cpu")
         self.clf.max_length = max_length or self.clf.max_length
@@ -42,17 +41,30 @@ class _Scorer:
     def __call__(self, batch: dict) -> dict:
         import psutil
 
-
         start = time.time()
         p = score_reviews(list(batch["text"]), self.clf, self.backend, self.batch_size, self.threads)
         n = len(p)
-        return {"i": np.asarray(batch["i"]), **{f"p{j}": p[:, j] for j in range(p.shape[1])}, "start": np.full(n, start),
-                "end": np.full(n, time.time()), "pid": np.full(n, os.getpid()),
-                "rss": np.full(n, psutil.Process().memory_info().rss)}
+        return {
+            "i": np.asarray(batch["i"]),
+            **{f"p{j}": p[:, j] for j in range(p.shape[1])},
+            "start": np.full(n, start),
+            "end": np.full(n, time.time()),
+            "pid": np.full(n, os.getpid()),
+            "rss": np.full(n, psutil.Process().memory_info().rss),
+        }
 
 
-def score_with_ray(texts, model_dir: str | Path, backend: str = "torch", workers: int = 2, threads_per_worker: int = 1,
-                   batch_size: int = 64, address: str | None = None, stats: bool = False, max_length: int | None = None):
+def score_with_ray(
+    texts,
+    model_dir: str | Path,
+    backend: str = "torch",
+    workers: int = 2,
+    threads_per_worker: int = 1,
+    batch_size: int = 64,
+    address: str | None = None,
+    stats: bool = False,
+    max_length: int | None = None,
+):
     """Class probabilities of ``texts``, shape (n, k), from ``workers`` Ray actors.
 
     Parameters
@@ -81,7 +93,6 @@ def score_with_ray(texts, model_dir: str | Path, backend: str = "torch", workers
     """
     import ray
 
-
     texts = check_texts(texts)
     model_dir = Path(model_dir)
     if not (model_dir / "retention_lib.json").exists():
@@ -89,18 +100,28 @@ def score_with_ray(texts, model_dir: str | Path, backend: str = "torch", workers
     if workers < 1 or threads_per_worker < 1:
         raise ValueError(f"workers and threads_per_worker must be >= 1, got {workers}, {threads_per_worker}")
     start_ray(address, num_cpus=workers * threads_per_worker)
-    order = np.argsort([len(t) for t in texts], kind="stable")   # similar lengths share a batch: less padding
+    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
     ds = ray.data.from_items([{"i": int(i), "text": texts[i]} for i in order])
     with warnings.catch_warnings():
         # max_restarts=0 (what Ray's own code suggests) keeps the core worker from logging an error about
         # restarting actors whose arguments live in the object store; passing it is "deprecated" in 2.60
         # like every other extra remote argument, without a replacement yet
         warnings.simplefilter("ignore", DeprecationWarning)
-        scored = ds.map_batches(_Scorer, batch_size=batch_size, batch_format="numpy", num_cpus=threads_per_worker,
-                                compute=ray.data.ActorPoolStrategy(size=workers), max_restarts=0,
-                                fn_constructor_kwargs={"model_dir": str(model_dir), "backend": backend,
-                                                       "threads": threads_per_worker, "batch_size": batch_size,
-                                                       "max_length": max_length})
+        scored = ds.map_batches(
+            _Scorer,
+            batch_size=batch_size,
+            batch_format="numpy",
+            num_cpus=threads_per_worker,
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            max_restarts=0,
+            fn_constructor_kwargs={
+                "model_dir": str(model_dir),
+                "backend": backend,
+                "threads": threads_per_worker,
+                "batch_size": batch_size,
+                "max_length": max_length,
+            },
+        )
     done = pa.concat_tables(ray.get(scored.to_arrow_refs())).to_pandas()
     cols = sorted((c for c in done.columns if c[0] == "p" and c[1:].isdigit()), key=lambda c: int(c[1:]))
     out = np.empty((len(texts), len(cols)))
@@ -108,5 +129,8 @@ def score_with_ray(texts, model_dir: str | Path, backend: str = "torch", workers
     if not stats:
         return out
     last = done.sort_values("end").groupby("pid").tail(1)
-    return out, {"busy_seconds": float(done["end"].max() - done["start"].min()), "workers": int(done["pid"].nunique()),
-                 "rss_mib": float(last["rss"].mean() / 2 ** 20)}
+    return out, {
+        "busy_seconds": float(done["end"].max() - done["start"].min()),
+        "workers": int(done["pid"].nunique()),
+        "rss_mib": float(last["rss"].mean() / 2**20),
+    }

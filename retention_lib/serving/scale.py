@@ -27,13 +27,13 @@ __all__ = ["start_ray", "stop_ray", "shard_of", "profile_features", "profiles_wi
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     """Start a local Ray instance with ``num_cpus`` (or connect to ``address``), quietly, once per process."""
-    _quiet_ray()                    # before the import too: in a notebook, importing Ray logs about widgets
+    _quiet_ray()  # before the import too: in a notebook, importing Ray logs about widgets
     import ray
 
     _quiet_ray()
     import ray.data
 
-    _quiet_ray()                    # importing ray.data installs its own logging configuration
+    _quiet_ray()  # importing ray.data installs its own logging configuration
     if ray.is_initialized():
         return
     kw = {"address": address} if address else {"num_cpus": num_cpus}
@@ -62,7 +62,7 @@ def shard_of(ids, shards: int) -> np.ndarray:
     if not isinstance(shards, (int, np.integer)) or shards < 1:
         raise ValueError(f"shards must be a whole number >= 1, got {shards!r}")
     ids = np.asarray(ids)
-    if ids.dtype.kind in "US":                       # text ids: pandas hashes them as Python objects
+    if ids.dtype.kind in "US":  # text ids: pandas hashes them as Python objects
         ids = ids.astype(object)
     h = pd.util.hash_array(ids, categorize=False)
     return (h % np.uint64(shards)).astype(np.int64)
@@ -90,8 +90,9 @@ def _shard_task(batch: dict, parts: list, cutoff, end) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def profiles_with_ray(observed, proba: pd.DataFrame, workers: int = 2, shards: int | None = None,
-                      address: str | None = None) -> pd.DataFrame:
+def profiles_with_ray(
+    observed, proba: pd.DataFrame, workers: int = 2, shards: int | None = None, address: str | None = None
+) -> pd.DataFrame:
     """:func:`profile_features` of a world's (or a shop's) observed data, computed in shards on Ray.
 
     Parameters
@@ -133,10 +134,15 @@ def profiles_with_ray(observed, proba: pd.DataFrame, workers: int = 2, shards: i
             used.append(s)
     ds = ray.data.from_items([{"shard": s} for s in used], override_num_blocks=len(used))
 
-    done = ds.map_batches(_shard_task, batch_size=1, batch_format="numpy", num_cpus=1,
-                          compute=ray.data.TaskPoolStrategy(size=workers),
-                          fn_kwargs={"parts": parts, "cutoff": observed.cutoff, "end": observed.end})
-    out = pa.concat_tables(ray.get(done.to_arrow_refs())).to_pandas()   # numpy dtypes, as in-process
+    done = ds.map_batches(
+        _shard_task,
+        batch_size=1,
+        batch_format="numpy",
+        num_cpus=1,
+        compute=ray.data.TaskPoolStrategy(size=workers),
+        fn_kwargs={"parts": parts, "cutoff": observed.cutoff, "end": observed.end},
+    )
+    out = pa.concat_tables(ray.get(done.to_arrow_refs())).to_pandas()  # numpy dtypes, as in-process
     return out.set_index("customer_id").sort_index()
 
 

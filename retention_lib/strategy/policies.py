@@ -34,9 +34,27 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from retention_lib.retention import BGNBD, signed_log
 from retention_lib.world import OFFERS
 
-__all__ = ["POLICIES", "OfferCosts", "experiment_frame", "XLearner", "make_uplift_models", "fit_uplift",
-           "expected_gain", "policy", "true_value", "ipw_value", "ipw_difference", "true_gain_curve",
-           "budget_curve", "customer_kinds", "customer_value", "risk_scores", "cross_fit_uplift", "qini_area", "uplift_area"]
+__all__ = [
+    "POLICIES",
+    "OfferCosts",
+    "experiment_frame",
+    "XLearner",
+    "make_uplift_models",
+    "fit_uplift",
+    "expected_gain",
+    "policy",
+    "true_value",
+    "ipw_value",
+    "ipw_difference",
+    "true_gain_curve",
+    "budget_curve",
+    "customer_kinds",
+    "customer_value",
+    "risk_scores",
+    "cross_fit_uplift",
+    "qini_area",
+    "uplift_area",
+]
 
 #: the targeting rules compared, in the book's order
 POLICIES = ("random", "risk", "uplift", "profit", "best offer", "oracle")
@@ -118,7 +136,6 @@ def make_uplift_models(seed: int) -> dict:
     and ``x_learner`` (here), all on regularised logistic regressions (an experiment arm holds a few
     hundred customers: flexible models overfit). Missing text features are imputed by the mean."""
     from sklift.models import ClassTransformation, TwoModels
-
 
     def prep():
         return [SimpleImputer(strategy="mean"), FunctionTransformer(signed_log), StandardScaler()]
@@ -228,8 +245,12 @@ def ipw_value(arms: pd.Series, experiment: pd.DataFrame, confidence: float = 0.9
     terms = _ipw_terms(arms, experiment)
     z = stats.norm.ppf(0.5 + confidence / 2)
     se = terms.std(ddof=1) / np.sqrt(len(terms))
-    return {"value": float(terms.mean()), "low": float(terms.mean() - z * se),
-            "high": float(terms.mean() + z * se), "n": len(terms)}
+    return {
+        "value": float(terms.mean()),
+        "low": float(terms.mean() - z * se),
+        "high": float(terms.mean() + z * se),
+        "n": len(terms),
+    }
 
 
 def ipw_difference(arms_a: pd.Series, arms_b: pd.Series, experiment: pd.DataFrame, confidence: float = 0.95) -> dict:
@@ -263,8 +284,9 @@ def budget_curve(score_policies: dict, truth_customers: pd.DataFrame, shares) ->
     for share in shares:
         for name, (scores, offer) in score_policies.items():
             budget = int(round(share * len(scores)))
-            rows.append({"policy": name, "budget": share,
-                         "profit": true_value(policy(scores, budget, offer), truth_customers)})
+            rows.append(
+                {"policy": name, "budget": share, "profit": true_value(policy(scores, budget, offer), truth_customers)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -274,10 +296,12 @@ def customer_kinds(truth_customers: pd.DataFrame, offer: str) -> pd.Series:
     _check_offer(offer)
     base = truth_customers["purchases_none"] > 0
     got = truth_customers[f"purchases_{offer}"] > 0
-    kind = np.select([base & got, ~base & ~got, ~base & got], ["sure thing", "lost cause", "persuadable"],
-                     "sleeping dog")
+    kind = np.select(
+        [base & got, ~base & ~got, ~base & got], ["sure thing", "lost cause", "persuadable"], "sleeping dog"
+    )
     return pd.Series(kind, index=truth_customers.index, name="kind").astype(
-        pd.CategoricalDtype(["sure thing", "persuadable", "lost cause", "sleeping dog"], ordered=True))
+        pd.CategoricalDtype(["sure thing", "persuadable", "lost cause", "sleeping dog"], ordered=True)
+    )
 
 
 def customer_value(summary: pd.DataFrame, purchases: pd.DataFrame, cutoff, horizon: float) -> pd.Series:
@@ -305,8 +329,9 @@ def risk_scores(model, X: pd.DataFrame, y: pd.Series, no_offer, folds: int, seed
     return out
 
 
-def cross_fit_uplift(model, features: pd.DataFrame, experiment: pd.DataFrame, offer: str, folds: int = 2,
-                     seed: int = 0) -> pd.Series:
+def cross_fit_uplift(
+    model, features: pd.DataFrame, experiment: pd.DataFrame, offer: str, folds: int = 2, seed: int = 0
+) -> pd.Series:
     """Uplift of ``offer`` for every experiment customer, each predicted by a model fitted on the
     other folds (so that evaluating on the experiment is honest)."""
     _check_offer(offer)

@@ -39,23 +39,42 @@ for measuring them.
 
 from . import rules
 from .config import (
-           ARMS,
-           CDNOW_BGNBD,
-           CDNOW_SPEND,
-           GROUPS,
-           OFFERS,
-           REAL_RATING_SHARES,
-           Observed,
-           Truth,
-           World,
-           WorldConfig,
-           WorldConfigError,
+    ARMS,
+    CDNOW_BGNBD,
+    CDNOW_SPEND,
+    GROUPS,
+    OFFERS,
+    REAL_RATING_SHARES,
+    Observed,
+    Truth,
+    World,
+    WorldConfig,
+    WorldConfigError,
 )
 from .holdout import expected_outcomes, replay_outcomes
 from .simulate import review_pool, simulate
 from .storage import load, save
 from .summaries import behaviour_stats, true_effects
 
-__all__ = ["WorldConfig", "WorldConfigError", "World", "Observed", "Truth", "simulate", "review_pool", "save", "load",
-           "ARMS", "OFFERS", "CDNOW_BGNBD", "CDNOW_SPEND", "REAL_RATING_SHARES", "GROUPS", "behaviour_stats",
-           "true_effects", "expected_outcomes", "replay_outcomes", "rules"]
+__all__ = [
+    "WorldConfig",
+    "WorldConfigError",
+    "World",
+    "Observed",
+    "Truth",
+    "simulate",
+    "review_pool",
+    "save",
+    "load",
+    "ARMS",
+    "OFFERS",
+    "CDNOW_BGNBD",
+    "CDNOW_SPEND",
+    "REAL_RATING_SHARES",
+    "GROUPS",
+    "behaviour_stats",
+    "true_effects",
+    "expected_outcomes",
+    "replay_outcomes",
+    "rules",
+]

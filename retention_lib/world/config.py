@@ -21,9 +21,8 @@ OFFERS = ARMS[1:]
 #: groups of the randomised experiment, and of the customers outside it
 GROUPS = ("not in experiment", "control", "discount", "recovery")
 
-_E_ABS = np.sqrt(2 / np.pi)         # E|e| for e ~ N(0, 1)
-_E_NEG = 1 / np.sqrt(2 * np.pi)     # E max(0, -e)
-
+_E_ABS = np.sqrt(2 / np.pi)  # E|e| for e ~ N(0, 1)
+_E_NEG = 1 / np.sqrt(2 * np.pi)  # E max(0, -e)
 
 
 class WorldConfigError(ValueError):
@@ -95,8 +94,12 @@ class WorldConfig:
         "recovery_dropout_cut": (0.0, 1.0, "cut in dropout a recovery contact gives after a bad experience"),
         "contact_averse_share": (0.0, 1.0, "share of customers any offer may push away"),
         "contact_averse_loss": (0.0, 1.0, "chance an offer makes a contact-averse customer leave"),
-        "holdout_reviews": (0.0, 1.0, "holdout purchases are reviewed too, dated after the cutoff, at this share of "
-                                      "the calibration rate (0 = never; a canary for leaks of the future)"),
+        "holdout_reviews": (
+            0.0,
+            1.0,
+            "holdout purchases are reviewed too, dated after the cutoff, at this share of "
+            "the calibration rate (0 = never; a canary for leaks of the future)",
+        ),
     }
 
     def __post_init__(self):
@@ -106,14 +109,21 @@ class WorldConfig:
                 try:
                     pd.Timestamp(value)
                 except (ValueError, TypeError):
-                    raise WorldConfigError(f"world setting 'start_date' must be a date YYYY-MM-DD, got {value!r}") from None
+                    raise WorldConfigError(
+                        f"world setting 'start_date' must be a date YYYY-MM-DD, got {value!r}"
+                    ) from None
                 continue
             lo, hi, meaning = self.RULES[f.name]
             kind = int if f.type in ("int", int) else float
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
-                    (kind is int and not float(value).is_integer()):
-                raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be "
-                                       f"{'a whole number' if kind is int else 'a number'}, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or (kind is int and not float(value).is_integer())
+            ):
+                raise WorldConfigError(
+                    f"world setting '{f.name}' ({meaning}) must be "
+                    f"{'a whole number' if kind is int else 'a number'}, got {value!r}"
+                )
             if not np.isfinite(value) or value < lo or (hi is not None and value > hi):
                 rng = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
                 raise WorldConfigError(f"world setting '{f.name}' ({meaning}) must be {rng}, got {value!r}")

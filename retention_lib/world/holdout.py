@@ -13,8 +13,9 @@ from .rules import purchases_before_leaving, purchases_in
 __all__ = ["holdout_outcomes", "holdout_purchases", "expected_outcomes", "replay_outcomes"]
 
 
-def holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, price_sens, last_bad, averse,
-                      spend_mu) -> dict:
+def holdout_outcomes(
+    cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, price_sens, last_bad, averse, spend_mu
+) -> dict:
     """Holdout purchases, spend and profit of every customer under every arm, with common random numbers.
 
     The same uniform draws decide, under each arm, how many purchases the customer's Poisson process
@@ -28,7 +29,7 @@ def holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, 
     p_hold = p  # averaged over experiences, a customer's dropout per purchase is p
     pushed = averse & (u_averse < cfg.contact_averse_loss)
     outcomes = {}
-    k_base = purchases_in(u_count, lam, tau)   # the inverse CDF is the costly step: once for both arms at lam
+    k_base = purchases_in(u_count, lam, tau)  # the inverse CDF is the costly step: once for both arms at lam
     for arm in ARMS:
         rate, drop, active_h = lam, p_hold, alive.copy()
         if arm == "discount":
@@ -43,9 +44,11 @@ def holdout_outcomes(cfg: WorldConfig, rng: np.random.Generator, lam, p, alive, 
         g = purchases_before_leaving(u_drop, drop)
         count = np.where(active_h, np.minimum(k, g), 0).astype(np.int64)
         price = 1 - cfg.discount_rate if arm == "discount" else 1.0
-        per = np.exp(spend_mu + cfg.spend_log_sd_within ** 2 / 2)
-        noise = np.exp(cfg.spend_log_sd_within * z_spend_hold / np.sqrt(np.maximum(count, 1))
-                       - cfg.spend_log_sd_within ** 2 / (2 * np.maximum(count, 1)))
+        per = np.exp(spend_mu + cfg.spend_log_sd_within**2 / 2)
+        noise = np.exp(
+            cfg.spend_log_sd_within * z_spend_hold / np.sqrt(np.maximum(count, 1))
+            - cfg.spend_log_sd_within**2 / (2 * np.maximum(count, 1))
+        )
         spend = count * per * noise * price
         cost = {"none": 0.0, "discount": cfg.discount_contact_cost, "recovery": cfg.recovery_contact_cost}[arm]
         outcomes[arm] = (count, spend, spend - cost, k)
@@ -106,20 +109,35 @@ def replay_outcomes(world: World, rows, seed: int = 0) -> dict:
     c = world.truth.customers
     rows = np.asarray(rows)
     if rows.size and (not np.issubdtype(rows.dtype, np.integer) or rows.min() < 0 or rows.max() >= len(c)):
-        raise ValueError(f"rows: expected positions of customers from 0 to {len(c) - 1}, "
-                         f"got values from {rows.min()} to {rows.max()} ({rows.dtype})")
+        raise ValueError(
+            f"rows: expected positions of customers from 0 to {len(c) - 1}, "
+            f"got values from {rows.min()} to {rows.max()} ({rows.dtype})"
+        )
     flat = rows.ravel()
-    out = holdout_outcomes(world.config, np.random.default_rng(np.random.SeedSequence([seed, 9])),
-                            *(a[flat] for a in _hidden_state(c)))
-    return {arm: {"bought": (out[arm][0] > 0).reshape(rows.shape), "spend": out[arm][1].reshape(rows.shape),
-                  "profit": out[arm][2].reshape(rows.shape)} for arm in ARMS}
+    out = holdout_outcomes(
+        world.config, np.random.default_rng(np.random.SeedSequence([seed, 9])), *(a[flat] for a in _hidden_state(c))
+    )
+    return {
+        arm: {
+            "bought": (out[arm][0] > 0).reshape(rows.shape),
+            "spend": out[arm][1].reshape(rows.shape),
+            "profit": out[arm][2].reshape(rows.shape),
+        }
+        for arm in ARMS
+    }
 
 
 def _hidden_state(c: pd.DataFrame) -> tuple:
     """What decides a customer's holdout (the arguments of ``holdout_outcomes`` after the generator)."""
-    return (c["purchase_rate"].to_numpy(), c["dropout_p"].to_numpy(), c["alive_at_cutoff"].to_numpy(),
-            c["price_sensitivity"].to_numpy(), c["last_bad"].to_numpy(), c["contact_averse"].to_numpy(),
-            c["spend_log_mean"].to_numpy())
+    return (
+        c["purchase_rate"].to_numpy(),
+        c["dropout_p"].to_numpy(),
+        c["alive_at_cutoff"].to_numpy(),
+        c["price_sensitivity"].to_numpy(),
+        c["last_bad"].to_numpy(),
+        c["contact_averse"].to_numpy(),
+        c["spend_log_mean"].to_numpy(),
+    )
 
 
 def holdout_purchases(rng, count, k, spend, tau):

@@ -19,12 +19,27 @@ __all__ = ["review_probability", "holdout_reviews", "draw_texts"]
 
 def review_probability(cfg: WorldConfig, experience: np.ndarray) -> np.ndarray:
     """Chance that a purchase with this experience is reviewed: extreme and bad ones more often."""
-    return expit(logit(cfg.review_rate) + cfg.review_extremity * (np.abs(experience) - _E_ABS)
-                 + cfg.review_negativity * (np.maximum(0.0, -experience) - _E_NEG))
+    return expit(
+        logit(cfg.review_rate)
+        + cfg.review_extremity * (np.abs(experience) - _E_ABS)
+        + cfg.review_negativity * (np.maximum(0.0, -experience) - _E_NEG)
+    )
 
 
-def holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFrame, satisfaction, h_cust, h_day,
-                    thresholds, names, d1, d2, cutoff_day, end_day) -> dict:
+def holdout_reviews(
+    cfg: WorldConfig,
+    rng: np.random.Generator,
+    pool: pd.DataFrame,
+    satisfaction,
+    h_cust,
+    h_day,
+    thresholds,
+    names,
+    d1,
+    d2,
+    cutoff_day,
+    end_day,
+) -> dict:
     """Reviews of holdout purchases (``holdout_reviews`` > 0): the same rules as in calibration, at
     ``holdout_reviews`` times the chance, dated after the purchase and so after the cutoff.
 
@@ -34,14 +49,20 @@ def holdout_reviews(cfg: WorldConfig, rng: np.random.Generator, pool: pd.DataFra
     """
     if cfg.holdout_reviews == 0 or len(h_cust) == 0:
         empty = np.array([], dtype=np.int64)
-        return {"cust": empty, "experience": np.array([]), "rating": empty, "dept": np.array([], dtype=object),
-                "source": empty, "day": empty}
+        return {
+            "cust": empty,
+            "experience": np.array([]),
+            "rating": empty,
+            "dept": np.array([], dtype=object),
+            "source": empty,
+            "day": empty,
+        }
     n, rho = len(h_cust), cfg.satisfaction_weight
-    e = rho * satisfaction[h_cust] + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+    e = rho * satisfaction[h_cust] + np.sqrt(1 - rho**2) * rng.standard_normal(n)
     writes = rng.random(n) < cfg.holdout_reviews * review_probability(cfg, e)
     day = np.asarray(h_day)[writes] + rng.integers(0, 15, int(writes.sum()))
-    day = np.maximum(day, cutoff_day + 1)                # after the cutoff, even when the cutoff falls mid-day
-    writes[writes] = day <= end_day                      # a review not yet written when the data end
+    day = np.maximum(day, cutoff_day + 1)  # after the cutoff, even when the cutoff falls mid-day
+    writes[writes] = day <= end_day  # a review not yet written when the data end
     day = day[day <= end_day]
     cust, e = h_cust[writes], e[writes]
     rating = 1 + np.searchsorted(thresholds, e, side="right")

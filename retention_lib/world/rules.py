@@ -17,7 +17,7 @@ __all__ = ["experience", "dropout_probability", "purchases_in", "purchases_befor
 def experience(satisfaction, rho: float, z):
     """The experience of a purchase: ``rho * s + sqrt(1 - rho^2) * z`` for a standard normal draw ``z``;
     standard normal over the population, with the customer's usual level ``rho * s``."""
-    return rho * satisfaction + np.sqrt(1 - rho ** 2) * z
+    return rho * satisfaction + np.sqrt(1 - rho**2) * z
 
 
 def dropout_probability(p, deviation, text_effect: float, rho: float):
@@ -31,7 +31,7 @@ def dropout_probability(p, deviation, text_effect: float, rho: float):
     >>> float(dropout_probability(0.3, 0.0, 0.0, 0.5))
     0.3
     """
-    c = np.sqrt(1 + text_effect ** 2 * (1 - rho ** 2))
+    c = np.sqrt(1 + text_effect**2 * (1 - rho**2))
     return stats.norm.cdf(c * stats.norm.ppf(p) - text_effect * deviation)
 
 

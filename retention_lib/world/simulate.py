@@ -18,8 +18,9 @@ from .reviews import draw_texts, holdout_reviews, review_probability
 from .rules import dropout_probability, experience
 
 
-def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed: int = 0,
-                scheme: str = "3class") -> pd.DataFrame:
+def review_pool(
+    reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed: int = 0, scheme: str = "3class"
+) -> pd.DataFrame:
     """The real reviews the world draws its texts from: those the sentiment model never trained on.
 
     Parameters
@@ -47,9 +48,15 @@ def review_pool(reviews: pd.DataFrame, scores: pd.DataFrame | None = None, seed:
     if len(missing):
         raise ValueError(f"scores: {len(missing)} review(s) not in the reviews dataset, e.g. {list(missing[:3])}")
     part = reviews.loc[test_index]
-    out = pd.DataFrame({"text": review_texts(part), "rating": part["rating"],
-                        "department": part["department_name"].astype("string"),
-                        "clothing_id": part["clothing_id"]}, index=test_index)
+    out = pd.DataFrame(
+        {
+            "text": review_texts(part),
+            "rating": part["rating"],
+            "department": part["department_name"].astype("string"),
+            "clothing_id": part["clothing_id"],
+        },
+        index=test_index,
+    )
     return out[out["text"].notna() & out["department"].notna()].sort_index()
 
 
@@ -79,30 +86,52 @@ def simulate(n_customers: int = 20_000, seed: int = 0, pool: pd.DataFrame | None
     tr = _hidden_traits(cfg, g_traits, pool)
     cal = _calibration(cfg, g_cal, g_spend, tr)
     rev = _calibration_reviews(cfg, g_rev, g_text, pool, tr, cal)
-    outcomes = holdout_outcomes(cfg, g_hold, tr.lam, tr.p, cal.alive, tr.price_sens, cal.last_e < rev.bad_cut,
-                                 tr.averse, tr.spend_mu)
+    outcomes = holdout_outcomes(
+        cfg, g_hold, tr.lam, tr.p, cal.alive, tr.price_sens, cal.last_e < rev.bad_cut, tr.averse, tr.spend_mu
+    )
     arm_of, group = _experiment(cfg, g_exp)
     count_rec, spend_rec, k_rec = (np.choose(arm_of, [outcomes[a][i] for a in ARMS]) for i in (0, 1, 3))
-    h_cust, h_time, h_amount = holdout_purchases(g_hold, count_rec, k_rec.astype(np.int64), spend_rec,
-                                                  cfg.holdout_weeks)
+    h_cust, h_time, h_amount = holdout_purchases(
+        g_hold, count_rec, k_rec.astype(np.int64), spend_rec, cfg.holdout_weeks
+    )
     ids = 100_001 + g_ids.permutation(cfg.n_customers)
     clock = _Clock(cfg)
     days = clock.purchase_days(cal.cust, cal.times, h_cust, h_time)
-    purchases = pd.DataFrame({"customer_id": ids[np.r_[cal.cust, h_cust]], "date": clock.dates(days),
-                              "amount": np.r_[cal.amount, h_amount]})
+    purchases = pd.DataFrame(
+        {"customer_id": ids[np.r_[cal.cust, h_cust]], "date": clock.dates(days), "amount": np.r_[cal.amount, h_amount]}
+    )
     purchases = purchases.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
-    later = holdout_reviews(cfg, g_later, pool, tr.s, h_cust, days[cal.cust.size:], rev.thresholds, tr.names, tr.d1,
-                            tr.d2, clock.cutoff_day, clock.end_day)
-    reviews, truth_reviews = _review_tables(pool, ids, clock, days[:cal.cust.size], rev, later, tr.names)
+    later = holdout_reviews(
+        cfg,
+        g_later,
+        pool,
+        tr.s,
+        h_cust,
+        days[cal.cust.size :],
+        rev.thresholds,
+        tr.names,
+        tr.d1,
+        tr.d2,
+        clock.cutoff_day,
+        clock.end_day,
+    )
+    reviews, truth_reviews = _review_tables(pool, ids, clock, days[: cal.cust.size], rev, later, tr.names)
     assignment = pd.DataFrame({"customer_id": ids, "group": pd.Categorical(group, categories=GROUPS)})
     assignment = assignment.sort_values("customer_id").reset_index(drop=True)
     customers = _customer_table(ids, tr, cal, rev, outcomes, arm_of)
-    truth_purchases = pd.DataFrame({"customer_id": ids[cal.cust], "date": clock.dates(days[:cal.cust.size]),
-                                    "week": cal.times, "experience": cal.exper, "reviewed": rev.writes})
-    observed = Observed(purchases=purchases, reviews=reviews, assignment=assignment, cutoff=clock.cutoff,
-                        end=clock.end)
-    truth = Truth(customers=customers, purchases=truth_purchases, reviews=truth_reviews,
-                  rating_thresholds=rev.thresholds)
+    truth_purchases = pd.DataFrame(
+        {
+            "customer_id": ids[cal.cust],
+            "date": clock.dates(days[: cal.cust.size]),
+            "week": cal.times,
+            "experience": cal.exper,
+            "reviewed": rev.writes,
+        }
+    )
+    observed = Observed(purchases=purchases, reviews=reviews, assignment=assignment, cutoff=clock.cutoff, end=clock.end)
+    truth = Truth(
+        customers=customers, purchases=truth_purchases, reviews=truth_reviews, rating_thresholds=rev.thresholds
+    )
     return World(config=cfg, observed=observed, truth=truth)
 
 
@@ -113,8 +142,8 @@ def _hidden_traits(cfg: WorldConfig, g: np.random.Generator, pool: pd.DataFrame)
     n, beta = cfg.n_customers, cfg.text_effect
     lam = g.gamma(cfg.r, 1 / cfg.alpha, n)
     s = g.standard_normal(n)
-    kappa = beta / np.sqrt(1 + beta ** 2)   # correlation of dissatisfaction with the lasting dropout propensity
-    u_p = stats.norm.cdf(-kappa * s + np.sqrt(1 - kappa ** 2) * g.standard_normal(n))
+    kappa = beta / np.sqrt(1 + beta**2)  # correlation of dissatisfaction with the lasting dropout propensity
+    u_p = stats.norm.cdf(-kappa * s + np.sqrt(1 - kappa**2) * g.standard_normal(n))
     p = np.clip(stats.beta.ppf(u_p, cfg.a, cfg.b), 1e-12, 1 - 1e-12)
     spend_mu = cfg.spend_log_mean + cfg.spend_log_sd_between * g.standard_normal(n)
     z_spend = (spend_mu - cfg.spend_log_mean) / max(cfg.spend_log_sd_between, 1e-12)
@@ -129,12 +158,14 @@ def _hidden_traits(cfg: WorldConfig, g: np.random.Generator, pool: pd.DataFrame)
     t0 = g.uniform(0, cfg.acquisition_weeks, n) if cfg.acquisition_weeks > 0 else np.zeros(n)
     if np.any(t0 > cfg.calibration_weeks):
         raise WorldConfigError("world settings: acquisition_weeks must not exceed calibration_weeks")
-    return SimpleNamespace(lam=lam, s=s, p=p, spend_mu=spend_mu, price_sens=price_sens, averse=averse, names=names,
-                           d1=d1, d2=d2, t0=t0)
+    return SimpleNamespace(
+        lam=lam, s=s, p=p, spend_mu=spend_mu, price_sens=price_sens, averse=averse, names=names, d1=d1, d2=d2, t0=t0
+    )
 
 
-def _calibration(cfg: WorldConfig, g: np.random.Generator, g_spend: np.random.Generator,
-                 tr: SimpleNamespace) -> SimpleNamespace:
+def _calibration(
+    cfg: WorldConfig, g: np.random.Generator, g_spend: np.random.Generator, tr: SimpleNamespace
+) -> SimpleNamespace:
     """Phase 2, the calibration period: purchases (the first at ``t0``), their experiences and amounts, and
     who left after which purchase. Events come back sorted by customer, then time."""
     n, rho, beta, cal_end = cfg.n_customers, cfg.satisfaction_weight, cfg.text_effect, cfg.calibration_weeks
@@ -165,8 +196,14 @@ def _calibration(cfg: WorldConfig, g: np.random.Generator, g_spend: np.random.Ge
     return SimpleNamespace(cust=cust, times=times, exper=exper, amount=amount, last_e=last_e, alive=alive)
 
 
-def _calibration_reviews(cfg: WorldConfig, g: np.random.Generator, g_text: np.random.Generator, pool: pd.DataFrame,
-                         tr: SimpleNamespace, cal: SimpleNamespace) -> SimpleNamespace:
+def _calibration_reviews(
+    cfg: WorldConfig,
+    g: np.random.Generator,
+    g_text: np.random.Generator,
+    pool: pd.DataFrame,
+    tr: SimpleNamespace,
+    cal: SimpleNamespace,
+) -> SimpleNamespace:
     """Phase 3, who reviews a calibration purchase, with which stars (the experience cut at thresholds that
     reproduce the real rating mix), which department and which real text, and how many days later."""
     writes = g.random(cal.cust.size) < review_probability(cfg, cal.exper)
@@ -179,9 +216,17 @@ def _calibration_reviews(cfg: WorldConfig, g: np.random.Generator, g_text: np.ra
     dept = tr.names[np.where(main, tr.d1[rev_cust], tr.d2[rev_cust])]
     source = draw_texts(g_text, pool, rating, dept)
     delay = g.integers(0, 15, written_e.size)  # days between the purchase and the review
-    return SimpleNamespace(writes=writes, thresholds=thresholds, rating=rating, experience=written_e, cust=rev_cust,
-                           dept=dept, source=source, delay=delay,
-                           bad_cut=thresholds[1])  # an experience that would be rated 1 or 2 stars
+    return SimpleNamespace(
+        writes=writes,
+        thresholds=thresholds,
+        rating=rating,
+        experience=written_e,
+        cust=rev_cust,
+        dept=dept,
+        source=source,
+        delay=delay,
+        bad_cut=thresholds[1],
+    )  # an experience that would be rated 1 or 2 stars
 
 
 def _experiment(cfg: WorldConfig, g: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -220,41 +265,68 @@ class _Clock:
         return self.start + pd.to_timedelta(days, unit="D")
 
 
-def _review_tables(pool, ids, clock: _Clock, cal_days, rev: SimpleNamespace, later: dict,
-                   names) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _review_tables(
+    pool, ids, clock: _Clock, cal_days, rev: SimpleNamespace, later: dict, names
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Phase 6, the reviews as the shop sees them (``observed``) and as the simulation wrote them (``truth``)."""
-    rev_cust, source, rev_dept = np.r_[rev.cust, later["cust"]], np.r_[rev.source, later["source"]], np.r_[rev.dept, later["dept"]]
+    rev_cust, source, rev_dept = (
+        np.r_[rev.cust, later["cust"]],
+        np.r_[rev.source, later["source"]],
+        np.r_[rev.dept, later["dept"]],
+    )
     rating, written_e = np.r_[rev.rating, later["rating"]], np.r_[rev.experience, later["experience"]]
     rev_dates = clock.dates(cal_days)[rev.writes] + pd.to_timedelta(rev.delay, unit="D")
     rev_dates = rev_dates.append(clock.dates(later["day"]))
     of_holdout = np.r_[np.zeros(rev.writes.sum(), dtype=bool), np.ones(len(later["cust"]), dtype=bool)]
-    reviews = pd.DataFrame({"customer_id": ids[rev_cust], "date": rev_dates,
-                            "clothing_id": pool["clothing_id"].to_numpy()[source],
-                            "department": pd.Categorical(rev_dept, categories=sorted(names)),
-                            "text": pool["text"].to_numpy(dtype=object)[source]})
+    reviews = pd.DataFrame(
+        {
+            "customer_id": ids[rev_cust],
+            "date": rev_dates,
+            "clothing_id": pool["clothing_id"].to_numpy()[source],
+            "department": pd.Categorical(rev_dept, categories=sorted(names)),
+            "text": pool["text"].to_numpy(dtype=object)[source],
+        }
+    )
     rev_order = np.lexsort((reviews["date"].to_numpy(), reviews["customer_id"].to_numpy()))
     reviews = reviews.iloc[rev_order].reset_index(drop=True)
     reviews.insert(0, "review_id", np.arange(len(reviews)))
-    truth = pd.DataFrame({"review_id": reviews["review_id"], "rating": rating[rev_order],
-                          "experience": written_e[rev_order],
-                          "source_review": pool.index.to_numpy()[source][rev_order],
-                          "holdout": of_holdout[rev_order]})
+    truth = pd.DataFrame(
+        {
+            "review_id": reviews["review_id"],
+            "rating": rating[rev_order],
+            "experience": written_e[rev_order],
+            "source_review": pool.index.to_numpy()[source][rev_order],
+            "holdout": of_holdout[rev_order],
+        }
+    )
     return reviews, truth
 
 
-def _customer_table(ids, tr: SimpleNamespace, cal: SimpleNamespace, rev: SimpleNamespace, outcomes: dict,
-                    arm_of) -> pd.DataFrame:
+def _customer_table(
+    ids, tr: SimpleNamespace, cal: SimpleNamespace, rev: SimpleNamespace, outcomes: dict, arm_of
+) -> pd.DataFrame:
     """Phase 7, one row of truth per customer: traits, the state at the cutoff, every arm's outcome."""
-    return pd.DataFrame({
-        "purchase_rate": tr.lam, "dropout_p": tr.p, "satisfaction": tr.s, "spend_log_mean": tr.spend_mu,
-        "price_sensitivity": tr.price_sens, "contact_averse": tr.averse,
-        "department_1": tr.names[tr.d1], "department_2": tr.names[tr.d2], "first_week": tr.t0,
-        "alive_at_cutoff": cal.alive, "last_experience": cal.last_e, "last_bad": cal.last_e < rev.bad_cut,
-        **{f"purchases_{a}": outcomes[a][0] for a in ARMS},
-        **{f"spend_{a}": outcomes[a][1] for a in ARMS},
-        **{f"profit_{a}": outcomes[a][2] for a in ARMS},
-        "received": np.array(ARMS, dtype=object)[arm_of],
-    }, index=pd.Index(ids, name="customer_id")).sort_index()
+    return pd.DataFrame(
+        {
+            "purchase_rate": tr.lam,
+            "dropout_p": tr.p,
+            "satisfaction": tr.s,
+            "spend_log_mean": tr.spend_mu,
+            "price_sensitivity": tr.price_sens,
+            "contact_averse": tr.averse,
+            "department_1": tr.names[tr.d1],
+            "department_2": tr.names[tr.d2],
+            "first_week": tr.t0,
+            "alive_at_cutoff": cal.alive,
+            "last_experience": cal.last_e,
+            "last_bad": cal.last_e < rev.bad_cut,
+            **{f"purchases_{a}": outcomes[a][0] for a in ARMS},
+            **{f"spend_{a}": outcomes[a][1] for a in ARMS},
+            **{f"profit_{a}": outcomes[a][2] for a in ARMS},
+            "received": np.array(ARMS, dtype=object)[arm_of],
+        },
+        index=pd.Index(ids, name="customer_id"),
+    ).sort_index()
 
 
 def _check_pool(pool: pd.DataFrame) -> None:

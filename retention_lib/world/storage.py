@@ -24,8 +24,12 @@ def save(world: World, folder) -> Path:
             value = getattr(tables, f.name)
             if isinstance(value, pd.DataFrame):
                 value.to_parquet(folder / part / f"{f.name}.parquet")
-    meta = {"config": world.config.as_dict(), "cutoff": str(world.observed.cutoff.date()),
-            "end": str(world.observed.end.date()), "rating_thresholds": world.truth.rating_thresholds.tolist()}
+    meta = {
+        "config": world.config.as_dict(),
+        "cutoff": str(world.observed.cutoff.date()),
+        "end": str(world.observed.end.date()),
+        "rating_thresholds": world.truth.rating_thresholds.tolist(),
+    }
     (folder / "config.json").write_text(json.dumps(meta, indent=1))
     return folder
 
@@ -40,9 +44,17 @@ def load(folder) -> World:
     def read(part, name):
         return pd.read_parquet(folder / part / f"{name}.parquet")
 
-    observed = Observed(purchases=read("observed", "purchases"), reviews=read("observed", "reviews"),
-                        assignment=read("observed", "assignment"), cutoff=pd.Timestamp(meta["cutoff"]),
-                        end=pd.Timestamp(meta["end"]))
-    truth = Truth(customers=read("truth", "customers"), purchases=read("truth", "purchases"),
-                  reviews=read("truth", "reviews"), rating_thresholds=np.array(meta["rating_thresholds"]))
+    observed = Observed(
+        purchases=read("observed", "purchases"),
+        reviews=read("observed", "reviews"),
+        assignment=read("observed", "assignment"),
+        cutoff=pd.Timestamp(meta["cutoff"]),
+        end=pd.Timestamp(meta["end"]),
+    )
+    truth = Truth(
+        customers=read("truth", "customers"),
+        purchases=read("truth", "purchases"),
+        reviews=read("truth", "reviews"),
+        rating_thresholds=np.array(meta["rating_thresholds"]),
+    )
     return World(config=WorldConfig(**meta["config"]), observed=observed, truth=truth)

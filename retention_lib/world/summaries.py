@@ -15,16 +15,18 @@ def behaviour_stats(summary: pd.DataFrame, purchases: pd.DataFrame) -> pd.Series
     ``summary`` is the calibration summary of ``purchases`` (``calibration_holdout``).
     """
     days = customer_days(purchases.assign(quantity=0) if "quantity" not in purchases else purchases)
-    return pd.Series({
-        "customers": len(summary),
-        "share with a repeat purchase (calibration)": (summary["frequency_cal"] > 0).mean(),
-        "repeat purchase days per customer (calibration)": summary["frequency_cal"].mean(),
-        "weeks since the last purchase at the cutoff": summary["weeks_since_last"].mean(),
-        "share who buy in the holdout": (summary["frequency_holdout"] > 0).mean(),
-        "purchase days per customer (holdout)": summary["frequency_holdout"].mean(),
-        "median spend per purchase day ($)": days["amount"].median(),
-        "mean spend per purchase day ($)": days["amount"].mean(),
-    })
+    return pd.Series(
+        {
+            "customers": len(summary),
+            "share with a repeat purchase (calibration)": (summary["frequency_cal"] > 0).mean(),
+            "repeat purchase days per customer (calibration)": summary["frequency_cal"].mean(),
+            "weeks since the last purchase at the cutoff": summary["weeks_since_last"].mean(),
+            "share who buy in the holdout": (summary["frequency_holdout"] > 0).mean(),
+            "purchase days per customer (holdout)": summary["frequency_holdout"].mean(),
+            "median spend per purchase day ($)": days["amount"].median(),
+            "mean spend per purchase day ($)": days["amount"].mean(),
+        }
+    )
 
 
 def true_effects(truth_customers: pd.DataFrame) -> pd.DataFrame:
@@ -39,8 +41,10 @@ def true_effects(truth_customers: pd.DataFrame) -> pd.DataFrame:
     for offer in OFFERS:
         got = truth_customers[f"purchases_{offer}"] > 0
         rows[offer] = {
-            "sure things": (base & got).mean(), "lost causes": (~base & ~got).mean(),
-            "persuadables": (~base & got).mean(), "sleeping dogs": (base & ~got).mean(),
+            "sure things": (base & got).mean(),
+            "lost causes": (~base & ~got).mean(),
+            "persuadables": (~base & got).mean(),
+            "sleeping dogs": (base & ~got).mean(),
             "effect on P(buy)": got.mean() - base.mean(),
             "effect on purchases": (truth_customers[f"purchases_{offer}"] - truth_customers["purchases_none"]).mean(),
             "effect on profit ($)": (truth_customers[f"profit_{offer}"] - truth_customers["profit_none"]).mean(),
