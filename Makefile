@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test full smoke workshop fetch key install bench clean distclean
+.PHONY: book test full smoke workshop fetch key install lock bench clean distclean
 
 book: fetch key  ## run the standard profile and build the HTML book
 	$(PY) -m retention_lib run --profile standard
@@ -33,11 +33,21 @@ fetch: $(STAMP)  ## download, verify and unpack the pinned data and model (once)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The exact versions (and sha256 of every file) the book's numbers were made with, then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 or python3 on PATH)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
+	$(PY) -m pip install --disable-pip-version-check -q --require-hashes -r requirements.lock
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve requirements.lock from pyproject.toml (newest versions its ranges allow; then rerun the book).
+# torch comes from the CPU wheel on this machine's disk (/opt/wheels); on a GPU machine, install from pyproject.toml.
+lock: $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q uv==0.13.8
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11.7 \
+		--python-platform x86_64-manylinux_2_28 --find-links /opt/wheels --annotation-style line \
+		--custom-compile-command "make lock" -o requirements.lock
 
 bench: fetch  ## speed benchmarks; results go to benchmarks/RESULTS.md
 	@ls benchmarks/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }

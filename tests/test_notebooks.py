@@ -9,7 +9,9 @@ import nbformat
 import pytest
 import yaml
 from conftest import ROOT
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from retention_lib.machinery import params as P
 
@@ -65,13 +67,47 @@ def test_environment_yml_agrees_with_pyproject():
     version = python.split("=", 1)[1]
     assert SpecifierSet(project["requires-python"]).contains(version + ".0")
     pip_part = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert pip_part == ["-e .[test]"], "conda users install the project itself, with pyproject's pins"
+    assert pip_part == ["-r requirements.lock"], "conda users install the locked versions, as make does"
     assert {d for d in deps if isinstance(d, str)} == {python, "pip"}, "no dependency outside pyproject"
+    python_lock = re.search(r"--python-version (\S+)", (ROOT / "Makefile").read_text()).group(1)
+    assert python_lock.startswith(version + "."), "the lock is resolved for the Python environment.yml installs"
+
+
+def _lock_pins() -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of every requirement in requirements.lock."""
+    text = (ROOT / "requirements.lock").read_text()
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        m = re.match(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", block)
+        if m:
+            pins[canonicalize_name(m.group(1))] = (m.group(2), re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return pins
+
+
+def test_the_lock_file_pins_every_dependency_with_hashes():
+    """make installs from requirements.lock (pip --require-hashes): every requirement of pyproject.toml, its
+    test extras included, is locked at a version its specifier allows, and every locked file has a hash."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = _lock_pins()
+    assert len(pins) > 100
+    missing, outside = [], []
+    for req in map(Requirement, project["dependencies"] + project["optional-dependencies"]["test"]):
+        name = canonicalize_name(req.name)
+        if name not in pins:
+            missing.append(name)
+        elif not req.specifier.contains(pins[name][0], prereleases=True):
+            outside.append(f"{req} locked at {pins[name][0]}")
+    assert not missing, f"not in requirements.lock (run make lock): {missing}"
+    assert not outside, f"requirements.lock disagrees with pyproject.toml (run make lock): {outside}"
+    assert all(hashes for _, hashes in pins.values()), "every locked requirement carries its sha256"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock" in makefile and "--no-deps -e ." in makefile
 
 
 def test_pins_that_matter():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert "torch==2.13.0" in deps
+    assert _lock_pins()["torch"][0] in ("2.13.0", "2.13.0+cpu")
     assert any(re.fullmatch(r"jupyter-book>=1[^,]*,<2", d) for d in deps)
 
 

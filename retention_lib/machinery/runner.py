@@ -1,4 +1,4 @@
-"""Run the notebooks of the book with papermill (the book itself is built by :mod:`retention_lib.book`).
+"""Run the notebooks of the book with papermill (the book itself is built by :mod:`retention_lib.machinery.build`).
 
 Layout, one folder per profile so that profiles never overwrite each other::
 
