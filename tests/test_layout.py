@@ -2,6 +2,7 @@
 and functions, one linter. Each test names what to fix when it fails."""
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -171,3 +172,34 @@ def test_the_folder_listing_is_the_books_contents():
     assert method[:2] == ["base", "data"] and method[-2:] == ["machinery", "__main__"]
     packages = {p.name for p in LIB.iterdir() if (p / "__init__.py").exists()}
     assert packages == set(method) - {"__main__"}, "every package sits in exactly one layer"
+
+
+def test_one_check_of_missing_columns():
+    """Columns are checked by base.tables.require_columns, not by a hand-written comprehension again
+    (data/schema.py collects every problem of a file into one report, so it keeps its own)."""
+    hand_written = re.compile(r"\[(\w+) for \1 in [^\]]* if \1 not in \w+\.columns\]|if (\w+) not in \w+\.columns:")
+    found = []
+    for path, _ in _modules():
+        if path.relative_to(LIB).as_posix() in ("base/tables.py", "data/schema.py"):
+            continue
+        found += [
+            f"{path.relative_to(ROOT)}:{i}"
+            for i, line in enumerate(path.read_text().splitlines(), 1)
+            if hand_written.search(line)
+        ]
+    assert not found, f"use retention_lib.base.tables.require_columns: {found}"
+
+
+def test_require_columns_names_the_table_the_missing_and_what_it_has():
+    import pandas as pd
+
+    from retention_lib.base.tables import require_columns
+
+    table = pd.DataFrame({"customer_id": [1], "Date": ["2024-01-01"]})
+    require_columns(table, ["customer_id"], "purchases")  # nothing missing: no error
+    with pytest.raises(
+        KeyError,
+        match=r"purchases: missing column\(s\) \['date'\]; expected customer_id and date "
+        r"\(it has \['customer_id', 'Date'\]\)",
+    ):
+        require_columns(table, ["customer_id", "date", "date"], "purchases", "customer_id and date", KeyError)

@@ -90,7 +90,9 @@ def test_k_anonymity_generalises_ages_and_suppresses_the_rest():
     assert out.table["age"].str.fullmatch(r"\d+-\d+").all()
     with pytest.raises(ValueError, match="coarsen the other quasi-identifiers"):
         k_anonymise(t.assign(id=np.arange(600)), ["age", "department", "id"], k=5)
-    with pytest.raises(ValueError, match=r"quasi-identifiers \['region'\] are not columns"):
+    with pytest.raises(
+        ValueError, match=r"the table: missing column\(s\) \['region'\]; expected every quasi-identifier"
+    ):
         k_of(t, ["region"])
 
 

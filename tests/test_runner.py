@@ -176,6 +176,8 @@ def test_glued_values_are_read_and_compared(tmp_path):
     assert runner.compare_glued(before, {"04": {"auc": "0.7731000000000001", "best": "LR", "cv_seconds": "9"}}) == []
     diffs = runner.compare_glued(before, {"04": {"auc": "0.7732", "cv_seconds": "9"}})
     assert diffs == ["04.auc: 0.7731 -> 0.7732", "04.best: only before (LR)"]
+    assert runner.compare_glued({"07": {"corr": "nan"}}, {"07": {"corr": "nan"}}) == []
+    assert runner.compare_glued({"07": {"corr": "nan"}}, {"07": {"corr": "0.1"}}) == ["07.corr: nan -> 0.1"]
     assert (
         runner.compare_glued(
             {"09": {"draw_seconds": "42.1", "cv_seconds_06": "3"}},

@@ -9,6 +9,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from retention_lib.base.tables import require_columns
+
 from .design import ExperimentError, _check_prob
 
 
@@ -137,11 +139,7 @@ def analyse(
     difference (Welch), its relative lift (delta method) and its CUPED difference. Columns:
     ``estimate``, ``low``, ``high``, ``p_value``.
     """
-    for col in (arm, rate, amount, covariate):
-        if col not in frame.columns:
-            raise ExperimentError(
-                f"analyse: no column '{col}' in the experiment's table (columns: {', '.join(map(str, frame.columns))})"
-            )
+    require_columns(frame, [arm, rate, amount, covariate], "analyse: the experiment's table", error=ExperimentError)
     unknown = sorted(set(frame[arm].astype(str)) - {treatment, control})
     if unknown:
         raise ExperimentError(f"analyse: column '{arm}' has value(s) {unknown}; expected '{treatment}' or '{control}'")

@@ -23,6 +23,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from retention_lib import experiments as ex
+from retention_lib.base.tables import require_columns
 
 __all__ = [
     "ESTIMATORS",
@@ -54,9 +55,7 @@ def feedback(logs: pd.DataFrame, n_actions: int) -> dict:
     features (the hashed categories as the file names them).
     """
     need = ["item_id", "position", "click", "propensity_score"]
-    missing = [c for c in need if c not in logs.columns]
-    if missing:
-        raise OffPolicyError(f"logs: missing column(s) {missing}; expected the Open Bandit columns {need}")
+    require_columns(logs, need, "logs", f"the Open Bandit columns {need}", OffPolicyError)
     if len(logs) == 0:
         raise OffPolicyError("logs: no rows")
     item = logs["item_id"].to_numpy()
@@ -213,9 +212,7 @@ def on_policy_table(logs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFram
     ``logs``: the Open Bandit rows with ``campaign``, ``policy`` and ``click``. Index (campaign,
     policy); columns ``impressions``, ``clicks``, ``click rate``, ``low``, ``high``.
     """
-    for col in ("campaign", "policy", "click"):
-        if col not in logs.columns:
-            raise OffPolicyError(f"logs: missing column '{col}'")
+    require_columns(logs, ["campaign", "policy", "click"], "logs", error=OffPolicyError)
     g = logs.groupby(["campaign", "policy"], observed=True)["click"].agg(impressions="size", clicks="sum")
     low, high = proportion_confint(g["clicks"], g["impressions"], alpha=1 - confidence, method="wilson")
     return g.assign(**{"click rate": g["clicks"] / g["impressions"], "low": low, "high": high})

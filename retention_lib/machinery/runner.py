@@ -136,7 +136,8 @@ def compare_glued(
 ) -> list[str]:
     """Differences between two sets of glued values (chapter -> name -> text); empty when equal.
 
-    Numbers are equal within ``rtol`` (relative); text must match exactly. Names for which
+    Numbers are equal within ``rtol`` (relative), or when their text is the same (so ``nan`` equals ``nan``);
+    other text must match exactly. Names for which
     ``ignore(name, stem)`` is true (by default the timings, :func:`is_timing`) are skipped; a value present
     on one side only is a difference.
     """
@@ -150,10 +151,10 @@ def compare_glued(
                 diffs.append(f"{stem}.{name}: only {'before' if name in b else 'after'} ({b.get(name, a.get(name))})")
                 continue
             x, y = b[name], a[name]
-            try:
-                same = math.isclose(float(x), float(y), rel_tol=rtol, abs_tol=1e-15)
+            try:  # the same text is the same value ("nan" included, which no float equals)
+                same = x == y or math.isclose(float(x), float(y), rel_tol=rtol, abs_tol=1e-15)
             except ValueError:
-                same = x == y
+                same = False
             if not same:
                 diffs.append(f"{stem}.{name}: {x} -> {y}")
     return diffs

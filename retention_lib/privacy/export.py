@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.tables import require_columns
+
 from .kanon import KAnonymised, band_midpoints, bands, k_anonymise, top_code
 from .linkage import export_intervals, linkage_attack, rebuild_audit
 
@@ -72,9 +74,12 @@ def export_profiles(
         the last purchase for tenure).
     """
     caps, banded_with = dict(caps or {}), dict(banded_with or {})
-    missing = [c for c in list(columns) + list(quasi) + list(banded_with) if c not in profiles.columns]
-    if missing:
-        raise ValueError(f"export_profiles: {sorted(set(missing))} are not columns of the profiles")
+    require_columns(
+        profiles,
+        list(columns) + list(quasi) + list(banded_with),
+        "export_profiles' profiles",
+        "every exported, quasi-identifying and banded-with column",
+    )
     stray = [c for c in quasi if c not in columns]
     if stray:
         raise ValueError(f"export_profiles: quasi-identifiers {stray} are not among the exported columns")
@@ -126,9 +131,7 @@ def audit_export(
         raise ValueError(
             f"the export is {export.anonymised.k}-anonymous, less than the k={k} its audit is asked to bound"
         )
-    absent = [c for c in known if c not in truth.columns]
-    if absent:
-        raise ValueError(f"attacker_knows: {absent} are not columns of the truth ({list(truth.columns)})")
+    require_columns(truth, known, "the truth", "every column in attacker_knows")
     t = truth.loc[export.table.index]
     exact = [q for q in t.columns if export.shown_as(q) == ("exact",)]
     report, identities = rebuild_audit(

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.tables import require_columns
+
 __all__ = ["k_of", "KAnonymised", "k_anonymise", "bands", "band_bounds", "band_midpoints", "top_code"]
 
 
 def k_of(table: pd.DataFrame, quasi) -> int:
     """The k the table has: the size of its smallest group over the quasi-identifiers (missing is a value)."""
     quasi = list(quasi)
-    missing = [c for c in quasi if c not in table.columns]
-    if missing:
-        raise ValueError(f"quasi-identifiers {missing} are not columns of the table (it has {list(table.columns)})")
+    require_columns(table, quasi, "the table", "every quasi-identifier")
     if table.empty:
         raise ValueError("the table is empty")
     return int(table.groupby(quasi, dropna=False).size().min())
@@ -74,9 +74,7 @@ def band_midpoints(labels: pd.Series) -> pd.Series:
 def top_code(table: pd.DataFrame, caps: dict) -> pd.DataFrame:
     """Counts above a cap set to the cap ("10 or more" becomes 10): the few customers with extreme counts
     are otherwise alone in their group. ``caps`` maps a column to its cap."""
-    missing = [c for c in caps if c not in table.columns]
-    if missing:
-        raise ValueError(f"top_code: columns {missing} are not in the table")
+    require_columns(table, caps, "top_code's table", "a column for every cap")
     return table.assign(**{c: table[c].clip(upper=cap) for c, cap in caps.items()})
 
 

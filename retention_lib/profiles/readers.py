@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.tables import require_columns
 from retention_lib.sentiment import VaderBaseline, make_dataset, review_texts, tfidf_baseline
 
 
@@ -29,11 +30,7 @@ def sentiment_lookup(reviews: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
         Indexed by text, one row per distinct text: ``p_negative``, ``p_neutral``, ``p_positive``.
     """
     cols = ["p_negative", "p_neutral", "p_positive"]
-    missing = [c for c in cols if c not in scores.columns]
-    if missing:
-        raise ValueError(
-            f"scores: missing column(s) {missing}; expected chapter 02's review_scores.parquet (3-class scheme)"
-        )
+    require_columns(scores, cols, "scores", f"{cols}, chapter 02's review_scores.parquet (3-class scheme)")
     texts = review_texts(reviews).reindex(scores.index)
     table = scores[cols].assign(text=texts.to_numpy()).dropna(subset=["text"])
     return table.drop_duplicates("text").set_index("text")

@@ -30,6 +30,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import cross_val_score
 from sklearn.preprocessing import StandardScaler
 
+from retention_lib.base.tables import require_columns
 from retention_lib.retention import calibration_holdout, retained, signed_log
 
 from .embeddings import embed_texts, embedding_cache  # re-exported: part of a profile's toolkit
@@ -86,9 +87,7 @@ NO_REVIEW = "no review"
 
 
 def _before(reviews: pd.DataFrame, cutoff) -> pd.Series:
-    for col in ("customer_id", "date"):
-        if col not in reviews.columns:
-            raise ValueError(f"reviews: missing column '{col}'")
+    require_columns(reviews, ["customer_id", "date"], "reviews")
     return reviews["date"] <= pd.Timestamp(cutoff)
 
 
@@ -238,8 +237,7 @@ def segment(
         Each customer's segment (``"segment 1"`` ... by decreasing size, then ``NO_REVIEW``), and the
         silhouette score of each k.
     """
-    if "has_reviews" not in profiles.columns:
-        raise ValueError("profiles: missing column 'has_reviews' (from build)")
+    require_columns(profiles, ["has_reviews"], "profiles", "has_reviews, from build")
     writers = profiles.index[profiles["has_reviews"]]
     ks = [k for k in k_values if 2 <= k < len(writers)]
     if not ks:

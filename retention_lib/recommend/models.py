@@ -22,6 +22,8 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import normalize
 from threadpoolctl import threadpool_limits
 
+from retention_lib.base.tables import require_columns
+
 from .split import NEED, RecommendError, check_k
 
 
@@ -29,9 +31,7 @@ class Recommender(BaseEstimator):
     """Base class: the user and item indices, the interaction matrix and top-k selection."""
 
     def fit(self, lines: pd.DataFrame) -> Recommender:
-        missing = [c for c in NEED if c not in lines.columns]
-        if missing:
-            raise RecommendError(f"order lines: missing column(s) {missing}; expected {list(NEED)}")
+        require_columns(lines, NEED, "order lines", error=RecommendError)
         if lines.empty:
             raise RecommendError("order lines: no rows to fit on")
         self.users_ = np.sort(lines["user_id"].unique())

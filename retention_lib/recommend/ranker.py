@@ -16,6 +16,8 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from retention_lib.base.tables import require_columns
+
 from .models import ALS, BuyAgain
 from .split import NextOrderSplit, RecommendError, check_k
 
@@ -63,9 +65,7 @@ def candidate_features(
     """
     need = ["user_id", "order_number", "product_id", "days_since_prior_order"]
     for name, frame in (("history", history), ("target", target)):
-        missing = [c for c in need if c not in frame.columns]
-        if missing:
-            raise RecommendError(f"{name}: missing column(s) {missing}; expected {need}")
+        require_columns(frame, need, name, error=RecommendError)
     users = np.sort(target["user_id"].unique())
     h = history[history["user_id"].isin(users)]
     again = BuyAgain(half_life).fit(history)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.tables import require_columns
 from retention_lib.data import subsample
 
 NEED = ("user_id", "order_number", "product_id")
@@ -72,9 +73,7 @@ def next_order_split(lines: pd.DataFrame, min_orders: int = 4, drop_last_user: b
     of a big file's first rows usually cuts that user's last order short (the Instacart sample's last
     order has 2 lines).
     """
-    missing = [c for c in NEED if c not in lines.columns]
-    if missing:
-        raise RecommendError(f"order lines: missing column(s) {missing}; expected {list(NEED)}")
+    require_columns(lines, NEED, "order lines", error=RecommendError)
     if min_orders < 3:
         raise RecommendError(f"min_orders must be >= 3 (history, validation, test), got {min_orders}")
     dropped = {}

@@ -15,6 +15,8 @@ from scipy import optimize
 from scipy.special import gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 
+from retention_lib.base.tables import require_columns
+
 __all__ = ["BGNBD", "bgnbd_log_likelihood"]
 
 _COLUMNS = ("frequency_cal", "recency_cal", "T_cal")
@@ -47,9 +49,7 @@ def bgnbd_log_likelihood(params, x, tx, T) -> np.ndarray:
 
 
 def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    for col in _COLUMNS:
-        if col not in summary.columns:
-            raise ValueError(f"summary: missing column '{col}' (from calibration_holdout)")
+    require_columns(summary, _COLUMNS, "summary", expected=f"{list(_COLUMNS)}, from calibration_holdout")
     return tuple(summary[c].to_numpy(dtype=float) for c in _COLUMNS)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.tables import require_columns
 from retention_lib.data.explore import customer_days
 
 __all__ = [
@@ -49,11 +50,9 @@ FEATURES_RICH = FEATURES_RFM + [
 def _check_transactions(tx: pd.DataFrame, observation_end: pd.Timestamp) -> None:
     if not isinstance(tx, pd.DataFrame) or len(tx) == 0:
         raise ValueError("transactions: no rows (expected one row per purchase)")
-    missing = [c for c in ("customer_id", "date", "amount") if c not in tx.columns]
-    if missing:
-        raise ValueError(
-            f"transactions: missing column(s) {missing}; expected customer_id, date, amount (and optionally quantity)"
-        )
+    require_columns(
+        tx, ["customer_id", "date", "amount"], "transactions", "customer_id, date, amount (and optionally quantity)"
+    )
     if not pd.api.types.is_datetime64_any_dtype(tx["date"]):
         raise ValueError(f"transactions: column 'date' must hold datetimes, got {tx['date'].dtype}")
     for col in ("amount", "quantity"):
@@ -224,8 +223,7 @@ def retained(summary: pd.DataFrame) -> pd.Series:
     -------
     Series of int, indexed like ``summary``, named ``retained``.
     """
-    if "frequency_holdout" not in summary.columns:
-        raise ValueError("summary: missing column 'frequency_holdout' (from calibration_holdout)")
+    require_columns(summary, ["frequency_holdout"], "summary", "frequency_holdout, from calibration_holdout")
     return (summary["frequency_holdout"] > 0).astype(int).rename("retained")
 
 

@@ -10,6 +10,7 @@ from scipy import stats
 from scipy.special import expit
 
 from retention_lib import data
+from retention_lib.base.tables import require_columns
 from retention_lib.sentiment import make_dataset, review_texts, split
 
 from .config import ARMS, GROUPS, REAL_RATING_SHARES, Observed, Truth, World, WorldConfig, WorldConfigError
@@ -331,9 +332,7 @@ def _customer_table(
 
 def _check_pool(pool: pd.DataFrame) -> None:
     need = ["text", "rating", "department", "clothing_id"]
-    missing = [c for c in need if c not in pool.columns]
-    if missing:
-        raise ValueError(f"pool: missing column(s) {missing}; expected {need} (see review_pool)")
+    require_columns(pool, need, "pool", f"{need} (see review_pool)")
     if len(pool) == 0:
         raise ValueError("pool: no reviews to draw texts from")
     absent = sorted(set(range(1, 6)) - set(pool["rating"].astype(int)))
