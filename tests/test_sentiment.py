@@ -234,14 +234,26 @@ def test_evaluate_and_confident_errors():
     assert list(table.columns) == ["macro_f1", "accuracy", "ece"] and table.loc["a", "accuracy"] == 0.75
 
 
-def test_throughput_is_measured(tiny_checkpoint):
-    clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+def test_throughput_counts_reviews_over_the_timed_span(tiny_checkpoint, monkeypatch):
+    """Reviews per second = reviews processed in the timed passes / the seconds between the two clock
+    readings (a clock that ticks 2 s per reading makes the answer exact); training steps change the
+    weights, inference leaves them alone."""
+    import torch
+
+    from retention_lib.sentiment import speed
+
+    clock = iter(range(0, 1000, 2))
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: next(clock))
     texts, labels = toy_data(32, 0)
-    for train in (False, True):
-        assert (
-            sentiment.throughput(clf, texts, labels, 8, train=train, pad_to_max_length=True, bucket=False, bf16=False)
-            > 0
+    for train, repeats in ((False, 1), (False, 3), (True, 2)):
+        clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")
+        before = [w.detach().clone() for w in clf.model.parameters()]
+        rate = sentiment.throughput(
+            clf, texts, labels, 8, train=train, pad_to_max_length=True, bucket=False, bf16=False, repeats=repeats
         )
+        assert rate == 32 * repeats / 2, (train, repeats)
+        changed = any(not torch.equal(a, b) for a, b in zip(before, clf.model.parameters()))
+        assert changed == train
 
 
 @pytest.mark.slow
