@@ -4,6 +4,7 @@ under peeking, SRM flags a broken split, CUPED agrees with regression, and bad i
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from scipy import stats
 
 from retention_lib import data, world
@@ -129,6 +130,18 @@ def test_peeking_inflates_the_naive_test_and_the_always_valid_test_holds_alpha()
     assert naive[-1] > 2 * ALPHA  # twenty looks: far above it
     assert valid[-1] <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / tests)
     assert np.all(np.diff(valid) >= 0)
+
+
+def test_the_bayes_factor_is_savvis():
+    """The closed form of the anytime-valid test's Bayes factor equals savvi's (0.3.1), over a grid."""
+    from savvi.linear_regression import log_bf
+
+    rng = np.random.default_rng(3)
+    t2, z2 = rng.exponential(4.0, 500), rng.uniform(1.0, 5000.0, 500)
+    for nu in (3, 40, 2000):
+        for phi in (0.5, 4.0, 300.0):
+            np.testing.assert_allclose(ex.log_bayes_factor(t2, nu, phi, z2), log_bf(t2, nu, phi, z2), rtol=1e-10)
+    assert "savvi" not in (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
 
 
 def test_always_valid_pvalues_match_savvi_fed_one_customer_at_a_time():

@@ -51,17 +51,37 @@ def savvi_phi(sd: float, effect: float) -> float:
     return float((sd / effect) ** 2)
 
 
+def log_bayes_factor(t2, nu, phi: float, z2):
+    """Log Bayes factor of the anytime-valid t-test (Lindon et al. 2024) for one coefficient, in closed form.
+
+    With ``r = phi / (phi + z2)``::
+
+        log BF = 1/2 log r + (nu + 1) / 2 * [log(1 + t2 / nu) - log(1 + r t2 / nu)]
+
+    where ``t2`` is the coefficient's squared t-statistic, ``nu`` the residual degrees of freedom,
+    ``z2 = sigma^2 / se^2`` and ``phi`` the prior's scale (:func:`savvi_phi`). The same formula as
+    ``savvi.linear_regression.log_bf`` (0.3.1), which the tests compare it with; written here so the
+    book does not install savvi (and cvxpy) for one line.
+
+    Examples
+    --------
+    >>> round(float(log_bayes_factor(t2=9.0, nu=1000, phi=1.0, z2=250.0)), 4)
+    1.7037
+    """
+    t2, nu, z2 = np.asarray(t2, dtype=float), np.asarray(nu, dtype=float), np.asarray(z2, dtype=float)
+    r = phi / (phi + z2)
+    return 0.5 * np.log(r) + 0.5 * (nu + 1) * (np.log1p(t2 / nu) - np.log1p(r * t2 / nu))
+
+
 def always_valid_pvalues(y, treated, at, phi: float = 1.0) -> np.ndarray:
     """Anytime-valid p-values (Lindon et al. 2024) at each look: reject when below alpha at *any* look.
 
     The regression ``y ~ 1 + treated`` is summarised at each look (coefficient t-statistic, residual
     degrees of freedom ``nu = n - 3`` and ``z2 = sigma^2 / se^2 = n_t n_c / n``, as in savvi's
-    ``LinearRegression``), savvi's ``log_bf`` gives the Bayes factor, and the p-value is the running
+    ``LinearRegression``), :func:`log_bayes_factor` gives the Bayes factor, and the p-value is the running
     minimum of ``min(1, 1 / BF)``. Looking only at some sample sizes keeps the guarantee (it holds
     at every n). Returns (tests, looks).
     """
-    from savvi.linear_regression import log_bf
-
     if not phi > 0:
         raise ExperimentError(f"phi must be > 0, got {phi!r}")
     at = np.asarray(at)
@@ -74,7 +94,7 @@ def always_valid_pvalues(y, treated, at, phi: float = 1.0) -> np.ndarray:
         z2 = n1 * n0 / n
         t2 = (m1 - m0) ** 2 / (sigma2 / z2)
         nu = n - 3
-        p = np.exp(-log_bf(t2, nu, phi, z2))
+        p = np.exp(-log_bayes_factor(t2, nu, phi, z2))
     p = np.where(np.isfinite(p) & (n1 >= 2) & (n0 >= 2) & (nu > 0), np.minimum(p, 1.0), 1.0)
     return np.minimum.accumulate(p, axis=1)
 

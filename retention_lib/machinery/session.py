@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import platform
 import random
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from tqdm import TqdmExperimentalWarning, TqdmWarning
 
 from retention_lib.base import plots
@@ -23,6 +25,7 @@ from . import runner
 __all__ = [
     "Session",
     "start",
+    "show_source",
     "seed_everything",
     "device",
     "glue",
@@ -156,6 +159,14 @@ class Session:
             except metadata.PackageNotFoundError:
                 rows[pkg] = "not installed"
         return pd.DataFrame({"value": pd.Series(rows, dtype=str)}).rename_axis("run")
+
+
+def show_source(*objects) -> Markdown:
+    """The library's code of ``objects`` (functions or classes), shown in the page as a highlighted code block:
+    the reader sees what runs, not a copy that can drift from it. Give the cell the ``hide-input`` tag."""
+    blocks = [f"```python\n{inspect.getsource(obj).rstrip()}\n```" for obj in objects]
+    where = ", ".join(f"`{obj.__module__}.{obj.__qualname__}`" for obj in objects)
+    return Markdown(f"*From {where}:*\n\n" + "\n\n".join(blocks))
 
 
 def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:

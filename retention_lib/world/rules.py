@@ -28,7 +28,7 @@ def dropout_probability(p, deviation, text_effect: float, rho: float):
     ``N(0, 1 - rho^2)``, its average over the customer's experiences is exactly ``p``; ``t = 0`` makes
     leaving independent of the experience.
 
-    >>> float(dropout_probability(0.3, 0.0, 0.0, 0.5))
+    >>> round(float(dropout_probability(0.3, 0.0, 0.0, 0.5)), 12)
     0.3
     """
     c = np.sqrt(1 + text_effect**2 * (1 - rho**2))
