@@ -117,3 +117,41 @@ def test_embeddings_are_the_packaged_minilm_mean_pooled_normalised_and_cached(tm
     # similar sentences are closer than unrelated ones
     more = up.embed_texts(["This dress fits me perfectly.", "The weather in Oslo is cold."])
     assert more[0] @ e[0] > more[1] @ e[0] + 0.3
+
+
+def test_last_review_reading_and_retention_by_it():
+    """The last review up to the cutoff decides (later ones do not count); customers without one are 'no review';
+    only customers without an offer are counted."""
+    from types import SimpleNamespace
+
+    reviews = pd.DataFrame(
+        {"customer_id": [1, 1, 2, 3], "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-02", "2024-03-01"])}
+    )
+    proba = pd.DataFrame(
+        [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.2, 0.7, 0.1], [0.9, 0.05, 0.05]],
+        columns=["p_negative", "p_neutral", "p_positive"],
+    )
+    got = up.last_review_reading(reviews, proba, "2024-02-01", [1, 2, 3, 4])
+    assert got.tolist() == ["positive", "neutral", "no review", "no review"]
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2, 3, 4, 4],
+            "amount": 1.0,
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-03-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-03-02"]
+            ),
+        }
+    )
+    assignment = pd.DataFrame(
+        {"customer_id": [1, 2, 3, 4], "group": ["control", "not in experiment", "discount", "control"]}
+    )
+    observed = SimpleNamespace(
+        reviews=reviews,
+        purchases=purchases,
+        assignment=assignment,
+        cutoff=pd.Timestamp("2024-02-01"),
+        end=pd.Timestamp("2024-04-01"),
+    )
+    table = up.retention_by_last_review(observed, proba)
+    assert table["size"].to_dict() == {"neutral": 1, "no review": 1, "positive": 1}  # customer 3 got an offer
+    assert table["mean"].to_dict() == {"neutral": 0.0, "no review": 1.0, "positive": 1.0}

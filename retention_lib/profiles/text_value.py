@@ -31,6 +31,7 @@ from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
 from retention_lib.retention.classifiers import outer_folds, signed_log
 from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
 from retention_lib.retention.losses import ScratchLogisticRegression
+from retention_lib.world import no_offer_customers
 
 from .readers import READERS, fit_readers, perfect_reading, reading_from_proba, vader_reading
 from .user_profiles import text_features
@@ -66,12 +67,6 @@ WORLD_BEHAVIOUR = [c for c in FEATURES_RICH if "quantity" not in c]
 def reader_features(reviews: pd.DataFrame, reading: pd.DataFrame, cutoff, customers) -> pd.DataFrame:
     """Per-customer text features of one reader (see :func:`retention_lib.profiles.user_profiles.text_features`)."""
     return text_features(reviews, reading, cutoff, customers)
-
-
-def no_offer_customers(observed) -> pd.Index:
-    """Ids of the customers who received no offer (outside the experiment, or its control group)."""
-    a = observed.assignment
-    return pd.Index(a.loc[a["group"].isin(["not in experiment", "control"]), "customer_id"], name="customer_id")
 
 
 def observed_sets(

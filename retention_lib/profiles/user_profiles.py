@@ -32,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 from retention_lib.base.tables import require_columns
 from retention_lib.retention import calibration_holdout, retained, signed_log
+from retention_lib.world import no_offer_customers
 
 from .embeddings import embed_texts, embedding_cache  # re-exported: part of a profile's toolkit
 from .readers import score_texts, sentiment_lookup
@@ -43,6 +44,8 @@ __all__ = [
     "map_2d",
     "sentiment_lookup",
     "score_texts",
+    "last_review_reading",
+    "retention_by_last_review",
     "embed_texts",
     "text_features",
     "topic_features",
@@ -144,6 +147,29 @@ def text_features(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers)
     out["n_reviews"] = out["n_reviews"].fillna(0).astype(int)
     out["has_reviews"] = out["n_reviews"] > 0
     return out
+
+
+READINGS = np.array(["negative", "neutral", "positive"])
+
+
+def last_review_reading(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers) -> pd.Series:
+    """Each customer's last review up to ``cutoff`` as the reader reads it (its most probable class:
+    ``negative``, ``neutral``, ``positive``), or ``no review``; indexed by ``customers``. ``reviews`` are in
+    time order within each customer, as the world and :func:`text_features` keep them."""
+    keep = _before(reviews, cutoff).to_numpy()
+    top = READINGS[proba[["p_negative", "p_neutral", "p_positive"]].to_numpy().argmax(axis=1)]
+    last = pd.Series(top[keep], index=reviews["customer_id"].to_numpy()[keep]).groupby(level=0).last()
+    return last.reindex(pd.Index(customers)).fillna(NO_REVIEW).rename("last review read as")
+
+
+def retention_by_last_review(observed, proba: pd.DataFrame) -> pd.DataFrame:
+    """Among the customers who got no offer: how many bought again in the holdout, by how their last review
+    before the cutoff reads (:func:`last_review_reading`). Columns ``size`` and ``mean`` (the share)."""
+    summary = calibration_holdout(observed.purchases, observed.cutoff, observed.end)
+    label = last_review_reading(observed.reviews, proba, observed.cutoff, summary.index)
+    table = pd.DataFrame({"last review read as": label, "bought again": retained(summary)})
+    table = table[summary.index.isin(no_offer_customers(observed))]
+    return table.groupby("last review read as")["bought again"].agg(["size", "mean"])
 
 
 def topic_features(

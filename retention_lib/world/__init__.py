@@ -54,7 +54,7 @@ from .config import (
 from .holdout import expected_outcomes, replay_outcomes
 from .simulate import review_pool, simulate
 from .storage import load, save
-from .summaries import behaviour_stats, true_effects
+from .summaries import behaviour_stats, no_offer_customers, true_effects
 
 __all__ = [
     "WorldConfig",
@@ -76,5 +76,6 @@ __all__ = [
     "true_effects",
     "expected_outcomes",
     "replay_outcomes",
+    "no_offer_customers",
     "rules",
 ]

@@ -50,3 +50,9 @@ def true_effects(truth_customers: pd.DataFrame) -> pd.DataFrame:
             "effect on profit ($)": (truth_customers[f"profit_{offer}"] - truth_customers["profit_none"]).mean(),
         }
     return pd.DataFrame(rows).T
+
+
+def no_offer_customers(observed) -> pd.Index:
+    """Ids of the customers who received no offer (outside the experiment, or its control group)."""
+    a = observed.assignment
+    return pd.Index(a.loc[a["group"].isin(["not in experiment", "control"]), "customer_id"], name="customer_id")
