@@ -203,3 +203,11 @@ def test_require_columns_names_the_table_the_missing_and_what_it_has():
         r"\(it has \['customer_id', 'Date'\]\)",
     ):
         require_columns(table, ["customer_id", "date", "date"], "purchases", "customer_id and date", KeyError)
+
+
+def test_one_way_to_key_a_cache():
+    """Caches key their files with base.cache.content_key; hashlib appears only there, in the assets'
+    verification of downloaded files, and in privacy (keyed pseudonyms and the audit of plain hashes)."""
+    allowed = {"base/cache.py", "base/assets.py", "privacy/pseudonyms.py", "privacy/audit.py"}
+    users = {p.relative_to(LIB).as_posix() for p, _ in _modules() if "hashlib" in p.read_text()}
+    assert users <= allowed, f"use retention_lib.base.cache.content_key: {sorted(users - allowed)}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 from pathlib import Path
+
+from retention_lib.base.cache import content_key
 
 LIB_DIR = Path(__file__).resolve().parents[1]  # the retention_lib package
 
@@ -108,8 +109,4 @@ def library_files(code: str | None = None, lib_dir: Path = LIB_DIR) -> list[Path
 
 def library_hash(code: str | None = None, lib_dir: Path = LIB_DIR) -> str:
     """Hash of the library source that ``code`` depends on (see :func:`library_files`)."""
-    h = hashlib.sha256()
-    for f in library_files(code, lib_dir):
-        h.update(f.relative_to(lib_dir).as_posix().encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+    return content_key(*(part for f in library_files(code, lib_dir) for part in (f.relative_to(lib_dir).as_posix(), f)))

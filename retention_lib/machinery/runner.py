@@ -15,7 +15,6 @@ run with the same key reuses it instead of executing again.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import math
 import os
@@ -27,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from retention_lib.base.cache import content_key
 
 from . import params
 from . import params as P
@@ -70,11 +71,7 @@ def profile_dir(profile: str, root: Path | None = None) -> Path:
 
 
 def _key(source: Path, values: dict[str, Any], profile: str, lib: str) -> str:
-    h = hashlib.sha256()
-    h.update(source.read_bytes())
-    h.update(json.dumps({"profile": profile, "parameters": values}, sort_keys=True).encode())
-    h.update(lib.encode())
-    return h.hexdigest()
+    return content_key(source, {"profile": profile, "parameters": values}, lib)
 
 
 def _meta(nb_path: Path) -> dict:

@@ -6,13 +6,13 @@ be used; kept in a cache file by a hash of the text, so each distinct text is em
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from retention_lib.base.assets import cache_dir
+from retention_lib.base.cache import content_key
 from retention_lib.base.devices import device as best_device
 from retention_lib.sentiment.classifier import default_checkpoint, quiet_transformers
 
@@ -25,7 +25,7 @@ def embedding_cache() -> Path:
 
 
 def _text_key(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return content_key(text, algorithm="sha1")  # sha1: the keys of embedding caches made before, still valid
 
 
 def embed_texts(

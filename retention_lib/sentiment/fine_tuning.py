@@ -4,8 +4,6 @@ checkpoint (:data:`.training.TRAINING_CODE`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import pickle
@@ -18,6 +16,8 @@ import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.utils.class_weight import compute_class_weight
 from tqdm import tqdm
+
+from retention_lib.base.cache import content_key
 
 from .labels import check_labels, check_texts
 from .training import TrainConfig, freeze_layers, train_step, training_code_digest
@@ -162,21 +162,19 @@ class FineTuningRun:
     def _fingerprint(self) -> str:
         """A checkpoint is only resumed by the same data, configuration, model and training code."""
         clf = self.clf
-        return hashlib.sha256(
-            json.dumps(
-                [
-                    asdict(self.cfg),
-                    list(clf.labels),
-                    self.tr_texts[:50],
-                    len(self.tr_texts),
-                    self.va_texts[:20],
-                    len(self.va_texts),
-                    clf.pooling,
-                    getattr(clf, "source_", None),
-                    training_code_digest(),
-                ]
-            ).encode()
-        ).hexdigest()
+        return content_key(
+            [
+                asdict(self.cfg),
+                list(clf.labels),
+                self.tr_texts[:50],
+                len(self.tr_texts),
+                self.va_texts[:20],
+                len(self.va_texts),
+                clf.pooling,
+                getattr(clf, "source_", None),
+                training_code_digest(),
+            ]
+        )
 
     def resume(self, ckpt: Path | None) -> None:
         """Continue from ``ckpt`` when it holds this run (weights, optimiser, schedule, random state)."""

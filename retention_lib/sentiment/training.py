@@ -9,9 +9,10 @@ discards a fine-tuning run.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from retention_lib.base.cache import content_key
 
 __all__ = ["TrainConfig", "train_step", "freeze_layers", "TRAINING_CODE", "training_code_digest"]
 
@@ -20,10 +21,7 @@ TRAINING_CODE = ("classifier.py", "training.py", "fine_tuning.py")
 
 def training_code_digest() -> str:
     """SHA-256 of the modules whose code shapes a fine-tuning run (:data:`TRAINING_CODE`)."""
-    h = hashlib.sha256()
-    for name in TRAINING_CODE:
-        h.update(Path(__file__).with_name(name).read_bytes())
-    return h.hexdigest()
+    return content_key(*(Path(__file__).with_name(name) for name in TRAINING_CODE))
 
 
 @dataclass
