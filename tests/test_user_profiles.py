@@ -117,6 +117,21 @@ def test_embeddings_are_the_packaged_minilm_mean_pooled_normalised_and_cached(tm
     # similar sentences are closer than unrelated ones
     more = up.embed_texts(["This dress fits me perfectly.", "The weather in Oslo is cold."])
     assert more[0] @ e[0] > more[1] @ e[0] + 0.3
+    # sentence-transformers computes what the model card says: the mean of the token vectors, padding
+    # excluded, L2-normalised (rebuilt here with transformers alone)
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from retention_lib.sentiment.classifier import default_checkpoint
+
+    tok = AutoTokenizer.from_pretrained(str(default_checkpoint()), local_files_only=True)
+    enc = AutoModel.from_pretrained(str(default_checkpoint()), local_files_only=True).eval()
+    batch = tok(texts[:2], padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with torch.inference_mode():
+        h = enc(**batch).last_hidden_state
+    m = batch["attention_mask"].unsqueeze(-1).float()
+    ref = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=1).numpy()
+    np.testing.assert_allclose(e[:2], ref, atol=1e-5)
 
 
 def test_last_review_reading_and_retention_by_it():
