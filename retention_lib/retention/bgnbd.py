@@ -56,6 +56,15 @@ def _summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.n
 class BGNBD(BaseEstimator):
     """BG/NBD fitted by maximum likelihood (L-BFGS-B on log-parameters).
 
+    While active, a customer buys at rate ``lambda ~ Gamma(r, alpha)``; after each purchase they drop
+    out with probability ``p ~ Beta(a, b)``. A customer with ``x`` repeat purchases, the last at ``tx``,
+    observed for ``T`` weeks, has likelihood (Fader, Hardie and Lee 2005, eq. 6)::
+
+        L = B(a, b + x) / B(a, b) * Gamma(r + x) alpha^r / Gamma(r) / (alpha + T)^(r + x)
+            + [x > 0] * B(a + 1, b + x - 1) / B(a, b) * Gamma(r + x) alpha^r / Gamma(r) / (alpha + tx)^(r + x)
+
+    summed in logs over customers by :func:`bgnbd_log_likelihood`.
+
     Parameters
     ----------
     horizon : float or None
@@ -71,6 +80,16 @@ class BGNBD(BaseEstimator):
     log_likelihood_ : float
     n_customers_ : int
     classes_ : array ``[0, 1]`` (no purchase, any purchase in the horizon)
+
+    Examples
+    --------
+    >>> summary = pd.DataFrame({"frequency_cal": [0, 2, 5, 1], "recency_cal": [0.0, 20.0, 30.0, 5.0],
+    ...                         "T_cal": [38.0, 35.0, 36.0, 30.0]})
+    >>> model = BGNBD.from_params({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, horizon=39)
+    >>> model.predict_proba(summary).shape
+    (4, 2)
+    >>> bool(model.p_alive(5, 30.0, 36.0) > model.p_alive(5, 10.0, 36.0))  # a recent buyer is more likely alive
+    True
     """
 
     def __init__(self, horizon: float | None = None, start=(1.0, 1.0, 1.0, 1.0)):

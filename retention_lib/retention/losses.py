@@ -199,6 +199,18 @@ class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
     Hessian H = (1/N) X~^T diag(w p (1-p)) X~ + l2 * diag(1, ..., 1, 0) on the design X~ = [X, 1].
     Stops when the gradient's largest entry is below ``tol``.
 
+    The objective (:func:`objective`) is the mean weighted cross-entropy plus a ridge on the weights::
+
+        J(theta, b) = (1/N) sum_i w_i [log(1 + e^{phi_i}) - y_i phi_i] + (l2 / 2) ||theta||^2,  phi = X theta + b
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2)); y = (rng.random(500) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    >>> m = ScratchLogisticRegression(method="newton").fit(X, y)
+    >>> m.converged_, m.n_iter_ < 10
+    (True, True)
+
     Parameters
     ----------
     l2 : float

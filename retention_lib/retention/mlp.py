@@ -22,6 +22,21 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
     ``weight_decay`` is AdamW's decoupled decay; ``pos_weight`` multiplies the loss of positive
     examples (``"balanced"`` sets it to negatives / positives). With validation data, the weights
     of the epoch with the lowest validation loss are kept (early stopping with ``patience``).
+
+    It minimises the retention loss of chapter 03, binary cross-entropy on the logit ``z = f(x)``::
+
+        L = -mean[ w_i (y_i log sigma(z_i) + (1 - y_i) log(1 - sigma(z_i))) ],  w_i = pos_weight if y_i = 1 else 1
+
+    (computed from logits, as ``torch.nn.functional.binary_cross_entropy_with_logits`` does, never from
+    ``sigma(z)``), plus AdamW's decay of the weights.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    >>> model = MLPRetention(hidden=(16,), epochs=20, device="cpu").fit(X, y)
+    >>> model.predict_proba(X[:2]).shape, list(model.history_.columns)
+    ((2, 2), ['train_loss'])
     """
 
     def __init__(

@@ -105,7 +105,22 @@ class XLearner(BaseEstimator):
     3. Effect models ``tau1``, ``tau0`` (regressors) on them, combined with the propensity ``g``
        (known in an experiment: the treated share): ``g tau0(x) + (1 - g) tau1(x)``.
 
+    In formulas, with ``g = P(treated)``::
+
+        D1 = y - mu0(x)  (treated),  D0 = mu1(x) - y  (controls)
+        tau(x) = g * tau0(x) + (1 - g) * tau1(x),  tau1 ~ E[D1 | x],  tau0 ~ E[D0 | x]
+
     Same surface as scikit-uplift's models: ``fit(X, y, treatment)``, ``predict(X)`` -> uplift (n,).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 2)); t = rng.random(2000) < 0.5
+    >>> y = (rng.random(2000) < 0.3 + 0.2 * t * (X[:, 0] > 0)).astype(int)  # the offer works when x0 > 0
+    >>> up = XLearner(LogisticRegression(), LinearRegression()).fit(X, y, t).predict(X)
+    >>> bool(up[X[:, 0] > 0].mean() > up[X[:, 0] <= 0].mean())
+    True
     """
 
     def __init__(self, outcome_model, effect_model):
