@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from retention_lib.retention import synthetic as simulate
@@ -41,8 +42,10 @@ def test_early_stopping_keeps_the_best_epoch():
 @pytest.mark.parametrize(
     "kwargs,X,y,match",
     [
-        ({}, np.ones((3, 2)), np.array([0, 1, 2]), "only 0 and 1"),
-        ({}, np.ones((3, 2)), np.array([0, 1]), "must be"),
+        ({}, np.ones((3, 2)), np.array([0, 1, 2]), "Only binary classification is supported"),
+        ({}, np.ones((3, 2)), np.array([0, 1]), "inconsistent numbers of samples"),
+        ({}, np.ones((3, 2)), np.array([0.2, 0.5, 0.9]), "Unknown label type"),
+        ({}, np.ones((3, 2)), np.array(["a", "a", "a"]), "one class only"),
         ({"dropout": 1.0}, np.ones((3, 2)), np.array([0, 1, 1]), "dropout"),
     ],
 )
@@ -52,8 +55,21 @@ def test_bad_input(kwargs, X, y, match):
 
 
 def test_predict_before_fit_and_wrong_width():
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         MLPRetention().predict_proba(np.ones((2, 2)))
     m = MLPRetention(epochs=1).fit(np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2)
-    with pytest.raises(ValueError, match=r"shape \(N, 3\)"):
+    with pytest.raises(ValueError, match="X has 4 features, but MLPRetention is expecting 3 features"):
         m.predict_proba(np.ones((2, 4)))
+
+
+def test_it_passes_scikit_learns_estimator_checks():
+    """Every check of scikit-learn's check_estimator (56 on scikit-learn 1.9), as a binary classifier."""
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(MLPRetention(epochs=60, device="cpu"), on_fail=None)
+    failed = {r["check_name"]: repr(r["exception"])[:200] for r in results if r["status"] == "failed"}
+    assert len(results) > 40 and not failed, failed

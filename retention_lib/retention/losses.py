@@ -22,6 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "bce_with_logits",
@@ -293,11 +294,16 @@ class ScratchLogisticRegression(ClassifierMixin, BaseEstimator):
         self.theta_, self.bias_, self.n_iter_, self.converged_ = theta, bias, it, converged
         self.path_, self.losses_ = path, losses
         self.classes_ = np.array([0, 1])
+        self.n_features_in_ = d
         return self
 
     def decision_function(self, X) -> np.ndarray:
         """The score phi = X theta + b, shape (n,)."""
-        return np.asarray(X, dtype=np.float64) @ self.theta_ + self.bias_
+        check_is_fitted(self, "theta_")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X must have shape (n, {self.n_features_in_}), got {X.shape}")
+        return X @ self.theta_ + self.bias_
 
     def predict_proba(self, X) -> np.ndarray:
         """P(y = 0 | x) and P(y = 1 | x), shape (n, 2)."""

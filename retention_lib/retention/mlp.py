@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from retention_lib.base.devices import device as best_device
 
@@ -97,13 +99,17 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
 
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        X = np.asarray(X, dtype=np.float32)
-        y = np.asarray(y, dtype=np.float32)
-        if X.ndim != 2 or len(X) != len(y) or len(X) == 0:
-            raise ValueError(f"X must be (N, d) and y (N,), got {X.shape} and {y.shape}")
-        if not set(np.unique(y)) <= {0.0, 1.0}:
-            raise ValueError("y must hold only 0 and 1")
-        self.classes_ = np.array([0, 1])
+        X, y = validate_data(self, X, y, dtype=np.float32)  # 2-D, finite, not sparse; sets n_features_in_
+        check_classification_targets(y)
+        labels = np.unique(y)
+        if len(labels) > 2:
+            raise ValueError(f"Only binary classification is supported (one logit); y holds {len(labels)} classes")
+        if len(labels) < 2:
+            raise ValueError(f"y holds one class only ({labels.tolist()}): a classifier needs both")
+        # the retention label: 1 = bought again; any other two labels: the second in sorted order counts as 1
+        self.classes_ = np.array([0, 1]) if set(labels.tolist()) <= {0, 1} else labels
+        y = (y == self.classes_[1]).astype(np.float32)
+        self.n_features_in_ = X.shape[1]
         self.device_ = self.device or best_device()
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0) + 1e-8
@@ -159,9 +165,20 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         """Probabilities of class 0 and class 1, shape (N, 2); rows sum to 1."""
         import torch
 
-        if not hasattr(self, "net_"):
-            raise RuntimeError("call fit before predict_proba")
+        check_is_fitted(self, "net_")
+        X = validate_data(self, X, dtype=np.float32, reset=False)
         self.net_.eval()
         with torch.no_grad():
             p = torch.sigmoid(self.net_(self._tensor(X)).squeeze(1)).double().cpu().numpy()
         return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """The second class where its probability is at least 0.5, else the first; shape (N,)."""
+        check_is_fitted(self, "net_")
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # one logit: a binary classifier
+        tags.non_deterministic = self.device not in (None, "cpu")  # GPU kernels may differ run to run
+        return tags
