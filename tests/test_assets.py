@@ -56,10 +56,11 @@ def no_download(asset, dest):
 
 
 def test_registry_pins_every_asset():
-    assert set(assets.ASSETS) == {"cdnow", "reviews", "instacart", "obd", "minilm"}
+    assert set(assets.ASSETS) == {"cdnow", "reviews", "instacart", "obd", "minilm", "hillstrom"}
     for a in assets.ASSETS.values():
         assert re.fullmatch(r"[0-9a-f]{64}", a.sha256), a.name
-        assert a.wheel.lower().startswith(f"{a.package}-{a.version}-".lower()), a.name
+        assert a.wheel.lower().startswith(f"{a.package}-{a.version}".lower()), a.name
+        assert a.wheel.endswith(".tar.gz" if a.source_archive else ".whl"), a.name
         assert a.members and all(m.startswith(a.strip) for m in a.members), a.name
 
 
@@ -156,4 +157,54 @@ def test_real_assets_are_fetched_and_marked_with_their_pinned_hash():
         marker = json.loads((folder / ".complete.json").read_text())
         assert marker["sha256"] == a.sha256
         for m in a.members:
-            assert (folder / m[len(a.strip) :]).exists(), (name, m)
+            assert (folder / a.target(m)).exists(), (name, m)
+
+
+def test_a_source_archive_with_a_zip_inside_is_read_member_by_member(tmp_path, tmp_cache):
+    """An sdist (.tar.gz) whose member is a zip: ``outer.zip!inner.csv`` extracts the inner file only."""
+    import io
+    import tarfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("data.csv", "a,b\n1,2\n")
+        zf.writestr("other.csv", "not wanted")
+    src = tmp_path / "fakepkg-1.0.tar.gz"
+    with tarfile.open(src, "w:gz") as tf:
+        info = tarfile.TarInfo("fakepkg-1.0/pkg/data.csv.zip")
+        info.size = len(inner.getvalue())
+        tf.addfile(info, io.BytesIO(inner.getvalue()))
+    sha = hashlib.sha256(src.read_bytes()).hexdigest()
+    calls = []
+
+    def downloader(asset, dest):
+        calls.append(asset.requirement)
+        (dest / src.name).write_bytes(src.read_bytes())
+
+    asset = Asset(
+        "fake",
+        "fakepkg",
+        "1.0",
+        src.name,
+        sha,
+        ("fakepkg-1.0/pkg/data.csv.zip!data.csv",),
+        "fakepkg-1.0/pkg/",
+        "test asset",
+        source_archive=True,
+    )
+    folder = assets.fetch("fake", downloader=downloader, registry={"fake": asset})
+    assert calls == ["fakepkg==1.0"] and (folder / "data.csv").read_text() == "a,b\n1,2\n"
+    assert not (folder / "other.csv").exists()
+    missing = Asset(
+        "fake2",
+        "fakepkg",
+        "1.0",
+        src.name,
+        sha,
+        ("fakepkg-1.0/pkg/data.csv.zip!nope.csv",),
+        "fakepkg-1.0/pkg/",
+        "test asset",
+        source_archive=True,
+    )
+    with pytest.raises(AssetArchiveError, match="has no member 'nope.csv'"):
+        assets.fetch("fake2", downloader=downloader, registry={"fake2": missing})

