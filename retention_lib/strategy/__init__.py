@@ -4,7 +4,6 @@ Everything lives in :mod:`.policies`; this package re-exports its public names.
 """
 
 from .policies import (
-    POLICIES,
     OfferCosts,
     XLearner,
     budget_curve,
@@ -26,7 +25,6 @@ from .policies import (
 )
 
 __all__ = [
-    "POLICIES",
     "OfferCosts",
     "experiment_frame",
     "XLearner",

@@ -35,7 +35,6 @@ from retention_lib.retention import BGNBD, signed_log
 from retention_lib.world import OFFERS
 
 __all__ = [
-    "POLICIES",
     "OfferCosts",
     "experiment_frame",
     "XLearner",
@@ -55,9 +54,6 @@ __all__ = [
     "qini_area",
     "uplift_area",
 ]
-
-#: the targeting rules compared, in the book's order
-POLICIES = ("random", "risk", "uplift", "profit", "best offer", "oracle")
 
 
 class OfferCosts:
