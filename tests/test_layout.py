@@ -17,13 +17,10 @@ LAZY = PYPROJECT["tool"]["retention-lib"]["lazy-imports"]
 
 #: functions allowed past MAX_FUNCTION_LINES of code (docstring not counted), each with its reason
 LONG_FUNCTIONS = {
-    "data/schema.py:validate": "one pass of checks over a table, each a few lines, in the order a reader fixes them",
     "__main__.py:main": "the command line's dispatch, one short branch per subcommand",
-    "machinery/runner.py:run": "the runner's loop: cache check, papermill, timing and errors per notebook",
     "retention/mlp.py:fit": "a plain PyTorch training loop, shown whole in chapter 03 as the reader's model",
     "machinery/params.py:coerce": "one branch per parameter type, each with its own error message",
     "recommend/ranker.py:candidate_features": "one column per feature of the ranker, each a line, in the table's order",
-    "retention/features.py:calibration_holdout": "the RFM summary column by column, in the order chapter 04 explains it",
     "base/plots.py:linked_world_diagram": "a diagram drawn box by box: coordinates and labels, no logic",
     "privacy/scrub.py:__init__": "the scrubber's recognisers registered one by one, each a few lines",
 }

@@ -169,21 +169,7 @@ def validate(
 
     if len(raw) == 0:
         raise DataValidationError([Violation(source, "*", "the file holds no data rows", 0)])
-    missing = [c.name for c in schema.columns if c.name not in raw.columns]
-    if missing:
-        found = ", ".join(str(in_file.get(c, c)) for c in raw.columns)
-        raise DataValidationError(
-            [
-                Violation(
-                    source,
-                    m,
-                    f"required column is missing (the file has: {found})",
-                    len(raw),
-                    file_column=in_file.get(m, m),
-                )
-                for m in missing
-            ]
-        )
+    _check_present(raw, schema, source, in_file)
 
     out = raw.copy()
     for col in schema.present_columns(raw.columns):
@@ -202,53 +188,75 @@ def validate(
         rule = "unparsable date" if col.kind == "datetime" else f"wrong type: expected {expected}"
         check(col.name, rule, bad)
         if col.min is not None or col.max is not None:
-            if col.kind == "datetime":
-                lo = pd.Timestamp(col.min) if col.min is not None else None
-                hi = pd.Timestamp(col.max) + pd.Timedelta(days=1) if col.max is not None else None
-                out_of = pd.Series(False, index=s.index)
-                if lo is not None:
-                    out_of |= (conv < lo).fillna(False).astype(bool)
-                if hi is not None:
-                    out_of |= (conv >= hi).fillna(False).astype(bool)
-                check(col.name, f"implausible date: expected between {col.min} and {col.max}", out_of)
-            else:
-                num = pd.to_numeric(conv.astype("Float64") if col.kind != "float" else conv, errors="coerce")
-                out_of = pd.Series(False, index=s.index)
-                if col.min is not None:
-                    out_of |= (num < col.min).fillna(False).astype(bool)
-                if col.max is not None:
-                    out_of |= (num > col.max).fillna(False).astype(bool)
-                lo = "-inf" if col.min is None else col.min
-                hi = "inf" if col.max is None else col.max
-                what = "negative value" if col.min == 0 and col.max is None else "value out of range"
-                check(col.name, f"{what}: expected between {lo} and {hi}", out_of)
+            check(col.name, *_out_of_range(col, s, conv))
         out[col.name] = conv
 
     if schema.unique:
-        key = list(schema.unique)
-        dup = raw.duplicated(subset=key, keep=False)
-        n = int(dup.sum())
-        report.append(
-            {
-                "column": "+".join(key),
-                "rule": "duplicate key (must be unique)",
-                "rows_checked": len(raw),
-                "violations": n,
-            }
-        )
-        if n:
-            pos = np.flatnonzero(dup.to_numpy())
-            vals = [tuple(raw.iloc[p][key]) for p in pos[:3]]
-            violations.append(
-                Violation(
-                    source,
-                    "+".join(key),
-                    "duplicate key (must be unique)",
-                    n,
-                    _examples(pos, vals, first_line),
-                    file_column="+".join(in_file.get(k, k) for k in key),
-                )
-            )
+        row, violation = _duplicate_keys(raw, list(schema.unique), source, first_line, in_file)
+        report.append(row)
+        violations += [violation] if violation else []
     if violations:
         raise DataValidationError(violations)
     return out, pd.DataFrame(report)
+
+
+def _check_present(raw: pd.DataFrame, schema: Schema, source: str, in_file: dict) -> None:
+    """Every required column is in the file; otherwise one violation per missing column, naming what the file has."""
+    missing = [c.name for c in schema.columns if c.name not in raw.columns]
+    if missing:
+        found = ", ".join(str(in_file.get(c, c)) for c in raw.columns)
+        raise DataValidationError(
+            [
+                Violation(
+                    source,
+                    m,
+                    f"required column is missing (the file has: {found})",
+                    len(raw),
+                    file_column=in_file.get(m, m),
+                )
+                for m in missing
+            ]
+        )
+
+
+def _out_of_range(col: Column, s: pd.Series, conv: pd.Series) -> tuple[str, pd.Series]:
+    """The range rule of a column with ``min`` or ``max``, and the rows that break it."""
+    if col.kind == "datetime":
+        lo = pd.Timestamp(col.min) if col.min is not None else None
+        hi = pd.Timestamp(col.max) + pd.Timedelta(days=1) if col.max is not None else None
+        out_of = pd.Series(False, index=s.index)
+        if lo is not None:
+            out_of |= (conv < lo).fillna(False).astype(bool)
+        if hi is not None:
+            out_of |= (conv >= hi).fillna(False).astype(bool)
+        return f"implausible date: expected between {col.min} and {col.max}", out_of
+    num = pd.to_numeric(conv.astype("Float64") if col.kind != "float" else conv, errors="coerce")
+    out_of = pd.Series(False, index=s.index)
+    if col.min is not None:
+        out_of |= (num < col.min).fillna(False).astype(bool)
+    if col.max is not None:
+        out_of |= (num > col.max).fillna(False).astype(bool)
+    lo = "-inf" if col.min is None else col.min
+    hi = "inf" if col.max is None else col.max
+    what = "negative value" if col.min == 0 and col.max is None else "value out of range"
+    return f"{what}: expected between {lo} and {hi}", out_of
+
+
+def _duplicate_keys(raw: pd.DataFrame, key: list[str], source: str, first_line: int | None, in_file: dict):
+    """The report row of the unique-key rule, and its violation (or None)."""
+    dup = raw.duplicated(subset=key, keep=False)
+    n = int(dup.sum())
+    row = {"column": "+".join(key), "rule": "duplicate key (must be unique)", "rows_checked": len(raw), "violations": n}
+    if not n:
+        return row, None
+    pos = np.flatnonzero(dup.to_numpy())
+    vals = [tuple(raw.iloc[p][key]) for p in pos[:3]]
+    file_column = "+".join(in_file.get(k, k) for k in key)
+    return row, Violation(
+        source,
+        "+".join(key),
+        "duplicate key (must be unique)",
+        n,
+        _examples(pos, vals, first_line),
+        file_column=file_column,
+    )

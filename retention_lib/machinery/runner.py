@@ -175,23 +175,10 @@ def run(
 
     Every name and value is checked before anything runs. Returns the executed notebooks.
     """
-    import papermill as pm  # imported late: `python -m retention_lib --help` stays fast
-
     root = root or project_root()
-    order = P.notebooks()
     src_dir = root / "notebooks"
-    on_disk = sorted(p.stem for p in src_dir.glob("*.ipynb"))
-    unknown_files = [s for s in on_disk if s not in order]
-    if unknown_files:
-        raise P.ParameterError(f"notebooks without an entry in {P.SPEC_FILE}: {', '.join(unknown_files)}")
-    stems = order
-    if only:
-        bad = [s for s in only if s not in order]
-        if bad:
-            raise P.ParameterError(f"unknown notebook(s) {', '.join(bad)}; notebooks: {', '.join(order)}")
-        stems = [s for s in order if s in only]
+    stems = _chapters(src_dir, only)
     values = P.resolve(profile, stems, overrides)
-
     out_dir = profile_dir(profile, root)
     nb_dir, art_dir = out_dir / "notebooks", out_dir / "artifacts"
     nb_dir.mkdir(parents=True, exist_ok=True)
@@ -201,64 +188,82 @@ def run(
     # the notebooks run with notebooks/ as working directory: a relative path is the same on every
     # machine, and is what the parameters cell holds when a reader runs a chapter by hand
     rel_art = os.path.relpath(art_dir, src_dir)
-    sockets = tempfile.TemporaryDirectory(prefix="retention-kernel-")
-    for i, stem in enumerate(stems, 1):
-        source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
-        if not source.exists():
-            raise FileNotFoundError(f"notebook {source} is listed in {P.SPEC_FILE.name} but missing")
-        key = _key(source, values[stem], profile, library_hash(notebook_code(source)))
-        prev = _meta(target) if target.exists() else {}
-        tag = f"[{i}/{len(stems)}] {stem} ({profile})"
-        if not force and prev.get("key") == key and prev.get("ok"):
-            log(f"{tag}: unchanged, reusing the executed notebook ({prev.get('seconds', 0):.1f} s when run)")
-            summary.append((stem, "reused", prev.get("seconds", 0.0)))
+    with tempfile.TemporaryDirectory(prefix="retention-kernel-") as sockets:
+        for i, stem in enumerate(stems, 1):
+            source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
+            if not source.exists():
+                raise FileNotFoundError(f"notebook {source} is listed in {P.SPEC_FILE.name} but missing")
+            key = _key(source, values[stem], profile, library_hash(notebook_code(source)))
+            prev = _meta(target) if target.exists() else {}
+            tag = f"[{i}/{len(stems)}] {stem} ({profile})"
+            if not force and prev.get("key") == key and prev.get("ok"):
+                log(f"{tag}: unchanged, reusing the executed notebook ({prev.get('seconds', 0):.1f} s when run)")
+                summary.append((stem, "reused", prev.get("seconds", 0.0)))
+            else:
+                log(f"{tag}: running ...")
+                params = dict(values[stem], profile=profile, artifacts_dir=rel_art)
+                seconds = _execute(source, target, params, key, values[stem], profile, sockets, tag)
+                log(f"{tag}: done in {seconds:.1f} s")
+                summary.append((stem, "ran", seconds))
             done.append(target)
-            continue
-        log(f"{tag}: running ...")
-        params = dict(values[stem], profile=profile, artifacts_dir=rel_art)
-        t0 = time.perf_counter()
-        ok, error = True, None
-        try:
-            pm.execute_notebook(
-                str(source),
-                str(target),
-                parameters=params,
-                kernel_name="python3",
-                cwd=str(src_dir),
-                progress_bar=sys.stderr.isatty(),
-                log_output=False,
-                kernel_manager_class=_kernel_manager_class(sockets.name),
-            )
-        except pm.PapermillExecutionError as exc:
-            ok, error = False, f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
-        seconds = time.perf_counter() - t0
-        _set_meta(
-            target,
-            {
-                "key": key if ok else None,
-                "ok": ok,
-                "profile": profile,
-                "parameters": values[stem],
-                "seconds": round(seconds, 2),
-            },
-        )
-        if not ok:
-            raise RunError(
-                f"{tag} failed after {seconds:.1f} s: {error}\nThe executed notebook with the traceback is {target}"
-            )
-        log(f"{tag}: done in {seconds:.1f} s")
-        summary.append((stem, "ran", seconds))
-        done.append(target)
-    sockets.cleanup()
     width = max(len(st) for st, _, _ in summary)
-    log(
-        "\n".join(
-            [f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"]
-            + [f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary]
-        )
-    )
+    table = [f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"] + [
+        f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary
+    ]
+    log("\n".join(table))
     log(f"{len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s; executed copies in {nb_dir}")
     return done
+
+
+def _chapters(src_dir: Path, only: list[str] | None) -> list[str]:
+    """The chapters to run, in book order: every one, or those in ``only`` (each must exist)."""
+    order = P.notebooks()
+    unknown_files = [s for s in sorted(p.stem for p in src_dir.glob("*.ipynb")) if s not in order]
+    if unknown_files:
+        raise P.ParameterError(f"notebooks without an entry in {P.SPEC_FILE}: {', '.join(unknown_files)}")
+    if not only:
+        return order
+    bad = [s for s in only if s not in order]
+    if bad:
+        raise P.ParameterError(f"unknown notebook(s) {', '.join(bad)}; notebooks: {', '.join(order)}")
+    return [s for s in order if s in only]
+
+
+def _execute(
+    source: Path, target: Path, params: dict, key: str, values: dict, profile: str, sockets: str, tag: str
+) -> float:
+    """Run one notebook with papermill and record its key in the executed copy; the seconds it took."""
+    import papermill as pm  # imported late: `python -m retention_lib --help` stays fast
+
+    t0 = time.perf_counter()
+    ok, error = True, None
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(target),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=sys.stderr.isatty(),
+            log_output=False,
+            kernel_manager_class=_kernel_manager_class(sockets),
+        )
+    except pm.PapermillExecutionError as exc:
+        ok, error = False, f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+    seconds = time.perf_counter() - t0
+    meta = {
+        "key": key if ok else None,
+        "ok": ok,
+        "profile": profile,
+        "parameters": values,
+        "seconds": round(seconds, 2),
+    }
+    _set_meta(target, meta)
+    if not ok:
+        raise RunError(
+            f"{tag} failed after {seconds:.1f} s: {error}\nThe executed notebook with the traceback is {target}"
+        )
+    return seconds
 
 
 def _kernel_manager_class(folder: str):

@@ -117,6 +117,32 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     out["frequency_cal"] = out["n_days"] - 1
     out["recency_cal"] = (out["last"] - out["first"]) / week
     out["T_cal"] = (cal_end - out["first"]) / week
+    out = _behaviour_at_cutoff(out, cal, cal_end)
+    out["frequency_holdout"] = hold.groupby("customer_id").size().reindex(out.index, fill_value=0)
+    out["duration_holdout"] = (obs_end - cal_end) / week
+    cols = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout", "duration_holdout"] + [
+        c for c in FEATURES_RICH if c not in FEATURES_RFM
+    ]
+    return (
+        out[cols]
+        .astype(float)
+        .astype(
+            {
+                "frequency_cal": int,
+                "frequency_holdout": int,
+                "orders_cal": int,
+                "days_last_13w": int,
+                "days_last_4w": int,
+            }
+        )
+    )
+
+
+def _behaviour_at_cutoff(out: pd.DataFrame, cal: pd.DataFrame, cal_end: pd.Timestamp) -> pd.DataFrame:
+    """The richer behaviour features at the cutoff, added to the RFM summary ``out``: monetary value of
+    repeat purchases, weeks since the last purchase, first and last spend, inter-purchase times and
+    recent activity."""
+    week = pd.Timedelta(days=7)
     ordered = cal.sort_values(["customer_id", "date"])
     first_rows = ordered.groupby("customer_id").first()
     last_rows = ordered.groupby("customer_id").last()
@@ -136,24 +162,7 @@ def calibration_holdout(transactions: pd.DataFrame, calibration_end, observation
     for weeks, name in [(13, "days_last_13w"), (4, "days_last_4w")]:
         recent = cal[cal["date"] > cal_end - pd.Timedelta(weeks=weeks)]
         out[name] = recent.groupby("customer_id").size().reindex(out.index, fill_value=0)
-    out["frequency_holdout"] = hold.groupby("customer_id").size().reindex(out.index, fill_value=0)
-    out["duration_holdout"] = (obs_end - cal_end) / week
-    cols = ["frequency_cal", "recency_cal", "T_cal", "monetary_value_cal", "frequency_holdout", "duration_holdout"] + [
-        c for c in FEATURES_RICH if c not in FEATURES_RFM
-    ]
-    return (
-        out[cols]
-        .astype(float)
-        .astype(
-            {
-                "frequency_cal": int,
-                "frequency_holdout": int,
-                "orders_cal": int,
-                "days_last_13w": int,
-                "days_last_4w": int,
-            }
-        )
-    )
+    return out
 
 
 FEATURES_EXTRA = ["price_per_cd", "days_first_13w", "weeks_to_second"]
