@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 import pandas as pd
@@ -20,8 +21,8 @@ def require_columns(
 
     The message names the table as the caller's reader knows it (``what``: "transactions", "chapter
     02's scores"), the missing columns in the order asked for, what was expected (``expected`` when
-    given, else every column asked for) and the columns the table has, so a wrong file is recognised
-    at once.
+    given, else every column asked for), the columns the table has, and for a missing column the closest
+    one it has (a misspelling), so a wrong file is recognised at once.
 
     Examples
     --------
@@ -34,4 +35,6 @@ def require_columns(
     missing = [c for c in dict.fromkeys(columns) if c not in table.columns]
     if missing:
         has = list(map(str, table.columns[:20])) + (["..."] if len(table.columns) > 20 else [])
-        raise error(f"{what}: missing column(s) {missing}; expected {expected or columns} (it has {has})")
+        near = {m: difflib.get_close_matches(str(m), list(map(str, table.columns)), n=1, cutoff=0.6) for m in missing}
+        hint = "".join(f"; did you mean {n[0]!r} for {m!r}?" for m, n in near.items() if n)
+        raise error(f"{what}: missing column(s) {missing}; expected {expected or columns} (it has {has}){hint}")

@@ -20,6 +20,7 @@ import pandas as pd
 from retention_lib.base import assets
 
 from .datasets import DATASETS, Dataset
+from .readers import read_table
 from .schema import Column, DataValidationError, Schema, Violation, validate
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "catalogue",
     "summarise_report",
     "subsample",
+    "read_table",
 ]
 
 

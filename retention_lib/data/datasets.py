@@ -11,7 +11,7 @@ import pandas as pd
 
 from retention_lib.base import assets
 
-from .readers import _read_indexed_csv, _read_table, _read_whitespace, _read_whitespace_no_header
+from .readers import _read_indexed_csv, _read_whitespace, _read_whitespace_no_header, read_table
 from .schema import Column, Schema
 
 
@@ -142,7 +142,7 @@ DATASETS: dict[str, Dataset] = {
             title="Women's E-Commerce Clothing Reviews",
             asset="reviews",
             member="WomensClothingE-CommerceReviews.parquet.brotli",
-            read=_read_table,
+            read=read_table,
             renames={
                 "Clothing ID": "clothing_id",
                 "Age": "age",
@@ -294,7 +294,7 @@ DATASETS: dict[str, Dataset] = {
             title="MineThatData e-mail experiment (Kevin Hillstrom)",
             asset="hillstrom",
             member="hillstrom.csv",
-            read=_read_table,
+            read=read_table,
             schema=Schema(
                 "hillstrom",
                 (

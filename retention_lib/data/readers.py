@@ -17,7 +17,18 @@ def _read_csv(path: Path, **kw) -> pd.DataFrame:
         raise DataValidationError([Violation(str(path), "*", "the file is empty", 0)])
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], **kw)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raw = path.read_bytes()
+        try:  # the parser decodes in chunks: find the first bad byte in the whole file
+            raw.decode("utf-8")
+            where = ""
+        except UnicodeDecodeError as whole:
+            line = raw[: whole.start].count(b"\n") + 1
+            where = f": byte 0x{raw[whole.start]:02x} on line {line}"
+        raise DataValidationError(
+            [Violation(str(path), "*", f"not UTF-8 text{where} (save the file as UTF-8)", 1)]
+        ) from exc
+    except (pd.errors.ParserError, ValueError) as exc:
         raise DataValidationError([Violation(str(path), "*", f"not a readable table ({exc})", 0)]) from exc
 
 
@@ -31,7 +42,7 @@ def _read_whitespace_no_header(names: tuple[str, ...]) -> Callable[[Path], pd.Da
     return lambda path: _read_csv(path, sep=r"\s+", header=None, names=list(names))
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     """A CSV, or a parquet file (the reviews); columns named 'Unnamed: ...' (a saved index) are dropped."""
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")

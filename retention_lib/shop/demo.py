@@ -1,0 +1,40 @@
+"""A demo shop: a linked world's ``observed`` tables written as a shop would export them, under other
+column names and with day-first dates, beside the column map that reads them back. The world's truth
+stays behind, so what the method finds on the demo can be checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+__all__ = ["DEMO_COLUMNS", "export_demo_shop"]
+
+#: the demo's column map: the shop's own names for what the book calls customer_id, date, amount, ...
+DEMO_COLUMNS = {
+    "purchases": {"customer_id": "Customer No", "date": "Order Date", "amount": "Total"},
+    "reviews": {"customer_id": "Customer No", "date": "Posted", "text": "Review", "item": "Item"},
+    "experiment": {"customer_id": "Customer No", "group": "Arm"},
+    "date_format": "%d/%m/%Y",
+}
+
+
+def export_demo_shop(world, folder: str | Path) -> dict[str, Path]:
+    """Write ``world.observed`` as ``purchases.csv``, ``reviews.csv``, ``experiment.csv`` (the customers in
+    the randomised experiment) and ``columns.yaml`` in ``folder``; return their paths by table."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    o, fmt = world.observed, DEMO_COLUMNS["date_format"]
+    tables = {
+        "purchases": o.purchases.assign(date=o.purchases["date"].dt.strftime(fmt)),
+        "reviews": o.reviews.assign(date=o.reviews["date"].dt.strftime(fmt), item=o.reviews["clothing_id"]),
+        "experiment": o.assignment[o.assignment["group"] != "not in experiment"],
+    }
+    paths = {}
+    for role, frame in tables.items():
+        names = DEMO_COLUMNS[role]
+        paths[role] = folder / f"{role}.csv"
+        frame[list(names)].rename(columns=names).to_csv(paths[role], index=False)  # floats in full precision
+    paths["columns"] = folder / "columns.yaml"
+    paths["columns"].write_text(yaml.safe_dump(DEMO_COLUMNS, sort_keys=False, allow_unicode=True))
+    return paths

@@ -1,0 +1,220 @@
+"""A shop's own files, read through the column map its owner writes, and checked in the owner's terms.
+
+The column map is a small YAML file::
+
+    purchases: {customer_id: "Customer No", date: "Order Date", amount: "Total"}
+    reviews:   {customer_id: "Customer No", date: "Posted", text: "Review"}   # rating, item optional
+    experiment: {customer_id: "Customer No", group: "Arm"}                    # optional table
+    date_format: "%d/%m/%Y"                                                   # optional; ISO needs none
+
+Files are CSV or parquet. Columns the map does not name are left out; rows are never dropped: every
+problem (a missing column, an unparseable date, a negative amount, a duplicate row, an empty review,
+a review by a customer who never bought, a cutoff outside the data) is an error that names the file,
+the column as the file names it, the line and the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from retention_lib.base.tables import require_columns
+from retention_lib.data import Column, Schema, read_table, validate
+from retention_lib.world import Observed
+
+__all__ = ["ColumnMap", "ShopError", "TABLES", "read_column_map", "read_shop_table", "load_shop"]
+
+
+class ShopError(ValueError):
+    """A shop's files or column map cannot be used as they are; the message says where and why."""
+
+
+def _columns(date_format: str | None) -> dict[str, dict[str, Column]]:
+    date = Column("date", "datetime", "day of the event", date_format=date_format)
+    customer = Column("customer_id", "str", "the customer, as the shop identifies them")
+    return {
+        "purchases": {
+            "customer_id": customer,
+            "date": date,
+            "amount": Column("amount", "float", "money paid for the purchase", min=0),
+        },
+        "reviews": {
+            "customer_id": customer,
+            "date": date,
+            "text": Column("text", "str", "what the customer wrote"),
+            "rating": Column("rating", "int", "stars given (optional)", nullable=True, min=1, max=5),
+            "item": Column("item", "str", "the item reviewed (optional)", nullable=True),
+        },
+        "experiment": {"customer_id": customer, "group": Column("group", "str", "the arm the customer was drawn into")},
+    }
+
+
+#: each table's columns: the required ones first, then the optional ones
+TABLES = {role: tuple(cols) for role, cols in _columns(None).items()}
+REQUIRED = {
+    "purchases": ("customer_id", "date", "amount"),
+    "reviews": ("customer_id", "date", "text"),
+    "experiment": ("customer_id", "group"),
+}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which of the shop's columns holds what: ``tables[role][name in the book] = name in the file``."""
+
+    tables: dict[str, dict[str, str]]
+    date_format: str | None
+    source: str
+
+
+def _closest(word: str, options) -> str:
+    near = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.5)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def read_column_map(path: str | Path) -> ColumnMap:
+    """Read and check a column map (see the module's description)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ShopError(f"{path}: not a readable YAML column map ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ShopError(
+            f"{path}: expected a mapping with 'purchases' and 'reviews' (and optionally 'experiment', "
+            f"'date_format'), got {type(raw).__name__}"
+        )
+    date_format = raw.get("date_format")
+    if date_format is not None and not isinstance(date_format, str):
+        raise ShopError(f"{path}: date_format must be text such as '%d/%m/%Y', got {date_format!r}")
+    tables = {}
+    for key, value in raw.items():
+        if key == "date_format":
+            continue
+        if key not in TABLES:
+            raise ShopError(
+                f"{path}: unknown table {key!r}{_closest(key, list(TABLES) + ['date_format'])}; "
+                f"tables: {', '.join(TABLES)}"
+            )
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ShopError(
+                f"{path}: {key} must map the book's column names to your file's, "
+                f"e.g. {{customer_id: 'Customer No'}}; got {value!r}"
+            )
+        unknown = [name for name in value if name not in TABLES[key]]
+        if unknown:
+            raise ShopError(
+                f"{path}: {key}: unknown column name {unknown[0]!r}{_closest(unknown[0], TABLES[key])}; "
+                f"the book's names for this table: {', '.join(TABLES[key])}"
+            )
+        missing = [name for name in REQUIRED[key] if name not in value]
+        if missing:
+            raise ShopError(
+                f"{path}: {key}: say which of your columns holds {', '.join(missing)} "
+                f"(required: {', '.join(REQUIRED[key])})"
+            )
+        tables[key] = dict(value)
+    for key in ("purchases", "reviews"):
+        if key not in tables:
+            raise ShopError(f"{path}: no '{key}' table; the map needs purchases and reviews")
+    return ColumnMap(tables, date_format, str(path))
+
+
+def read_shop_table(path: str | Path, role: str, columns: ColumnMap) -> pd.DataFrame:
+    """One of the shop's files (``role``: purchases, reviews or experiment), with the book's column names and
+    types; :class:`~retention_lib.data.DataValidationError` lists every broken rule in the file's terms."""
+    path = Path(path)
+    if role not in columns.tables:
+        raise ShopError(f"the column map {columns.source} has no '{role}' table")
+    raw = read_table(path)
+    mapping = columns.tables[role]
+    require_columns(
+        raw,
+        list(mapping.values()),
+        str(path),
+        f"the columns {columns.source} names for {role}: "
+        + ", ".join(f"{column!r} ({name})" for name, column in mapping.items()),
+        ShopError,
+    )
+    renames = {column: name for name, column in mapping.items()}
+    frame = raw[list(renames)].rename(columns=renames)
+    spec = _columns(columns.date_format)[role]
+    unique = ("customer_id",) if role == "experiment" else tuple(mapping)  # a row twice is a duplicate
+    schema = Schema(role, tuple(spec[name] for name in mapping), unique=unique)
+    first_line = None if ".parquet" in path.name else 2
+    typed, _ = validate(frame, schema, str(path), renames=renames, first_line=first_line)
+    return typed
+
+
+def load_shop(
+    purchases: str | Path,
+    reviews: str | Path,
+    columns: str | Path | ColumnMap,
+    experiment: str | Path | None = None,
+    cutoff=None,
+    holdout_weeks: float = 39,
+    min_customers: int = 100,
+) -> Observed:
+    """A shop's files as the book's :class:`~retention_lib.world.Observed`: purchases, reviews (numbered by
+    customer and date), the experiment's assignment (``not in experiment`` for everyone it does not list)
+    and the calibration cutoff and holdout end.
+
+    ``cutoff`` defaults to ``holdout_weeks`` before the last purchase; the holdout must fit in the data.
+    """
+    cmap = columns if isinstance(columns, ColumnMap) else read_column_map(columns)
+    p = read_shop_table(purchases, "purchases", cmap)
+    r = read_shop_table(reviews, "reviews", cmap)
+    first, last = p["date"].min(), p["date"].max()
+    cutoff = last - pd.Timedelta(weeks=holdout_weeks) if cutoff is None else pd.Timestamp(cutoff)
+    end = cutoff + pd.Timedelta(weeks=holdout_weeks)
+    if not first < cutoff < last or end > last + pd.Timedelta(days=1):
+        raise ShopError(
+            f"cutoff {cutoff.date()}: the purchases run from {first.date()} to {last.date()}; the cutoff "
+            f"must fall inside them with a {holdout_weeks:g}-week holdout after it (which ends {end.date()})"
+        )
+    _same_customers(r, p, reviews, cmap.tables["reviews"]["customer_id"], "reviewed", "made no purchase")
+    buyers = p.loc[p["date"] <= cutoff, "customer_id"].nunique()
+    if buyers < min_customers:
+        raise ShopError(
+            f"{purchases}: {buyers} customer(s) bought by the cutoff {cutoff.date()}; the models need at "
+            f"least {min_customers}"
+        )
+    if experiment is not None:
+        e = read_shop_table(experiment, "experiment", cmap)
+        _same_customers(
+            e, p, experiment, cmap.tables["experiment"]["customer_id"], "are in the experiment", "made no purchase"
+        )
+    else:
+        e = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "group": pd.Series(dtype="string")})
+    customers = pd.Index(p["customer_id"].unique(), name="customer_id")
+    assignment = pd.DataFrame(
+        {
+            "customer_id": customers,
+            "group": e.set_index("customer_id")["group"].reindex(customers).fillna("not in experiment").to_numpy(),
+        }
+    )
+    p = p.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    r = r.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True)
+    r.insert(0, "review_id", range(len(r)))
+    return Observed(
+        purchases=p,
+        reviews=r,
+        assignment=assignment.sort_values("customer_id").reset_index(drop=True),
+        cutoff=cutoff,
+        end=end,
+    )
+
+
+def _same_customers(table: pd.DataFrame, purchases: pd.DataFrame, path, column: str, what: str, problem: str) -> None:
+    """Every customer of ``table`` made a purchase; otherwise the error lists a few, as the file writes them."""
+    stray = ~table["customer_id"].isin(purchases["customer_id"])
+    if stray.any():
+        examples = ", ".join(repr(v) for v in table.loc[stray, "customer_id"].unique()[:3])
+        raise ShopError(
+            f"{path}: {int(stray.sum())} row(s) of customers who {what} but {problem} (column {column!r}: "
+            f"{examples}); a customer id must be written the same way in every file"
+        )
