@@ -7,6 +7,7 @@ import pytest
 from retention_lib import data, privacy, sentiment, world
 from retention_lib.privacy import KEY_ENV, PseudonymKeyError, k_anonymise, k_of, load_key, pseudonymise
 from retention_lib.privacy.evaluate import KINDS, detection_report, plant
+from retention_lib.profiles.user_profiles import BEHAVIOUR_FEATURES
 
 KEY = b"k" * 32
 
@@ -225,17 +226,7 @@ def shop_profiles():
     return p.assign(n_reviews=n.reindex(p.index, fill_value=0))
 
 
-BEHAVIOUR = [
-    "frequency_cal",
-    "recency_cal",
-    "T_cal",
-    "monetary_value_cal",
-    "weeks_since_last",
-    "spend_cal",
-    "ipt_mean_weeks",
-    "days_last_13w",
-    "n_reviews",
-]
+BEHAVIOUR = [*BEHAVIOUR_FEATURES, "n_reviews"]
 KNOWS = ["T_cal", "frequency_cal", "spend_cal"]
 
 
