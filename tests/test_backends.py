@@ -25,6 +25,31 @@ def test_every_backend_matches_fp32(tiny_checkpoint, pooling):  # noqa: F811
             assert np.abs(p - reference).mean() < 0.02, backend
 
 
+def test_the_onnx_export_is_cached_by_the_models_fingerprint(tiny_checkpoint, tmp_cache, monkeypatch):  # noqa: F811
+    """A second classifier with the same weights reuses the exported files (no export, the same numbers); other
+    weights are another fingerprint, exported anew."""
+    import torch
+
+    from retention_lib.serving import backends
+
+    texts, _ = toy_data(20, seed=2)
+    first = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
+    p = {b: score_reviews(texts, first, b, batch_size=8, threads=1) for b in ("onnx", "onnx-int8")}
+    folders = list((tmp_cache / "onnx").iterdir())
+    assert len(folders) == 1 and {f.name for f in folders[0].iterdir()} == {"model.onnx", "model.int8.onnx"}
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again although the weights are the same")
+
+    monkeypatch.setattr(torch.onnx, "export", no_export)
+    again = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
+    for b in ("onnx", "onnx-int8"):
+        np.testing.assert_array_equal(score_reviews(texts, again, b, batch_size=8, threads=1), p[b])
+    with torch.no_grad():
+        next(again.model.parameters()).add_(0.01)
+    assert backends.onnx_fingerprint(again) != backends.onnx_fingerprint(first)
+
+
 def test_bad_settings_are_clear_errors(tiny_checkpoint):  # noqa: F811
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, device="cpu")
     with pytest.raises(ValueError, match=r"backend must be one of \['naive', 'torch'"):

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import tempfile
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from retention_lib.base.assets import cache_dir
+from retention_lib.base.cache import content_key
 from retention_lib.sentiment.classifier import SentimentClassifier
 from retention_lib.sentiment.labels import check_texts
 
@@ -59,44 +61,68 @@ class _Logits:
         return Logits()
 
 
+def onnx_fingerprint(clf: SentimentClassifier) -> str:
+    """What an exported ONNX model depends on: the weights (name, shape, dtype and bytes of every tensor), the
+    versions of the exporter and of ONNX Runtime, and this module's code."""
+    import onnx
+    import onnxruntime
+    import onnxscript
+    import torch
+
+    parts = [torch.__version__, onnx.__version__, onnxscript.__version__, onnxruntime.__version__, Path(__file__)]
+    for name, tensor in sorted(clf.model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        parts += [name, str(tuple(t.shape)), str(t.dtype), t.view(torch.uint8).numpy().tobytes()]
+    return content_key(*parts)
+
+
+def _onnx_files(clf: SentimentClassifier, quantised: bool) -> Path:
+    """The ONNX model file (fp32, or int8 when ``quantised``), exported once per fingerprint into the cache and
+    reused by every later run: the export and the quantisation take seconds each."""
+    import torch
+
+    folder = cache_dir() / "onnx" / onnx_fingerprint(clf)[:24]
+    fp32, int8 = folder / "model.onnx", folder / "model.int8.onnx"
+    folder.mkdir(parents=True, exist_ok=True)
+    with _quiet_export():
+        if not fp32.exists():
+            module = _Logits(clf.model).eval()
+            x = torch.ones((2, 8), dtype=torch.long)
+            batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
+            tmp = folder / f"model.{os.getpid()}.partial.onnx"
+            torch.onnx.export(
+                module,
+                (x, torch.ones_like(x)),
+                str(tmp),
+                dynamo=True,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
+                verbose=False,
+                external_data=False,
+            )
+            tmp.replace(fp32)  # atomic: a reader never sees half a model
+        if quantised and not int8.exists():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = folder / f"model.int8.{os.getpid()}.partial.onnx"
+            quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+            tmp.replace(int8)
+    return int8 if quantised else fp32
+
+
 def _onnx_session(clf: SentimentClassifier, quantised: bool, threads: int | None):
     import onnxruntime as ort
-    import torch
 
     cache = clf.__dict__.setdefault("_onnx_cache", {})
     key = ("onnx-int8" if quantised else "onnx", threads)
     if key in cache:
         return cache[key]
-    folder = Path(cache.setdefault("dir", tempfile.mkdtemp(prefix="retention-onnx-")))
-    fp32 = folder / "model.onnx"
-    if not fp32.exists() or (quantised and not (folder / "model.int8.onnx").exists()):
-        with _quiet_export():
-            if not fp32.exists():
-                module = _Logits(clf.model).eval()
-                x = torch.ones((2, 8), dtype=torch.long)
-                batch, length = torch.export.Dim("batch"), torch.export.Dim("length")
-                torch.onnx.export(
-                    module,
-                    (x, torch.ones_like(x)),
-                    str(fp32),
-                    dynamo=True,
-                    input_names=["input_ids", "attention_mask"],
-                    output_names=["logits"],
-                    dynamic_shapes={"input_ids": {0: batch, 1: length}, "attention_mask": {0: batch, 1: length}},
-                    verbose=False,
-                )
-            if quantised:
-                from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                quantize_dynamic(
-                    str(fp32), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8, per_channel=True
-                )
-    path = folder / "model.int8.onnx" if quantised else fp32
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(_onnx_files(clf, quantised)), options, providers=["CPUExecutionProvider"])
     cache[key] = session
     return session
 
