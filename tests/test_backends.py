@@ -10,7 +10,7 @@ from retention_lib.serving.backends import BACKENDS, TOLERANCE, score_reviews
 
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_every_backend_matches_fp32(tiny_checkpoint, pooling):  # noqa: F811
+def test_every_backend_matches_fp32(tiny_checkpoint, pooling, tmp_cache):  # noqa: F811
     clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, seed=0, pooling=pooling, device="cpu")
     texts, _ = toy_data(90, seed=1)
     texts = [t + " " + "good " * (i % 5) for i, t in enumerate(texts)]  # lengths differ: bucketing reorders

@@ -18,11 +18,11 @@ LAZY = PYPROJECT["tool"]["retention-lib"]["lazy-imports"]
 #: functions allowed past MAX_FUNCTION_LINES of code (docstring not counted), each with its reason
 LONG_FUNCTIONS = {
     "__main__.py:main": "the command line's dispatch, one short branch per subcommand",
-    "retention/mlp.py:fit": "a plain PyTorch training loop, read top to bottom: checks, batches, loss, early stopping",
+    "retention/mlp.py:MLPRetention.fit": "a plain PyTorch training loop, read top to bottom: checks, batches, loss, early stopping",
     "machinery/params.py:coerce": "one branch per parameter type, each with its own error message",
     "recommend/ranker.py:candidate_features": "one column per feature of the ranker, each a line, in the table's order",
     "base/plots.py:linked_world_diagram": "a diagram drawn box by box: coordinates and labels, no logic",
-    "privacy/scrub.py:__init__": "the scrubber's recognisers registered one by one, each a few lines",
+    "privacy/scrub.py:Scrubber.__init__": "the scrubber's recognisers registered one by one, each a few lines",
 }
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
@@ -123,39 +123,38 @@ def _code_lines(fn: ast.FunctionDef) -> int:
     return n
 
 
+def _functions(tree):
+    """(qualified name, node) of every function, methods as ``Class.method``."""
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield prefix + child.name, child
+                yield from walk(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                yield from walk(child, prefix + child.name + ".")
+            else:
+                yield from walk(child, prefix)
+
+    return walk(tree, "")
+
+
 def test_no_function_is_long_without_a_reason():
     """Functions past MAX_FUNCTION_LINES lines of code are split into named phases, or listed with a reason."""
     seen, long = set(), {}
     for path, tree in _modules():
-        for fn in ast.walk(tree):
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                key = f"{path.relative_to(LIB).as_posix()}:{fn.name}"
-                n = _code_lines(fn)
-                if n > MAX_FUNCTION_LINES:
-                    seen.add(key)
-                    if key not in LONG_FUNCTIONS:
-                        long[key] = n
+        for name, fn in _functions(tree):
+            key = f"{path.relative_to(LIB).as_posix()}:{name}"
+            n = _code_lines(fn)
+            if n > MAX_FUNCTION_LINES:
+                seen.add(key)
+                if key not in LONG_FUNCTIONS:
+                    long[key] = n
     assert not long, f"split into named phases, or list in LONG_FUNCTIONS with a reason: {long}"
     assert not set(LONG_FUNCTIONS) - seen, f"no longer long, remove from LONG_FUNCTIONS: {set(LONG_FUNCTIONS) - seen}"
 
 
-@pytest.mark.parametrize(
-    "package",
-    [
-        "machinery",
-        "base",
-        "data",
-        "sentiment",
-        "retention",
-        "world",
-        "profiles",
-        "recommend",
-        "strategy",
-        "experiments",
-        "serving",
-        "privacy",
-    ],
-)
+@pytest.mark.parametrize("package", sorted(p.name for p in LIB.iterdir() if (p / "__init__.py").exists()))
 def test_every_package_says_what_it_holds(package):
     init = LIB / package / "__init__.py"
     doc = ast.get_docstring(ast.parse(init.read_text()))

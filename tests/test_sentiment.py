@@ -243,7 +243,7 @@ def test_throughput_counts_reviews_over_the_timed_span(tiny_checkpoint, monkeypa
     from retention_lib.sentiment import speed
 
     clock = iter(range(0, 1000, 2))
-    monkeypatch.setattr(speed.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(speed, "perf_counter", lambda: next(clock))
     texts, labels = toy_data(32, 0)
     for train, repeats in ((False, 1), (False, 3), (True, 2)):
         clf = SentimentClassifier.from_pretrained(tiny_checkpoint, max_length=16, device="cpu")

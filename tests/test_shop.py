@@ -71,11 +71,6 @@ def _rewrite(path, edit):
             DataValidationError,
             r"column 'Total' \[amount\].*wrong type: expected a number.*'12,50'",
         ),
-        (
-            lambda f: f.loc.__setitem__(len(f), f.iloc[0].tolist()),
-            DataValidationError,
-            r"duplicate key \(must be unique\)",
-        ),
     ],
 )
 def test_bad_purchases_are_named_in_the_files_terms(demo, edit, error, match):
@@ -98,6 +93,23 @@ def test_bad_reviews_are_named_in_the_files_terms(w, demo):
         _load(demo)
 
 
+def test_duplicates_are_refused_where_they_cannot_be_real(w, demo):
+    """Two purchases alike on one day can both be real; two identical reviews, or a repeated order id, cannot."""
+    n = len(w.observed.purchases)
+    _rewrite(demo["purchases"], lambda f: f.loc.__setitem__(len(f), f.iloc[0].tolist()))
+    assert len(_load(demo, cutoff=w.observed.cutoff).purchases) == n + 1  # kept, not dropped
+    _rewrite(demo["reviews"], lambda f: f.loc.__setitem__(len(f), f.iloc[0].tolist()))
+    with pytest.raises(DataValidationError, match=r"column 'Customer No\+Posted\+Review\+Item'.*duplicate key"):
+        _load(demo)
+    export_demo_shop(w, demo["purchases"].parent)
+    _rewrite(demo["purchases"], lambda f: f.insert(0, "Order", ["A1"] * 2 + [f"B{i}" for i in range(len(f) - 2)]))
+    cmap = yaml.safe_load(demo["columns"].read_text())
+    cmap["purchases"]["order_id"] = "Order"
+    demo["columns"].write_text(yaml.safe_dump(cmap))
+    with pytest.raises(DataValidationError, match=r"column 'Order' \[order_id\].*duplicate key.*'A1'"):
+        _load(demo)
+
+
 def test_a_file_that_is_not_utf8_says_where(demo):
     text = demo["reviews"].read_bytes()
     first = text.index(b"\n") + 1
@@ -111,6 +123,11 @@ def test_the_cutoff_and_the_number_of_customers_are_checked(demo):
         _load(demo, cutoff="2031-01-01")
     with pytest.raises(ShopError, match=r"customer\(s\) bought by the cutoff .* the models need at least 100000"):
         _load(demo, min_customers=100_000)
+    early = pd.Timestamp("1997-08-01")
+    with pytest.raises(
+        ShopError, match=r"purchase\(s\) after the holdout's end .* give holdout_weeks=4\d\.\d for this"
+    ):
+        _load(demo, cutoff=early)
 
 
 def test_an_experiment_with_strangers_is_refused(demo):

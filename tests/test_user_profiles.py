@@ -148,6 +148,10 @@ def test_last_review_reading_and_retention_by_it():
     )
     got = up.last_review_reading(reviews, proba, "2024-02-01", [1, 2, 3, 4])
     assert got.tolist() == ["positive", "neutral", "no review", "no review"]
+    shuffled = up.last_review_reading(reviews.iloc[::-1], proba.iloc[::-1], "2024-02-01", [1, 2, 3, 4])
+    assert shuffled.tolist() == got.tolist()  # the last by date, whatever the file's order
+    with pytest.raises(ValueError, match="proba has 3 rows for 4 reviews"):
+        up.last_review_reading(reviews, proba.iloc[:3], "2024-02-01", [1])
     purchases = pd.DataFrame(
         {
             "customer_id": [1, 1, 2, 3, 4, 4],

@@ -43,12 +43,13 @@ def _read_whitespace_no_header(names: tuple[str, ...]) -> Callable[[Path], pd.Da
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV, or a parquet file (the reviews); columns named 'Unnamed: ...' (a saved index) are dropped."""
+    """A parquet file (``.parquet`` anywhere in its name, any case: the reviews are ``.parquet.brotli``), else a
+    CSV, whatever its extension (``.CSV``, ``.txt``); columns named 'Unnamed: ...' (a saved index) are dropped."""
     if not path.exists():
         raise FileNotFoundError(f"data file not found: {path}")
     if path.stat().st_size == 0:
         raise DataValidationError([Violation(str(path), "*", "the file is empty", 0)])
-    if path.suffix == ".csv":
+    if ".parquet" not in path.name.lower():
         raw = _read_csv(path)
     else:
         try:

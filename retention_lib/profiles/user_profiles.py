@@ -153,12 +153,22 @@ READINGS = np.array(["negative", "neutral", "positive"])
 
 
 def last_review_reading(reviews: pd.DataFrame, proba: pd.DataFrame, cutoff, customers) -> pd.Series:
-    """Each customer's last review up to ``cutoff`` as the reader reads it (its most probable class:
-    ``negative``, ``neutral``, ``positive``), or ``no review``; indexed by ``customers``. ``reviews`` are in
-    time order within each customer, as the world and :func:`text_features` keep them."""
+    """Each customer's last review up to ``cutoff`` (by date; the file's order among reviews of one day) as a
+    three-class reader reads it: its most probable class of ``p_negative``, ``p_neutral``, ``p_positive``
+    (chapter 02's model, :func:`score_texts`), or ``no review``; indexed by ``customers``."""
+    cols = ["p_negative", "p_neutral", "p_positive"]
+    require_columns(proba, cols, "proba", f"{cols}, one row per review (a three-class reader)")
+    if len(proba) != len(reviews):
+        raise ValueError(f"proba has {len(proba)} rows for {len(reviews)} reviews: one row per review, in their order")
     keep = _before(reviews, cutoff).to_numpy()
-    top = READINGS[proba[["p_negative", "p_neutral", "p_positive"]].to_numpy().argmax(axis=1)]
-    last = pd.Series(top[keep], index=reviews["customer_id"].to_numpy()[keep]).groupby(level=0).last()
+    read = pd.DataFrame(
+        {
+            "customer_id": reviews["customer_id"].to_numpy(),
+            "date": reviews["date"].to_numpy(),
+            "reading": READINGS[proba[cols].to_numpy().argmax(axis=1)],
+        }
+    )[keep]
+    last = read.sort_values(["customer_id", "date"], kind="stable").groupby("customer_id")["reading"].last()
     return last.reindex(pd.Index(customers)).fillna(NO_REVIEW).rename("last review read as")
 
 

@@ -127,7 +127,7 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
         Xt, yt = self._tensor(X), torch.from_numpy(y).to(self.device_)
         has_val = X_val is not None
         if has_val:
-            Xv, yv = self._tensor(X_val), torch.from_numpy(np.asarray(y_val, dtype=np.float32)).to(self.device_)
+            Xv, yv = self._tensor(X_val), torch.from_numpy(self._encode(y_val, len(X_val))).to(self.device_)
         rows, best, best_state, bad = [], np.inf, None, 0
         for epoch in range(1, self.epochs + 1):
             self.net_.train()
@@ -172,6 +172,18 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
             p = torch.sigmoid(self.net_(self._tensor(X)).squeeze(1)).double().cpu().numpy()
         return np.column_stack([1 - p, p])
 
+    def _encode(self, y, n: int) -> np.ndarray:
+        """Validation labels as the training labels were encoded (the second class is 1)."""
+        y = np.asarray(y)
+        if y.shape != (n,):
+            raise ValueError(f"y_val must have shape ({n},), like X_val's rows; got {y.shape}")
+        unknown = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unknown:
+            raise ValueError(
+                f"y_val holds label(s) {unknown[:3]} not among the training classes {self.classes_.tolist()}"
+            )
+        return (y == self.classes_[1]).astype(np.float32)
+
     def predict(self, X) -> np.ndarray:
         """The second class where its probability is at least 0.5, else the first; shape (N,)."""
         check_is_fitted(self, "net_")
@@ -180,5 +192,5 @@ class MLPRetention(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False  # one logit: a binary classifier
-        tags.non_deterministic = self.device not in (None, "cpu")  # GPU kernels may differ run to run
+        tags.non_deterministic = self.device != "cpu"  # GPU kernels may differ run to run
         return tags

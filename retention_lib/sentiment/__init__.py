@@ -3,7 +3,8 @@
 - :mod:`.labels`: labels from star ratings, the text a model reads, the split, input checks;
 - :mod:`.baselines`: TF-IDF + logistic regression and the VADER lexicon;
 - :mod:`.classifier`: :class:`SentimentClassifier` (the model: loading, saving, batching, inference);
-- :mod:`.training`: its :class:`TrainConfig`, the training step and the resumable training loop;
+- :mod:`.training`: its :class:`TrainConfig` and the training step; :mod:`.fine_tuning`: the resumable
+  training loop with early stopping;
 - :mod:`.speed`: training and inference throughput under several settings.
 
 Evaluation (macro-F1, calibration, confident errors) lives in :mod:`retention_lib.base.metrics`.

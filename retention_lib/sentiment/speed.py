@@ -6,7 +6,7 @@ from different machines compare.
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 import numpy as np
 import pandas as pd
@@ -73,14 +73,14 @@ def throughput(
     for b in batches[:warmup_batches]:
         step(b)
     sync()
-    t0 = time.perf_counter()
+    t0 = perf_counter()
     n = 0
     for _ in range(repeats):
         for b in batches:
             step(b)
             n += len(b)
     sync()
-    return n / (time.perf_counter() - t0)
+    return n / (perf_counter() - t0)
 
 
 SPEED_SETTINGS = [  # name, pad to max length, bucket, bf16

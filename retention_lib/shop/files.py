@@ -2,7 +2,7 @@
 
 The column map is a small YAML file::
 
-    purchases: {customer_id: "Customer No", date: "Order Date", amount: "Total"}
+    purchases: {customer_id: "Customer No", date: "Order Date", amount: "Total"}   # order_id optional
     reviews:   {customer_id: "Customer No", date: "Posted", text: "Review"}   # rating, item optional
     experiment: {customer_id: "Customer No", group: "Arm"}                    # optional table
     date_format: "%d/%m/%Y"                                                   # optional; ISO needs none
@@ -41,6 +41,7 @@ def _columns(date_format: str | None) -> dict[str, dict[str, Column]]:
             "customer_id": customer,
             "date": date,
             "amount": Column("amount", "float", "money paid for the purchase", min=0),
+            "order_id": Column("order_id", "str", "the order (optional; unique when given)"),
         },
         "reviews": {
             "customer_id": customer,
@@ -143,7 +144,11 @@ def read_shop_table(path: str | Path, role: str, columns: ColumnMap) -> pd.DataF
     renames = {column: name for name, column in mapping.items()}
     frame = raw[list(renames)].rename(columns=renames)
     spec = _columns(columns.date_format)[role]
-    unique = ("customer_id",) if role == "experiment" else tuple(mapping)  # a row twice is a duplicate
+    # a customer is in one arm; a review is one text of one customer on one day; two purchases alike on one
+    # day can both be real (no order id): only a mapped order_id must be unique
+    unique = {"experiment": ("customer_id",), "reviews": tuple(mapping)}.get(
+        role, ("order_id",) if "order_id" in mapping else ()
+    )
     schema = Schema(role, tuple(spec[name] for name in mapping), unique=unique)
     first_line = None if ".parquet" in path.name else 2
     typed, _ = validate(frame, schema, str(path), renames=renames, first_line=first_line)
@@ -175,6 +180,13 @@ def load_shop(
         raise ShopError(
             f"cutoff {cutoff.date()}: the purchases run from {first.date()} to {last.date()}; the cutoff "
             f"must fall inside them with a {holdout_weeks:g}-week holdout after it (which ends {end.date()})"
+        )
+    later = p["date"] > end
+    if later.any():  # never dropped silently: the holdout must reach the end of the data
+        weeks = (last - cutoff) / pd.Timedelta(weeks=1)
+        raise ShopError(
+            f"{purchases}: {int(later.sum())} purchase(s) after the holdout's end {end.date()} (the last on "
+            f"{last.date()}); give holdout_weeks={weeks:.1f} for this cutoff, or a later cutoff"
         )
     _same_customers(r, p, reviews, cmap.tables["reviews"]["customer_id"], "reviewed", "made no purchase")
     buyers = p.loc[p["date"] <= cutoff, "customer_id"].nunique()
