@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -28,7 +27,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from retention_lib import world as W
 from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
-from retention_lib.retention.classifiers import outer_folds, signed_log
+from retention_lib.retention.classifiers import gradient_boosting, outer_folds, signed_log
 from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
 from retention_lib.retention.losses import ScratchLogisticRegression
 from retention_lib.world import no_offer_customers
@@ -143,15 +142,7 @@ def make_text_models(seed: int) -> dict:
                 Cs=10, cv=5, l1_ratios=(0.0,), scoring="neg_log_loss", max_iter=3000, use_legacy_attributes=False
             ),
         ),
-        "gb": HistGradientBoostingClassifier(
-            learning_rate=0.05,
-            max_iter=300,
-            max_leaf_nodes=15,
-            min_samples_leaf=100,
-            l2_regularization=1.0,
-            early_stopping=True,
-            random_state=seed,
-        ),
+        "gb": gradient_boosting(seed),
         "bce": make_pipeline(*prep(), ScratchLogisticRegression(l2=1e-3, method="newton", max_iter=50)),
     }
 
