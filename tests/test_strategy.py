@@ -6,6 +6,7 @@ import pytest
 
 from retention_lib import data, world
 from retention_lib import strategy as st
+from retention_lib.strategy import learners, real, study
 
 
 @pytest.fixture(scope="module")
@@ -13,31 +14,36 @@ def w():
     return world.simulate(30000, seed=7, pool=world.review_pool(data.load("reviews")), experiment_share=0.6)
 
 
-def test_budgets_hold_exactly():
-    scores = pd.Series([0.3, 0.9, 0.1, 0.5], index=[10, 11, 12, 13])
-    arms = st.policy(scores, 2, "discount")
-    assert (arms == "discount").sum() == 2 and list(arms[arms != "none"].index) == [11, 13]
-    gains = pd.DataFrame({"discount": [1.0, -2.0, 0.5, 3.0], "recovery": [2.0, -1.0, 0.1, 0.0]}, index=scores.index)
-    best = st.policy(gains, 3)
-    assert best.tolist() == ["recovery", "none", "discount", "discount"]  # 11 has no positive gain
-    assert (st.policy(gains, 1) != "none").sum() == 1 and st.policy(gains, 1)[13] == "discount"
-    assert (st.policy(scores, 0, "recovery") == "none").all()
+def test_one_budget_rule_a_cap_and_never_a_gain_at_or_below_zero():
+    ids = [10, 11, 12, 13]
+    gains = pd.DataFrame({"discount": [1.0, -2.0, 0.5, 3.0], "recovery": [2.0, -1.0, 0.1, 0.0]}, index=ids)
+    assert st.policy(gains, 4).tolist() == ["recovery", "none", "discount", "discount"]  # 11 gains nothing
+    assert st.policy(gains, 1).tolist() == ["none", "none", "none", "discount"]  # the cap: highest first
+    assert (st.policy(gains, 0) == "none").all()
+    assert (st.policy(gains.assign(discount=0.0, recovery=0.0), 4) == "none").all()  # zero is not a gain
+    # a rule with no predicted gain fills its budget, skipping customers it does not score
+    score = pd.Series([0.3, 0.9, np.nan, 0.5], index=ids)
+    arms = st.fill_budget(score, 2, "discount")
+    assert list(arms[arms != "none"].index) == [11, 13]
+    assert (st.fill_budget(score, 4, "recovery") != "none").sum() == 3
+    assert st.assign(gains, 4).equals(st.policy(gains, 4)) and st.assign((score, "discount"), 2).equals(arms)
 
 
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda s: st.policy(s, -1, "discount"), "budget must be a whole number of offers from 0 to 4"),
-        (lambda s: st.policy(s, 5, "discount"), "from 0 to 4, got 5"),
-        (lambda s: st.policy(s, 2.5, "discount"), "whole number"),
-        (lambda s: st.policy(s, 2, "voucher"), "offer must be one of \\['discount', 'recovery'\\], got 'voucher'"),
-        (lambda s: st.policy(s, 2), "name the offer"),
-        (lambda s: st.policy(pd.DataFrame({"coupon": s}), 2), "got 'coupon'"),
+        (lambda g: st.policy(g, -1), "budget must be a whole number of offers from 0 to 4"),
+        (lambda g: st.policy(g, 5), "from 0 to 4, got 5"),
+        (lambda g: st.policy(g, 2.5), "whole number"),
+        (lambda g: st.policy(g["discount"], 2), "for a rule that predicts no gain"),
+        (lambda g: st.policy(g.rename(columns={"recovery": "none"}), 2), "'none' is the no-offer arm"),
+        (lambda g: st.fill_budget(g["discount"], 9, "discount"), "from 0 to 4, got 9"),
     ],
 )
 def test_bad_parameters_are_clear_errors(call, match):
-    with pytest.raises(ValueError, match=match):
-        call(pd.Series([0.3, 0.9, 0.1, 0.5]))
+    gains = pd.DataFrame({"discount": [0.3, 0.9, 0.1, 0.5], "recovery": [0.0, 0.1, 0.2, 0.3]})
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(gains)
 
 
 def test_the_experiment_frame_is_the_truth_of_the_arm_received(w):
@@ -84,7 +90,7 @@ def test_ipw_difference_is_the_difference_of_values_on_the_same_customers(w):
     exp = st.experiment_frame(w.observed, costs)
     c = w.truth.customers
     rng = np.random.default_rng(0)
-    random = st.policy(pd.Series(rng.random(len(exp)), index=exp.index), len(exp) // 3, "discount")
+    random = st.fill_budget(pd.Series(rng.random(len(exp)), index=exp.index), len(exp) // 3, "discount")
     oracle = st.policy(
         pd.DataFrame({o: c.loc[exp.index, f"profit_{o}"] - c.loc[exp.index, "profit_none"] for o in world.OFFERS}),
         len(exp) // 5,
@@ -108,69 +114,19 @@ def test_the_oracle_curve_is_the_highest(w):
     assert kinds.value_counts(normalize=True)["persuadable"] == pytest.approx((effect == 1).mean())
 
 
-def test_uplift_models_find_a_strong_planted_effect():
-    rng = np.random.default_rng(3)
-    n = 6000
-    X = rng.normal(size=(n, 3))
-    t = rng.integers(0, 2, n)
-    base = 1 / (1 + np.exp(-(X[:, 1] - 0.5)))
-    lift = np.where(X[:, 0] > 0, 0.3, 0.0)  # the offer works only when x0 > 0
-    y = (rng.random(n) < np.clip(base + t * lift, 0, 1)).astype(int)
-    for key, model in st.make_uplift_models(0).items():
-        up = model.fit(X, y, t).predict(X)
-        assert up[X[:, 0] > 0].mean() > up[X[:, 0] <= 0].mean() + 0.1, key
-    with pytest.raises(ValueError, match="both treated and control"):
-        st.XLearner(st.make_uplift_models(0)["t_learner"].estimator_ctrl, None).fit(X, y, np.ones(n))
-
-
-def test_the_x_learner_is_the_x_learner_not_a_t_learner():
-    """Against its definition (Kunzel et al. 2019), rebuilt here from scikit-learn models fitted by hand:
-    imputed effects y - mu0(x) for the treated and mu1(x) - y for the controls, a regression of each, and
-    their propensity-weighted mix. A T-learner (mu1 - mu0) gives other numbers, and fails."""
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-
-    rng = np.random.default_rng(8)
-    n = 4000
-    X = rng.normal(size=(n, 3))
-    t = rng.random(n) < 0.2  # unbalanced, where the two learners differ most
-    y = (rng.random(n) < 1 / (1 + np.exp(-(X[:, 0] + t * (0.5 + X[:, 1]))))).astype(int)
-    xl = st.XLearner(LogisticRegression(C=1.0), LinearRegression()).fit(X, y, t)
-    mu0 = LogisticRegression(C=1.0).fit(X[~t], y[~t])
-    mu1 = LogisticRegression(C=1.0).fit(X[t], y[t])
-    tau1 = LinearRegression().fit(X[t], y[t] - mu0.predict_proba(X[t])[:, 1])
-    tau0 = LinearRegression().fit(X[~t], mu1.predict_proba(X[~t])[:, 1] - y[~t])
-    g = t.mean()
-    np.testing.assert_allclose(xl.predict(X), g * tau0.predict(X) + (1 - g) * tau1.predict(X), atol=1e-10)
-    t_learner = mu1.predict_proba(X)[:, 1] - mu0.predict_proba(X)[:, 1]
-    assert np.abs(xl.predict(X) - t_learner).mean() > 0.005
-
-
-def test_the_x_learner_follows_scikit_learns_estimator_contract():
-    """scikit-learn's own checks of an estimator's API (get_params, set_params, clone) on the X-learner."""
-    from sklearn.base import clone
-    from sklearn.linear_model import LinearRegression, LogisticRegression
-    from sklearn.utils.estimator_checks import check_get_params_invariance, check_set_params
-
-    xl = st.XLearner(LogisticRegression(), LinearRegression())
-    check_get_params_invariance("XLearner", xl)
-    check_set_params("XLearner", xl)
-    twin = clone(xl).set_params(outcome_model__C=0.5)
-    assert twin.outcome_model.C == 0.5 and xl.outcome_model.C == 1.0
-
-
-def test_expected_gain_counts_the_discount_paid_by_customers_who_buy_anyway():
-    costs = st.OfferCosts(discount_rate=0.2, discount_contact_cost=0.5, recovery_contact_cost=3.0)
-    # no uplift, a sure buyer worth 100: the discount only costs 20 + 0.5
-    assert st.expected_gain([0.0], [1.0], [100.0], "discount", costs)[0] == pytest.approx(-20.5)
-    assert st.expected_gain([0.1], [0.4], [50.0], "recovery", costs)[0] == pytest.approx(5.0 - 3.0)
-
-
 def test_expected_outcomes_average_the_luck_away(w):
     """The expected outcome under no offer is the mean of fresh draws from the same hidden state:
     0 for a customer gone at the cutoff, 1 - exp(-lambda * tau) for P(buy) of one alive."""
     e = world.expected_outcomes(w, draws=40, seed=0)
     c = w.truth.customers
-    assert list(e.columns) == [f"{what}_{arm}" for what in ("p_buy", "spend", "profit") for arm in world.ARMS]
+    assert list(e.columns[:9]) == [f"{what}_{arm}" for what in ("p_buy", "spend", "profit") for arm in world.ARMS]
+    for offer in world.OFFERS:  # the sources of an offer's gain add up to it
+        parts = e[[f"gain_{offer}_{part}" for part in ("won", "more", "rest")]].sum(axis=1)
+        np.testing.assert_allclose(parts, e[f"profit_{offer}"] - e["profit_none"], atol=1e-9)
+    # a customer gone at the cutoff who stays gone has nothing from extra purchases
+    assert (e.loc[~c["alive_at_cutoff"], "gain_discount_more"] == 0).all()
+    some = world.expected_outcomes(w, draws=40, seed=0, rows=[3, 1])
+    assert list(some.index) == list(c.index[[3, 1]])
     gone = ~c["alive_at_cutoff"]
     assert (e.loc[gone, "p_buy_none"] == 0).all() and (e.loc[gone, "profit_none"] == 0).all()
     alive = c["alive_at_cutoff"]
@@ -184,27 +140,96 @@ def test_expected_outcomes_average_the_luck_away(w):
 
 
 def test_cross_fitting_and_risk_scores_never_score_a_customer_with_a_model_that_saw_it(w):
-    from retention_lib import retention
     from retention_lib.profiles import text_value as tv
 
     costs = st.OfferCosts.from_config(w.config)
-    exp = st.experiment_frame(w.observed, costs)
+    exp = st.experiment_frame(w.observed, costs).iloc[:3000]
     sets, y = tv.observed_sets(w.observed, {})
     X = sets["behaviour"]
-    up = st.cross_fit_uplift(st.make_uplift_models(0)["t_learner"], X, exp, "discount", folds=2, seed=0)
-    assert up.index.equals(exp.index) and up.notna().all()
+    g = learners.cross_fit_gains(learners.ProfitEffects(seed=0), X, exp["arm"], exp["profit"], folds=2, seed=0)
+    assert g.index.equals(exp.index) and g.notna().all().all() and list(g.columns) == ["discount", "recovery"]
     # a customer's own outcome does not move its own prediction
-    flipped = exp.copy()
     i = exp.index[0]
-    flipped.loc[i, "bought"] = 1 - flipped.loc[i, "bought"]
-    again = st.cross_fit_uplift(st.make_uplift_models(0)["t_learner"], X, flipped, "discount", folds=2, seed=0)
-    assert again[i] == pytest.approx(up[i])
-    p0 = st.risk_scores(
-        st.make_uplift_models(0)["t_learner"].estimator_ctrl, X, y, tv.no_offer_customers(w.observed), 3, 0
-    )
+    flipped = exp["profit"].copy()
+    flipped[i] += 5000.0
+    again = learners.cross_fit_gains(learners.ProfitEffects(seed=0), X, exp["arm"], flipped, folds=2, seed=0)
+    assert again.loc[i].tolist() == pytest.approx(g.loc[i].tolist())
+    p0 = st.risk_scores(tv.make_text_models(0)["lr"], X, y, tv.no_offer_customers(w.observed), 3, 0)
     assert p0.between(0, 1).all() and p0.index.equals(X.index)
-    summary = retention.calibration_holdout(w.observed.purchases, w.observed.cutoff, w.observed.end)
-    value = st.customer_value(summary, w.observed.purchases, w.observed.cutoff, 39.0)
-    assert (value.dropna() > 0).all()
-    q = st.qini_area(exp["bought"], up, (exp["arm"] == "discount").astype(int))
-    assert -1 < q < 1
+
+
+def _planted(n: int, seed: int):
+    """Three arms; profit heavy-tailed (lognormal spend); the discount adds 8 where x0 > 0 and costs 4
+    elsewhere, the recovery adds 6 where x1 > 1 and costs 3 elsewhere."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x0", "x1", "x2"])
+    arm = pd.Series(rng.choice(["none", "discount", "recovery"], n))
+    effect = pd.DataFrame({"discount": np.where(X["x0"] > 0, 8.0, -4.0), "recovery": np.where(X["x1"] > 1, 6.0, -3.0)})
+    base = rng.lognormal(2.0, 1.0, n) * (X["x2"] > -1)
+    y = base + np.select([arm == "discount", arm == "recovery"], [effect["discount"], effect["recovery"]], 0.0)
+    return X, arm, pd.Series(y), effect
+
+
+def test_dr_effects_are_unbiased_on_a_planted_effect():
+    """Over five experiments, the DR learner's mean predicted effect of each offer is the planted mean
+    effect, and it finds where each offer works."""
+    means = []
+    for seed in range(5):
+        X, arm, y, effect = _planted(6000, seed)
+        g = learners.ProfitEffects(seed=seed).fit(X, arm, y).gains(X)
+        means.append(g.mean() - effect.mean())
+        assert g["discount"][X["x0"] > 0.5].mean() > g["discount"][X["x0"] < -0.5].mean() + 6
+    bias = pd.DataFrame(means)
+    assert (bias.mean().abs() < 3 * bias.std(ddof=1) / np.sqrt(5) + 0.3).all(), bias
+    X, arm, y, effect = _planted(6000, 0)
+    with pytest.raises(ValueError, match="the control arm 'none' is missing"):
+        learners.ProfitEffects().fit(X, arm.replace({"none": "discount"}), y)
+    with pytest.raises(ValueError, match="2 experiment customer\\(s\\) have no features"):
+        learners.ProfitEffects().fit(X.iloc[2:], arm, y)
+
+
+def test_the_policy_tree_and_the_checks_find_a_planted_effect():
+    X, arm, y, effect = _planted(8000, 1)
+    tree = learners.PolicyTree(max_depth=2, seed=0).fit(X, arm, y)
+    arms = st.policy(tree.gains(X), len(X))
+    assert (arms[X["x0"] > 0.5] == "discount").mean() > 0.8 and (
+        arms[(X["x0"] < -0.5) & (X["x1"] < 0)] == "none"
+    ).mean() > 0.8
+    train = X.index[: len(X) // 2]
+    fitted = learners.ProfitEffects(seed=0).fit(X.loc[train], arm[train], y[train])
+    check = learners.check_effects(fitted, X, arm, y, held_out=X.index[len(X) // 2 :], n_bootstrap=50)
+    assert check["qini"].set_index("offer").loc["discount", "p-value"] < 0.01
+    cal = check["calibration"].query("offer == 'discount'")
+    assert cal["estimated"].iloc[-1] > cal["estimated"].iloc[0]  # the top group gains more than the bottom
+
+
+def test_the_learned_policy_on_a_real_shaped_experiment_beats_the_best_single_arm_where_it_should():
+    X, arm, y, _ = _planted(9000, 2)
+    out = real.cross_fit_policy_value(X, arm, y, "none", folds=2, repeats=1, seed=0)
+    assert out.loc[0, "low"] > 0 and 0.3 < out.loc[0, "share targeted"] < 0.9
+    hill = data.load("hillstrom").sample(3000, random_state=0)
+    hX, harm, hy = real.hillstrom_experiment(hill)
+    assert len(hX) == 3000 and set(harm) == {"No E-Mail", "Mens E-Mail", "Womens E-Mail"} and hX.notna().all().all()
+    with pytest.raises(ValueError, match="spend"):
+        real.hillstrom_experiment(hill.drop(columns="spend"))
+
+
+def test_the_size_study_values_every_rule_against_thetrue_gains():
+    pool = world.review_pool(data.load("reviews"))
+    read = lambda t: pd.DataFrame({"p_negative": np.zeros(len(t)), "negative": np.zeros(len(t), bool)})  # noqa: E731
+    sw = study.study_world(3, 1500, 2000, pool, read, {}, draws=5)
+    assert len(sw.eval_ids) == 2000 and sw.pool_ids.intersection(sw.eval_ids).empty
+    out = study.size_study(
+        [sw], [300, 500], 0.2, seed=0, learners={"DR, behaviour": ("behaviour", learners.ProfitEffects)}
+    )
+    v = out[out["policy"] != "text rule (IPW on the experiment)"].pivot_table(
+        index="policy", columns="per_arm", values="value"
+    )
+    assert set(v.index) == {"random", "risk", "text rule", "DR, behaviour", "best from features", "oracle"}
+    assert (v.loc["oracle"] >= v.max() - 1e-9).all()  # nothing beats the oracle
+    sources = st.value_by_source(st.policy(study.true_gains(sw.expected), 400), sw.expected)
+    assert sources.sum() == pytest.approx(v.loc["oracle"].iloc[0])
+    sweep = study.exploration_sweep([sw], [0.1, 0.3], 0.2, seed=0)
+    assert (sweep["experiment"] < 0).all() and np.allclose(sweep["total"], sweep["experiment"] + sweep["targeting"])
+    with pytest.raises(ValueError, match="per_arm: 600 per arm needs 1800 customers; the pool has 1500"):
+        study.size_study([sw], [600], 0.2, seed=0)

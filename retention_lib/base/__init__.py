@@ -7,7 +7,8 @@ a table's columns, the metrics and intervals, and the labels and figure types a 
 - :mod:`.tables`: :func:`~.tables.require_columns`, the one check of a table's columns;
 - :mod:`.metrics`: binary and multiclass metrics, gains tables, bootstrap intervals;
 - :mod:`.names`: the labels a reader sees for the short keys the code uses;
-- :mod:`.plots`: the shared figure style and the figure types several chapters draw.
+- :mod:`.plots`: the shared figure style and the figure types several chapters draw;
+- :mod:`.verdicts`: the words of a comparison (beats, cannot be told apart from), computed from an interval.
 
 Nothing here imports another package of :mod:`retention_lib`.
 """

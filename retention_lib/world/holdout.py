@@ -55,7 +55,7 @@ def holdout_outcomes(
     return outcomes
 
 
-def expected_outcomes(world: World, draws: int = 50, seed: int = 0) -> pd.DataFrame:
+def expected_outcomes(world: World, draws: int = 50, seed: int = 0, rows=None) -> pd.DataFrame:
     """Each customer's *expected* holdout outcome under every arm, given everything hidden about them.
 
     The potential outcomes in ``truth`` are one draw of luck: whether a gone customer happened to be
@@ -63,25 +63,44 @@ def expected_outcomes(world: World, draws: int = 50, seed: int = 0) -> pd.DataFr
     the best any rule can know is the expectation, estimated here by simulating the holdout ``draws``
     more times from the same hidden state (traits and the state at the cutoff).
 
+    ``rows`` (positions in ``truth.customers``, default all) limits the work to some customers.
+
     Returns
     -------
     DataFrame
-        Indexed like ``truth.customers``: ``p_buy_<arm>``, ``spend_<arm>`` and ``profit_<arm>`` (expected)
-        for every arm.
+        Indexed like ``truth.customers`` (or its ``rows``): ``p_buy_<arm>``, ``spend_<arm>`` and
+        ``profit_<arm>`` (expected) for every arm; and for every offer, its expected gain in profit
+        split by where it comes from: ``gain_<offer>_won`` (draws in which the customer buys only with
+        the offer), ``gain_<offer>_more`` (draws in which they buy either way: extra purchases, minus the
+        discount and the contact) and ``gain_<offer>_rest`` (the others: the contact's cost, and the
+        purchases lost by customers the offer pushes away). The three add up to
+        ``profit_<offer> - profit_none``.
     """
     if draws < 1:
         raise ValueError(f"draws must be >= 1, got {draws}")
     c, cfg = world.truth.customers, world.config
+    if rows is not None:
+        c = c.iloc[np.asarray(rows)]
     args = _hidden_state(c)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 8]))
     total = {f"{what}_{arm}": np.zeros(len(c)) for what in ("p_buy", "spend", "profit") for arm in ARMS}
+    total |= {f"gain_{arm}_{part}": np.zeros(len(c)) for arm in ARMS if arm != "none" for part in _SOURCES}
     for _ in range(draws):
         out = holdout_outcomes(cfg, rng, *args)
         for arm in ARMS:
             total[f"p_buy_{arm}"] += out[arm][0] > 0
             total[f"spend_{arm}"] += out[arm][1]
             total[f"profit_{arm}"] += out[arm][2]
+        base = out["none"][0] > 0
+        for arm in ARMS:
+            if arm != "none":
+                gain, buys = out[arm][2] - out["none"][2], out[arm][0] > 0
+                for part, m in zip(_SOURCES, (~base & buys, base & buys, ~buys), strict=True):
+                    total[f"gain_{arm}_{part}"] += np.where(m, gain, 0.0)
     return pd.DataFrame({k: v / draws for k, v in total.items()}, index=c.index)
+
+
+_SOURCES = ("won", "more", "rest")
 
 
 def replay_outcomes(world: World, rows, seed: int = 0) -> dict:
