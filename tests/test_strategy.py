@@ -120,9 +120,9 @@ def test_expected_outcomes_average_the_luck_away(w):
     e = world.expected_outcomes(w, draws=40, seed=0)
     c = w.truth.customers
     assert list(e.columns[:9]) == [f"{what}_{arm}" for what in ("p_buy", "spend", "profit") for arm in world.ARMS]
-    for offer in world.OFFERS:  # the sources of an offer's gain add up to it
-        parts = e[[f"gain_{offer}_{part}" for part in ("won", "more", "rest")]].sum(axis=1)
-        np.testing.assert_allclose(parts, e[f"profit_{offer}"] - e["profit_none"], atol=1e-9)
+    # customers who buy without any offer gain nothing from being "won": only from buying more, or losing
+    sure = e["p_buy_none"] == 1
+    assert (e.loc[sure, [f"gain_{o}_won" for o in world.OFFERS]] == 0).all().all()
     # a customer gone at the cutoff who stays gone has nothing from extra purchases
     assert (e.loc[~c["alive_at_cutoff"], "gain_discount_more"] == 0).all()
     some = world.expected_outcomes(w, draws=40, seed=0, rows=[3, 1])
@@ -214,22 +214,52 @@ def test_the_learned_policy_on_a_real_shaped_experiment_beats_the_best_single_ar
         real.hillstrom_experiment(hill.drop(columns="spend"))
 
 
-def test_the_size_study_values_every_rule_against_thetrue_gains():
+def test_the_size_study_values_every_rule_against_the_oracle():
     pool = world.review_pool(data.load("reviews"))
-    read = lambda t: pd.DataFrame({"p_negative": np.zeros(len(t)), "negative": np.zeros(len(t), bool)})  # noqa: E731
+
+    def read(texts):  # a stub reader: every third review reads negative
+        neg = np.arange(len(texts)) % 3 == 0
+        return pd.DataFrame({"p_negative": np.where(neg, 0.9, 0.1), "negative": neg})
+
     sw = study.study_world(3, 1500, 2000, pool, read, {}, draws=5)
     assert len(sw.eval_ids) == 2000 and sw.pool_ids.intersection(sw.eval_ids).empty
-    out = study.size_study(
-        [sw], [300, 500], 0.2, seed=0, learners={"DR, behaviour": ("behaviour", learners.ProfitEffects)}
-    )
+    assert sw.text_score.notna().any() and not sw.oracle.equals(study.true_gains(sw.expected))  # independent draws
+    # experiments are nested, arms included, and balanced at every size
+    small, large = study._experiment(sw, 200), study._experiment(sw, 500)
+    assert large.iloc[:600].equals(small) and (small["arm"].value_counts() == 200).all()
+    dr = {"DR, behaviour": ("behaviour", learners.ProfitEffects)}
+    out = study.size_study([sw], [200, 500], 0.2, seed=0, learners=dr)
     v = out[out["policy"] != "text rule (IPW on the experiment)"].pivot_table(
         index="policy", columns="per_arm", values="value"
     )
     assert set(v.index) == {"random", "risk", "text rule", "DR, behaviour", "best from features", "oracle"}
-    assert (v.loc["oracle"] >= v.max() - 1e-9).all()  # nothing beats the oracle
-    sources = st.value_by_source(st.policy(study.true_gains(sw.expected), 400), sw.expected)
+    assert v.loc["text rule"].iloc[0] != 0.0  # the text rule sends offers
+    ipw_rows = out[out["policy"] == "text rule (IPW on the experiment)"]
+    assert (ipw_rows["low"] < ipw_rows["value"]).all() and (ipw_rows["value"] < ipw_rows["high"]).all()
+    sources = st.value_by_source(st.policy(sw.oracle, 400), sw.expected)
     assert sources.sum() == pytest.approx(v.loc["oracle"].iloc[0])
     sweep = study.exploration_sweep([sw], [0.1, 0.3], 0.2, seed=0)
     assert (sweep["experiment"] < 0).all() and np.allclose(sweep["total"], sweep["experiment"] + sweep["targeting"])
+    assert sweep.set_index("share").loc[0.3, "offers left"] == 0  # the experiment's offers spend the budget
     with pytest.raises(ValueError, match="per_arm: 600 per arm needs 1800 customers; the pool has 1500"):
         study.size_study([sw], [600], 0.2, seed=0)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        study.exploration_sweep([sw], [0.0], 0.2, seed=0)
+
+
+def test_ipw_refuses_what_it_cannot_value():
+    exp = pd.DataFrame({"arm": ["none", "discount", "none", "discount"], "profit": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(ValueError, match=r"\['discont'\] not tested in the experiment"):
+        st.ipw_value(pd.Series(["discont", "none", "none", "none"]), exp)
+    with pytest.raises(ValueError, match="control: 'No E-Mail' is not an arm of the experiment"):
+        st.ipw_value(pd.Series(["none"] * 4), exp, control="No E-Mail")
+    with pytest.raises(ValueError, match=r"1 customer\(s\) are not in the experiment"):
+        st.ipw_value(pd.Series(["none"] * 5), exp)
+    with pytest.raises(ValueError, match=r"no outcome for \['discont'\]"):
+        st.true_value(pd.Series(["discont"]), pd.DataFrame({"profit_none": [1.0], "profit_discount": [2.0]}))
+    with pytest.raises(ValueError, match="no predicted gain for any offer"):
+        st.policy(pd.DataFrame({"discount": [np.nan, 1.0]}), 1)
+    with pytest.raises(ValueError, match="folds: expected a whole number of at least 2"):
+        learners.cross_fit_gains(
+            learners.ProfitEffects(), pd.DataFrame({"x": [1.0]}), exp["arm"], exp["profit"], folds=1
+        )

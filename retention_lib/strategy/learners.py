@@ -16,6 +16,7 @@ transform does not change them, and thresholds stay in the features' own units.
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -46,6 +47,12 @@ def experiment_arrays(features: pd.DataFrame, arm, outcome, control: str) -> tup
     if not np.isfinite(outcome.to_numpy(dtype=float)).all():
         raise ValueError("outcome: expected finite numbers for every experiment customer")
     return features.loc[arm.index], arm.astype(str), outcome.astype(float)
+
+
+def _quiet_ray() -> None:
+    """econml imports Ray when it is installed, and Ray's import logs an INFO line about ipywidgets
+    inside a notebook; a reader has nothing to do about it."""
+    logging.getLogger("ray.widgets.util").setLevel(logging.WARNING)
 
 
 def _regressor(seed: int, min_leaf: int) -> HistGradientBoostingRegressor:
@@ -89,6 +96,7 @@ class ProfitEffects:
     def fit(self, features: pd.DataFrame, arm, outcome) -> ProfitEffects:
         """Learn from the experiment: ``features`` of (at least) its customers, ``arm`` and ``outcome``
         Series indexed by customer."""
+        _quiet_ray()
         from econml.dr import DRLearner
 
         X, arm, y = experiment_arrays(features, arm, outcome, self.control)
@@ -129,6 +137,7 @@ class PolicyTree:
         self.seed = seed
 
     def fit(self, features: pd.DataFrame, arm, outcome) -> PolicyTree:
+        _quiet_ray()
         from econml.policy import DRPolicyTree
 
         X, arm, y = experiment_arrays(features, arm, outcome, self.control)
@@ -169,6 +178,8 @@ def cross_fit_gains(learner, features: pd.DataFrame, arm, outcome, folds: int = 
     """Predicted gains of every experiment customer, each from a ``learner`` (:class:`ProfitEffects` or
     :class:`PolicyTree`, unfitted) fitted on the other folds, so that valuing a policy on the same
     experiment is honest. Folds are stratified by arm."""
+    if not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds: expected a whole number of at least 2, got {folds!r}")
     arm, outcome = pd.Series(arm), pd.Series(outcome)
     rng = np.random.default_rng(seed)
     fold = pd.Series(0, index=arm.index)
@@ -204,8 +215,9 @@ def check_effects(
 ) -> dict:
     """Check fitted effects on held-out experiment customers, as a practitioner would, with econml's
     ``DRTester``: calibration (the DR estimate of the effect in groups of customers by predicted effect,
-    against the mean prediction; Dwivedi et al. 2020) and the Qini coefficient with a bootstrap standard
-    error (0 = no better than random ranking).
+    against the mean prediction; Dwivedi et al. 2020) and the Qini coefficient with its standard error
+    (econml 0.17 computes it from the influence function; ``n_bootstrap`` sets only its uniform bands)
+    and p-value ``P(|Z| > |q / se|)`` one-sided (0 = no better than random ranking).
 
     ``arm`` and ``outcome`` cover the whole experiment (indexed by customer); ``effects`` must have been
     fitted on the customers not in ``held_out``, on whom the checks are made.
@@ -217,6 +229,7 @@ def check_effects(
         ``qini`` (DataFrame: offer, Qini coefficient, standard error, p-value) and ``tester`` (econml's
         fitted tester, for its plots).
     """
+    _quiet_ray()
     from econml.validate import DRTester
 
     X, arm, y = experiment_arrays(features, arm, outcome, effects.control)
@@ -225,6 +238,9 @@ def check_effects(
     if (codes < 0).any():
         raise ValueError(f"arm: arms other than the fitted ones: {sorted(set(arm) - set(names))}")
     held_out = pd.Index(held_out)
+    outside = held_out.difference(arm.index)
+    if len(outside):
+        raise ValueError(f"held_out: {len(outside)} customer(s) are not in the experiment, e.g. {list(outside[:3])}")
     train = arm.index.difference(held_out)
     Xt, Xv = (
         effects.imputer_.transform(X.loc[ids, effects.columns_].to_numpy(dtype=float)) for ids in (train, held_out)

@@ -106,6 +106,11 @@ def policy(gains: pd.DataFrame, budget: int, control: str = "none") -> pd.Series
     _check_budget(budget, len(gains))
     if control in gains.columns:
         raise ValueError(f"gains: {control!r} is the no-offer arm; expected one column per offer")
+    empty = gains.index[gains.isna().all(axis=1).to_numpy()]
+    if len(empty):
+        raise ValueError(
+            f"gains: {len(empty)} customer(s) have no predicted gain for any offer, e.g. {list(empty[:3])}"
+        )
     arms = pd.Series(control, index=gains.index, dtype=object)
     best = gains.max(axis=1)
     choice = gains.idxmax(axis=1)
@@ -144,6 +149,12 @@ def true_value(arms: pd.Series, truth_customers: pd.DataFrame) -> float:
     """Mean incremental profit per customer of a policy, from the potential outcomes (the truth) or
     their expectations (:func:`~retention_lib.world.expected_outcomes`): ``profit_<arm>`` columns."""
     c = truth_customers.reindex(arms.index)
+    unknown = sorted(a for a in pd.unique(arms) if f"profit_{a}" not in c.columns)
+    if unknown:
+        raise ValueError(
+            f"arms: no outcome for {unknown}; expected arms among "
+            f"{sorted(k.removeprefix('profit_') for k in c.columns if k.startswith('profit_'))}"
+        )
     got = np.zeros(len(arms))
     for arm in pd.unique(arms):
         m = (arms == arm).to_numpy()
@@ -154,7 +165,17 @@ def true_value(arms: pd.Series, truth_customers: pd.DataFrame) -> float:
 def _ipw_terms(arms: pd.Series, experiment: pd.DataFrame, control: str = "none") -> np.ndarray:
     e = experiment.reindex(arms.index)
     if e["arm"].isna().any():
-        raise ValueError("arms: every customer must be in the experiment")
+        missing = arms.index[e["arm"].isna().to_numpy()]
+        raise ValueError(f"arms: {len(missing)} customer(s) are not in the experiment, e.g. {list(missing[:3])}")
+    tested = set(experiment["arm"])
+    if control not in tested:
+        raise ValueError(f"control: {control!r} is not an arm of the experiment; its arms are {sorted(tested)}")
+    unknown = sorted(set(arms) - tested)
+    if unknown:
+        raise ValueError(
+            f"arms: {unknown} not tested in the experiment (its arms are {sorted(tested)}); "
+            "a policy can only be valued on arms the experiment randomised"
+        )
     propensity = e["arm"].map(e["arm"].value_counts(normalize=True))
     match = (e["arm"] == arms).to_numpy(dtype=float)
     base = (e["arm"] == control).to_numpy(dtype=float)

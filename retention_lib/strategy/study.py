@@ -46,8 +46,10 @@ LEARNERS = {
 @dataclass
 class StudyWorld:
     """A world for the study, with what the rules need: features of every customer, the experiment
-    pool's ids (in order), the population's ids, its expected outcomes and risk of leaving, and every
-    customer's text score (:func:`text_rule_score`)."""
+    pool's ids (in order) and the arm each is randomised to, the population's ids, its expected outcomes
+    (what every rule is valued on) and risk of leaving, every customer's text score
+    (:func:`text_rule_score`), the oracle's gains (expected gains from *independent* draws, so that the
+    oracle is not valued on the noise it chose by) and the ceiling's (:func:`feature_ceiling`)."""
 
     world: object
     features: dict
@@ -56,6 +58,9 @@ class StudyWorld:
     expected: pd.DataFrame
     risk: pd.Series
     text_score: pd.Series
+    oracle: pd.DataFrame
+    ceiling: pd.DataFrame
+    pool_arms: pd.Series
 
 
 def text_rule_score(observed, reading: pd.DataFrame, customers) -> pd.Series:
@@ -71,7 +76,10 @@ def text_rule_score(observed, reading: pd.DataFrame, customers) -> pd.Series:
 def study_world(seed: int, n_pool: int, n_eval: int, pool, read, settings: dict, draws: int) -> StudyWorld:
     """Simulate a world of ``n_pool + n_eval`` customers with ``settings`` (chapter 05's) and ``seed``;
     read its reviews with ``read`` (texts -> reading); fit the risk model on the pool's customers who got
-    no offer in the world's own experiment; expected outcomes of the population from ``draws`` draws."""
+    no offer in the world's own experiment; expected outcomes of the population from ``draws`` draws
+    (twice, independently: one set values the rules, the other is the oracle's knowledge); randomise the
+    pool to the three arms once, in consecutive triples, so that every experiment is balanced and a
+    larger one contains a smaller one, arms included."""
     w = world_mod.simulate(n_pool + n_eval, seed=seed, pool=pool, **settings)
     reading = read(w.observed.reviews["text"])
     ids = w.truth.customers.index
@@ -81,8 +89,17 @@ def study_world(seed: int, n_pool: int, n_eval: int, pool, read, settings: dict,
     X = sets["behaviour + lm"]
     risk_model = gradient_boosting(seed).fit(X.loc[no_offer].to_numpy(dtype=float), bought.loc[no_offer].to_numpy())
     risk = pd.Series(1 - risk_model.predict_proba(X.loc[eval_ids].to_numpy(dtype=float))[:, 1], index=eval_ids)
-    expected = world_mod.expected_outcomes(w, draws=draws, seed=seed, rows=np.arange(n_pool, n_pool + n_eval))
-    return StudyWorld(w, sets, pool_ids, eval_ids, expected, risk, text_rule_score(w.observed, reading, ids))
+    rows = np.arange(n_pool, n_pool + n_eval)
+    expected = world_mod.expected_outcomes(w, draws=draws, seed=seed, rows=rows)
+    oracle = true_gains(world_mod.expected_outcomes(w, draws=draws, seed=seed + 10_000, rows=rows))
+    rng = np.random.default_rng([seed, 3])
+    triples = -(-n_pool // 3)
+    pool_arms = pd.Series(
+        np.concatenate([rng.permutation(world_mod.ARMS) for _ in range(triples)])[:n_pool], index=pool_ids
+    )
+    ceiling = feature_ceiling(w, X, pool_ids[: min(n_pool, 2 * n_eval)], eval_ids, draws, seed)
+    score = text_rule_score(w.observed, reading, ids)
+    return StudyWorld(w, sets, pool_ids, eval_ids, expected, risk, score, oracle, ceiling, pool_arms)
 
 
 def rule_set(learned: dict, risk: pd.Series, text_score: pd.Series, oracle: pd.DataFrame | None, seed: int) -> dict:
@@ -105,18 +122,17 @@ def rule_set(learned: dict, risk: pd.Series, text_score: pd.Series, oracle: pd.D
     return rules
 
 
-def _experiment(sw: StudyWorld, per_arm: int, seed: int) -> pd.DataFrame:
-    """The first ``3 * per_arm`` customers of the pool, randomised to the three arms in equal numbers,
-    with the profit of the arm each received (the world's potential outcomes)."""
+def _experiment(sw: StudyWorld, per_arm: int) -> pd.DataFrame:
+    """The first ``3 * per_arm`` customers of the pool with the arms they were randomised to (equal
+    numbers), and the profit of the arm each received (the world's potential outcomes)."""
     if 3 * per_arm > len(sw.pool_ids):
         raise ValueError(f"per_arm: {per_arm} per arm needs {3 * per_arm} customers; the pool has {len(sw.pool_ids)}")
-    ids = sw.pool_ids[: 3 * per_arm]
-    arms = np.repeat(np.array(world_mod.ARMS), per_arm)[np.random.default_rng(seed).permutation(3 * per_arm)]
-    c = sw.world.truth.customers.loc[ids]
+    arms = sw.pool_arms.iloc[: 3 * per_arm]
+    c = sw.world.truth.customers.loc[arms.index]
     profit = np.choose(
         pd.Categorical(arms, categories=world_mod.ARMS).codes, [c[f"profit_{a}"] for a in world_mod.ARMS]
     )
-    return pd.DataFrame({"arm": arms, "profit": profit}, index=ids)
+    return pd.DataFrame({"arm": arms.to_numpy(), "profit": profit}, index=arms.index)
 
 
 def true_gains(expected: pd.DataFrame) -> pd.DataFrame:
@@ -138,18 +154,15 @@ def size_study(worlds: list, sizes, budget_share: float, seed: int, learners: di
     for sw in worlds:
         seed_w = sw.world.config.seed
         budget = int(round(budget_share * len(sw.eval_ids)))
-        ceiling = feature_ceiling(sw, seed)
         for per_arm in sizes:
-            exp = _experiment(sw, per_arm, seed + per_arm)
+            exp = _experiment(sw, per_arm)
             learned = {
                 name: cls(seed=seed)
                 .fit(sw.features[fs], exp["arm"], exp["profit"])
                 .gains(sw.features[fs].loc[sw.eval_ids])
                 for name, (fs, cls) in learners.items()
             }
-            rules = rule_set(
-                {**learned, "best from features": ceiling}, sw.risk, sw.text_score, true_gains(sw.expected), seed
-            )
+            rules = rule_set({**learned, "best from features": sw.ceiling}, sw.risk, sw.text_score, sw.oracle, seed)
             for name, rule in rules.items():
                 value = true_value(assign(rule, budget), sw.expected)
                 rows.append({"world": seed_w, "per_arm": per_arm, "policy": name, "value": value})
@@ -160,20 +173,19 @@ def size_study(worlds: list, sizes, budget_share: float, seed: int, learners: di
     return pd.DataFrame(rows)
 
 
-def feature_ceiling(sw: StudyWorld, seed: int, folds: int = 2) -> pd.DataFrame:
-    """The best gains any learner could predict from the shop's features: gradient boosting fitted on
-    the population's *expected* true gains (known only here), cross-fitted over ``folds``. What an
-    experiment of unlimited size would teach; the gap to the oracle is what the features cannot show."""
-    X = sw.features["behaviour + lm"].loc[sw.eval_ids].to_numpy(dtype=float)
-    truth = true_gains(sw.expected)
-    fold = np.random.default_rng(seed).permutation(len(X)) % folds
-    out = pd.DataFrame(index=sw.eval_ids, columns=truth.columns, dtype=float)
-    for f in range(folds):
-        for o in truth.columns:
-            m = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=seed)
-            m.fit(X[fold != f], truth[o].to_numpy()[fold != f])
-            out.loc[out.index[fold == f], o] = m.predict(X[fold == f])
-    return out
+def feature_ceiling(w, features: pd.DataFrame, train_ids, eval_ids, draws: int, seed: int) -> pd.DataFrame:
+    """Gains predicted from the shop's features by a learner that sees the *true* expected gains of
+    ``train_ids`` (other customers of the same world; known only here): what an experiment of unlimited
+    size could teach a learner of this kind. An estimate, not a bound: another learner might find more."""
+    c = w.truth.customers
+    rows = c.index.get_indexer(pd.Index(train_ids))
+    truth = true_gains(world_mod.expected_outcomes(w, draws=draws, seed=seed + 20_000, rows=rows))
+    X = features.loc[train_ids].to_numpy(dtype=float)
+    out = {}
+    for o in truth.columns:
+        m = HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, min_samples_leaf=50, random_state=seed)
+        out[o] = m.fit(X, truth[o].to_numpy()).predict(features.loc[eval_ids].to_numpy(dtype=float))
+    return pd.DataFrame(out, index=pd.Index(eval_ids))
 
 
 def _text_rule_on_experiment(sw: StudyWorld, exp: pd.DataFrame, budget_share: float) -> dict:
@@ -183,38 +195,39 @@ def _text_rule_on_experiment(sw: StudyWorld, exp: pd.DataFrame, budget_share: fl
 
 
 def exploration_sweep(worlds: list, shares, budget_share: float, seed: int) -> pd.DataFrame:
-    """What exploring costs: in each world's population (its ``eval_ids``, a fixed set of customers), a
-    share of the customers is randomised to the three arms (their expected gains, negative for most,
-    are counted), a DR learner on profit is fitted on them, and the rest are targeted under the budget.
-    Against it, targeting the whole population by risk at once.
+    """What exploring costs, at the same budget: in each world's population (its ``eval_ids``, a fixed set
+    of customers), a share of the customers is randomised to the three arms (their expected gains, negative
+    for most, are counted, and the experiment's offers count against the budget), a DR learner on profit
+    is fitted on them, and the rest are targeted with what is left of the budget. Against it, targeting
+    the whole population by risk at once with the whole budget.
 
     Returns one row per world and share: ``world``, ``share``, ``experiment`` (the experiment's own
-    incremental profit, per customer of the population), ``targeting`` (the rest's, same unit),
-    ``total`` and ``risk now``.
+    incremental profit, per customer of the population), ``targeting`` (the rest's, same unit), ``total``,
+    ``risk now`` and ``offers left`` (the targeting budget after the experiment's offers).
     """
+    bad = [s for s in shares if not 0 < s < 1]
+    if bad:
+        raise ValueError(f"shares: expected shares of the population between 0 and 1 (exclusive), got {bad}")
     rows = []
     for sw in worlds:
-        ids, exp_out = sw.eval_ids, sw.expected
-        gains = true_gains(exp_out)
-        n = len(ids)
-        risk_now = true_value(fill_budget(sw.risk, int(round(budget_share * n)), "discount"), exp_out)
+        ids, n = sw.eval_ids, len(sw.eval_ids)
+        budget = int(round(budget_share * n))
+        risk_now = true_value(fill_budget(sw.risk, budget, "discount"), sw.expected)
+        gains = true_gains(sw.expected)
+        fs = sw.features["behaviour + lm"]
         for share in shares:
             rng = np.random.default_rng([seed, int(share * 1e6), sw.world.config.seed])
+            k = 3 * max(1, int(share * n / 3))
             order = rng.permutation(n)
-            k = 3 * int(share * n / 3)
             in_exp, rest = ids[order[:k]], ids[order[k:]]
             arms = pd.Series(np.repeat(np.array(world_mod.ARMS), k // 3), index=in_exp)
             c = sw.world.truth.customers.loc[in_exp]
-            profit = pd.Series(
-                np.choose(
-                    pd.Categorical(arms, categories=world_mod.ARMS).codes, [c[f"profit_{a}"] for a in world_mod.ARMS]
-                ),
-                index=in_exp,
-            )
+            codes = pd.Categorical(arms, categories=world_mod.ARMS).codes
+            profit = pd.Series(np.choose(codes, [c[f"profit_{a}"] for a in world_mod.ARMS]), index=in_exp)
             explore = sum(float(gains.loc[arms.index[arms == o], o].sum()) for o in world_mod.OFFERS) / n
-            fs = sw.features["behaviour + lm"]
+            left = max(0, budget - int((arms != "none").sum()))
             learned = ProfitEffects(seed=seed).fit(fs, arms, profit).gains(fs.loc[rest])
-            target = true_value(assign(learned, int(round(budget_share * len(rest)))), exp_out) * len(rest) / n
+            target = true_value(assign(learned, left), sw.expected) * len(rest) / n
             rows.append(
                 {
                     "world": sw.world.config.seed,
@@ -223,6 +236,7 @@ def exploration_sweep(worlds: list, shares, budget_share: float, seed: int) -> p
                     "targeting": target,
                     "total": explore + target,
                     "risk now": risk_now,
+                    "offers left": left,
                 }
             )
     return pd.DataFrame(rows)
