@@ -226,8 +226,10 @@ def check_effects(
     -------
     dict
         ``calibration`` (DataFrame: offer, group, predicted, estimated, its standard error),
-        ``qini`` (DataFrame: offer, Qini coefficient, standard error, p-value) and ``tester`` (econml's
-        fitted tester, for its plots).
+        ``qini`` (DataFrame: offer, Qini coefficient, standard error, p-value), ``qini_curves`` (offer,
+        share targeted (%), gain over random, and ``band``: the half-width of a 95 % uniform band whose
+        critical value comes from ``n_bootstrap`` multiplier-bootstrap draws) and ``tester`` (econml's
+        fitted tester).
     """
     _quiet_ray()
     from econml.validate import DRTester
@@ -266,8 +268,23 @@ def check_effects(
     ]
     q = qini.summary().rename(columns={"est": "Qini coefficient", "se": "standard error", "pval": "p-value"})
     q["treatment"] = q["treatment"].map(lambda t: names[int(t)])
+    curves = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "offer": names[int(k)],
+                    "share targeted (%)": df["Percentage treated"].to_numpy(),
+                    "gain over random": df["value"].to_numpy(),
+                    "band": (df["uniform_critical_value"] * df["err"]).to_numpy(),
+                }
+            )
+            for k, df in qini.curves.items()
+        ],
+        ignore_index=True,
+    )
     return {
         "calibration": pd.concat(cal_rows, ignore_index=True),
         "qini": q.rename(columns={"treatment": "offer"}),
+        "qini_curves": curves,
         "tester": tester,
     }
