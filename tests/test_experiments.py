@@ -343,3 +343,25 @@ def test_pre_period_spend_and_true_effects(small_world):
     t = ex.true_effects(expected, "discount")
     assert t["diff"] == pytest.approx(expected["p_buy_discount"].mean() - expected["p_buy_none"].mean())
     assert t["spend_lift"] == pytest.approx(expected["spend_discount"].mean() / expected["spend_none"].mean() - 1)
+
+
+def test_the_breakeven_lift_is_where_the_offer_stops_losing_money():
+    p0, v, d, c = 0.27, 120.0, 0.2, 0.5
+    lift = ex.breakeven_lift(p0, v, d, c)
+
+    def profit_change(dp):  # with the offer: (p0 + dp) buy at (1 - d) v, everyone costs c; without: p0 buy at v
+        return (p0 + dp) * (1 - d) * v - c - p0 * v
+
+    assert profit_change(lift) == pytest.approx(0.0, abs=1e-12)
+    assert profit_change(lift - 0.01) < 0 < profit_change(lift + 0.01)
+    assert ex.breakeven_lift(p0, v, 0.0, 3.0) == pytest.approx(3.0 / v)
+    with pytest.raises(ex.ExperimentError, match="discount_rate must be at least 0 and below 1, got 1.0"):
+        ex.breakeven_lift(p0, v, 1.0, c)
+    with pytest.raises(ex.ExperimentError, match="spend_per_buyer must be > 0"):
+        ex.breakeven_lift(p0, 0.0, d, c)
+
+
+def test_power_of_means_is_the_inverse_of_the_sample_size():
+    n = ex.sample_size_means(60.0, 0.5, 0.05, 0.8)
+    assert ex.power_means(60.0, 0.5, n, 0.05) == pytest.approx(0.8, abs=0.002)
+    assert ex.power_means(60.0, 0.5, n // 4, 0.05) < 0.35

@@ -15,10 +15,12 @@ Conventions: ``t`` is the treated arm, ``c`` the control; effects are treated mi
 from .analysis import analyse, compare_proportions, cuped, lose_records, relative_lift, srm_check, srm_report, welch
 from .design import (
     ExperimentError,
+    breakeven_lift,
     design,
     formatted,
     mde_means,
     mde_proportions,
+    power_means,
     power_proportions,
     sample_size_means,
     sample_size_proportions,
@@ -48,6 +50,8 @@ __all__ = [
     "mde_proportions",
     "sample_size_means",
     "mde_means",
+    "power_means",
+    "breakeven_lift",
     "compare_proportions",
     "relative_lift",
     "welch",

@@ -72,6 +72,44 @@ def sample_size_means(sd: float, effect: float, alpha: float = 0.05, power: floa
     return int(math.ceil(n))
 
 
+def power_means(sd: float, effect: float, n_per_arm: int, alpha: float = 0.05) -> float:
+    """Power of a two-sample t-test with ``n_per_arm`` per arm to find a difference ``effect`` in a mean
+    whose standard deviation is ``sd`` (statsmodels' ``TTestIndPower``)."""
+    _check_n("n_per_arm", n_per_arm)
+    if not sd > 0:
+        raise ExperimentError(f"sd must be > 0, got {sd!r}")
+    return float(TTestIndPower().power(effect_size=abs(effect) / sd, nobs1=n_per_arm, alpha=alpha, ratio=1.0))
+
+
+def breakeven_lift(p_control: float, spend_per_buyer: float, discount_rate: float, contact_cost: float) -> float:
+    """The smallest rise in the share of customers who buy (absolute) at which an offer pays for itself.
+
+    With the offer, a share ``p_control + lift`` buys and pays ``1 - discount_rate`` of the
+    ``spend_per_buyer`` (list price), and every customer costs ``contact_cost``; without it, a share
+    ``p_control`` pays the full price. The profit per customer changes by
+    ``lift (1 - d) V - d p0 V - c``, zero at::
+
+        lift* = (d p0 V + c) / ((1 - d) V)
+
+    It assumes the offer changes *whether* a customer buys, not how much a buyer spends (chapter 8 shows
+    the discount also makes buyers buy more often; that is extra, on top of this).
+
+    >>> round(breakeven_lift(0.3, 100.0, 0.2, 0.5), 4)  # (0.2 * 0.3 * 100 + 0.5) / 80
+    0.0813
+    >>> breakeven_lift(0.3, 100.0, 0.0, 3.0)  # a contact with no discount: its cost over what a buyer spends
+    0.03
+    """
+    _check_prob("p_control", p_control)
+    if not (0 <= discount_rate < 1):
+        raise ExperimentError(f"discount_rate must be at least 0 and below 1, got {discount_rate!r}")
+    if not spend_per_buyer > 0 or contact_cost < 0:
+        raise ExperimentError(
+            f"spend_per_buyer must be > 0 and contact_cost >= 0, got {spend_per_buyer!r} and {contact_cost!r}"
+        )
+    v, d = spend_per_buyer, discount_rate
+    return float((d * p_control * v + contact_cost) / ((1 - d) * v))
+
+
 def mde_means(sd: float, n_per_arm: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """Minimum detectable difference in a mean with standard deviation ``sd`` and ``n_per_arm`` per arm."""
     _check_n("n_per_arm", n_per_arm)
