@@ -66,7 +66,35 @@ def _final(seed: int, n: int) -> HistGradientBoostingRegressor:
     )
 
 
-class ProfitEffects:
+class _ExperimentLearner:
+    """What both learners share: checking the experiment, imputing missing features by the training
+    customers' mean, and fitting an econml model (each subclass's ``_model``) on arm and outcome."""
+
+    control: str
+    seed: int
+
+    def fit(self, features: pd.DataFrame, arm, outcome):
+        """Learn from the experiment: ``features`` of (at least) its customers, ``arm`` and ``outcome``
+        Series indexed by customer."""
+        X, arm, y = experiment_arrays(features, arm, outcome, self.control)
+        self.columns_ = list(features.columns)
+        self.offers_ = sorted(set(arm) - {self.control})
+        self.imputer_ = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X.to_numpy(dtype=float))
+        _quiet_ray()
+        self.model_ = self._model(len(arm))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            self.model_.fit(y.to_numpy(), arm.to_numpy(), X=self._matrix(X))
+        return self
+
+    def _model(self, n: int):
+        raise NotImplementedError
+
+    def _matrix(self, features: pd.DataFrame) -> np.ndarray:
+        return self.imputer_.transform(features[self.columns_].to_numpy(dtype=float))
+
+
+class ProfitEffects(_ExperimentLearner):
     """Each arm's effect on an outcome (profit) against the control arm, by econml's ``DRLearner``.
 
     Parameters
@@ -93,38 +121,27 @@ class ProfitEffects:
         self.control = control
         self.seed = seed
 
-    def fit(self, features: pd.DataFrame, arm, outcome) -> ProfitEffects:
-        """Learn from the experiment: ``features`` of (at least) its customers, ``arm`` and ``outcome``
-        Series indexed by customer."""
-        _quiet_ray()
+    def _model(self, n: int):
         from econml.dr import DRLearner
 
-        X, arm, y = experiment_arrays(features, arm, outcome, self.control)
-        self.columns_ = list(features.columns)
-        self.offers_ = sorted(set(arm) - {self.control})
-        self.imputer_ = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X.to_numpy(dtype=float))
-        self.model_ = DRLearner(
+        return DRLearner(
             model_propensity=DummyClassifier(strategy="prior"),
             model_regression=_regressor(self.seed, 50),
-            model_final=_final(self.seed, len(arm)),
+            model_final=_final(self.seed, n),
             categories=[self.control, *self.offers_],
             cv=2,
             random_state=self.seed,
         )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            self.model_.fit(y.to_numpy(), arm.to_numpy(), X=self.imputer_.transform(X.to_numpy(dtype=float)))
-        return self
 
     def gains(self, features: pd.DataFrame) -> pd.DataFrame:
         """Predicted effect of each offer (against control) for every row of ``features``: one column per offer."""
-        X = self.imputer_.transform(features[self.columns_].to_numpy(dtype=float))
+        X = self._matrix(features)
         return pd.DataFrame(
             {o: self.model_.effect(X, T0=self.control, T1=o) for o in self.offers_}, index=features.index
         )
 
 
-class PolicyTree:
+class PolicyTree(_ExperimentLearner):
     """A shallow policy tree (econml's ``DRPolicyTree``): which arm, by a few readable thresholds.
 
     Fitted on the same doubly robust scores as :class:`ProfitEffects`; each leaf's estimated effect of
@@ -136,31 +153,22 @@ class PolicyTree:
         self.max_depth = max_depth
         self.seed = seed
 
-    def fit(self, features: pd.DataFrame, arm, outcome) -> PolicyTree:
-        _quiet_ray()
+    def _model(self, n: int):
         from econml.policy import DRPolicyTree
 
-        X, arm, y = experiment_arrays(features, arm, outcome, self.control)
-        self.columns_ = list(features.columns)
-        self.offers_ = sorted(set(arm) - {self.control})
-        self.imputer_ = SimpleImputer(strategy="mean", keep_empty_features=True).fit(X.to_numpy(dtype=float))
-        self.model_ = DRPolicyTree(
+        return DRPolicyTree(
             model_regression=_regressor(self.seed, 50),
             model_propensity=DummyClassifier(strategy="prior"),
             categories=[self.control, *self.offers_],
             max_depth=self.max_depth,
-            min_samples_leaf=max(20, len(arm) // 20),
+            min_samples_leaf=max(20, n // 20),
             honest=True,
             random_state=self.seed,
         )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            self.model_.fit(y.to_numpy(), arm.to_numpy(), X=self.imputer_.transform(X.to_numpy(dtype=float)))
-        return self
 
     def gains(self, features: pd.DataFrame) -> pd.DataFrame:
         """Each leaf's estimated effect of each offer, for every row of ``features``."""
-        X = self.imputer_.transform(features[self.columns_].to_numpy(dtype=float))
+        X = self._matrix(features)
         values = np.asarray(self.model_.predict_value(X)).reshape(len(X), -1)
         return pd.DataFrame(values, columns=self.offers_, index=features.index)
 
@@ -244,9 +252,7 @@ def check_effects(
     if len(outside):
         raise ValueError(f"held_out: {len(outside)} customer(s) are not in the experiment, e.g. {list(outside[:3])}")
     train = arm.index.difference(held_out)
-    Xt, Xv = (
-        effects.imputer_.transform(X.loc[ids, effects.columns_].to_numpy(dtype=float)) for ids in (train, held_out)
-    )
+    Xt, Xv = (effects._matrix(X.loc[ids]) for ids in (train, held_out))
     tester = DRTester(
         model_regression=_regressor(effects.seed, 50),
         model_propensity=DummyClassifier(strategy="prior"),
