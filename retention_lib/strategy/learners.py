@@ -26,7 +26,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 
-__all__ = ["ProfitEffects", "PolicyTree", "cross_fit_gains", "check_effects", "experiment_arrays"]
+__all__ = ["ProfitEffects", "PolicyTree", "cross_fit_gains", "check_effects", "experiment_arrays", "stratified_folds"]
 
 
 def experiment_arrays(features: pd.DataFrame, arm, outcome, control: str) -> tuple:
@@ -182,6 +182,15 @@ class PolicyTree(_ExperimentLearner):
         )
 
 
+def stratified_folds(arm: pd.Series, folds: int, rng: np.random.Generator) -> pd.Series:
+    """A fold number (0 .. folds - 1) per customer, dealt in turn within each arm and shuffled, so that
+    every fold holds each arm in the same proportion."""
+    fold = pd.Series(0, index=arm.index)
+    for _, ids in arm.groupby(arm).groups.items():
+        fold[ids] = rng.permutation(np.arange(len(ids)) % folds)
+    return fold
+
+
 def cross_fit_gains(learner, features: pd.DataFrame, arm, outcome, folds: int = 2, seed: int = 0) -> pd.DataFrame:
     """Predicted gains of every experiment customer, each from a ``learner`` (:class:`ProfitEffects` or
     :class:`PolicyTree`, unfitted) fitted on the other folds, so that valuing a policy on the same
@@ -190,9 +199,7 @@ def cross_fit_gains(learner, features: pd.DataFrame, arm, outcome, folds: int = 
         raise ValueError(f"folds: expected a whole number of at least 2, got {folds!r}")
     arm, outcome = pd.Series(arm), pd.Series(outcome)
     rng = np.random.default_rng(seed)
-    fold = pd.Series(0, index=arm.index)
-    for _, ids in arm.groupby(arm).groups.items():
-        fold[ids] = rng.permutation(np.arange(len(ids)) % folds)
+    fold = stratified_folds(arm, folds, rng)
     parts = []
     for f in range(folds):
         train, test = fold.index[fold != f], fold.index[fold == f]

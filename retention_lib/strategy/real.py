@@ -14,7 +14,7 @@ import pandas as pd
 
 from retention_lib.base.tables import require_columns
 
-from .learners import ProfitEffects
+from .learners import ProfitEffects, stratified_folds
 from .policies import ipw_difference, ipw_value, policy
 
 __all__ = ["HILLSTROM_CONTROL", "hillstrom_experiment", "cross_fit_policy_value"]
@@ -55,9 +55,7 @@ def cross_fit_policy_value(
     rows = []
     for r in range(repeats):
         rng = np.random.default_rng([seed, r])
-        fold = pd.Series(0, index=arm.index)
-        for _, ids in arm.groupby(arm).groups.items():
-            fold[ids] = rng.permutation(np.arange(len(ids)) % folds)
+        fold = stratified_folds(arm, folds, rng)
         learned = pd.Series(control, index=arm.index, dtype=object)
         single = learned.copy()
         for f in range(folds):

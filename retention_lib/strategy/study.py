@@ -128,11 +128,14 @@ def _experiment(sw: StudyWorld, per_arm: int) -> pd.DataFrame:
     if 3 * per_arm > len(sw.pool_ids):
         raise ValueError(f"per_arm: {per_arm} per arm needs {3 * per_arm} customers; the pool has {len(sw.pool_ids)}")
     arms = sw.pool_arms.iloc[: 3 * per_arm]
+    return pd.DataFrame({"arm": arms.to_numpy(), "profit": _received_profit(sw, arms)}, index=arms.index)
+
+
+def _received_profit(sw: StudyWorld, arms: pd.Series) -> pd.Series:
+    """Each customer's profit under the arm they received (the world's potential outcomes)."""
     c = sw.world.truth.customers.loc[arms.index]
-    profit = np.choose(
-        pd.Categorical(arms, categories=world_mod.ARMS).codes, [c[f"profit_{a}"] for a in world_mod.ARMS]
-    )
-    return pd.DataFrame({"arm": arms.to_numpy(), "profit": profit}, index=arms.index)
+    codes = pd.Categorical(arms, categories=world_mod.ARMS).codes
+    return pd.Series(np.choose(codes, [c[f"profit_{a}"] for a in world_mod.ARMS]), index=arms.index)
 
 
 def true_gains(expected: pd.DataFrame) -> pd.DataFrame:
@@ -221,9 +224,7 @@ def exploration_sweep(worlds: list, shares, budget_share: float, seed: int) -> p
             order = rng.permutation(n)
             in_exp, rest = ids[order[:k]], ids[order[k:]]
             arms = pd.Series(np.repeat(np.array(world_mod.ARMS), k // 3), index=in_exp)
-            c = sw.world.truth.customers.loc[in_exp]
-            codes = pd.Categorical(arms, categories=world_mod.ARMS).codes
-            profit = pd.Series(np.choose(codes, [c[f"profit_{a}"] for a in world_mod.ARMS]), index=in_exp)
+            profit = _received_profit(sw, arms)
             explore = sum(float(gains.loc[arms.index[arms == o], o].sum()) for o in world_mod.OFFERS) / n
             left = max(0, budget - int((arms != "none").sum()))
             learned = ProfitEffects(seed=seed).fit(fs, arms, profit).gains(fs.loc[rest])
