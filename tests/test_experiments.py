@@ -365,3 +365,149 @@ def test_power_of_means_is_the_inverse_of_the_sample_size():
     n = ex.sample_size_means(60.0, 0.5, 0.05, 0.8)
     assert ex.power_means(60.0, 0.5, n, 0.05) == pytest.approx(0.8, abs=0.002)
     assert ex.power_means(60.0, 0.5, n // 4, 0.05) < 0.35
+
+
+# --- testing a decision: policies against each other (experiments.decision) ---------------------------------
+
+
+def test_welch_and_cuped_from_moments_equal_the_raw_data_versions():
+    from retention_lib.experiments import decision as dc
+
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(3, 1, 900)
+    treated = np.r_[np.ones(400, bool), np.zeros(500, bool)]
+    y = 0.4 * x + rng.gamma(0.3, 40, 900) + 3 * treated
+    mom = {}
+    for arm, m in (("t", treated), ("c", ~treated)):
+        ya, xa = y[m][None, :], x[m][None, :]
+        mom[arm] = dc._moments(ya, xa)
+    w = dc.welch_from_moments(
+        mom["t"]["my"], mom["t"]["vy"], mom["t"]["n"], mom["c"]["my"], mom["c"]["vy"], mom["c"]["n"]
+    )
+    raw = ex.welch(y, treated)
+    for k in ("diff", "low", "high", "p_value", "se"):
+        assert float(w[k][0]) == pytest.approx(raw[k], rel=1e-9), k
+    a = dc.adjusted_from_moments(mom["t"], mom["c"])
+    raw = ex.cuped(y, x, treated)
+    for k in ("diff", "low", "high", "p_value", "theta"):
+        assert float(np.atleast_1d(a[k])[0]) == pytest.approx(raw[k], rel=1e-9), k
+
+
+@pytest.fixture(scope="module")
+def decision_bank(small_world):
+    from retention_lib.experiments import decision as dc
+
+    w = small_world
+    ids = w.truth.customers.index
+    rng = np.random.default_rng(0)
+    score = pd.Series(rng.random(len(ids)), index=ids)
+    first = pd.Series(np.where(score > 0.8, "recovery", "none"), index=ids)
+    second = pd.Series(np.where(score < 0.3, "discount", "none"), index=ids)
+    cov = pd.DataFrame({"CUPED": _pre(w)})
+    return dc.policy_bank(w, {"first": first, "second": second}, draws=40, seed=1, covariates=cov)
+
+
+def test_a_policy_bank_enrols_exactly_the_targeted_and_knows_its_truth(decision_bank, small_world):
+    from retention_lib.experiments import decision as dc
+
+    b = decision_bank
+    assert set(b.arms) == {dc.CONTROL, "first", "second"}
+    assert ((b.actions != "none").any(axis=1)).all()  # nobody enrolled whom no policy targets
+    assert 0.45 < b.enrolled_share < 0.55 and b.population == 3000
+    truth = b.truth()
+    # the truth is the bank's mean; with many draws it approaches the world's expected outcomes
+    expected = world.expected_outcomes(small_world, draws=40, seed=7).loc[b.customers]
+    got = expected["profit_none"].where(b.actions["first"] == "none", expected["profit_recovery"]).mean()
+    se = b.outcomes["profit"].std() / np.sqrt(b.outcomes["profit"][0].size)
+    assert truth.loc["first", "profit"] == pytest.approx(got, abs=6 * se)
+    sub = b.subset(b.customers[:10])
+    assert sub.outcomes["profit"].shape == (3, 40, 10) and sub.population == b.population
+
+
+def test_decision_tests_cover_the_bank_truth_and_flag_no_effect_at_alpha(decision_bank):
+    from retention_lib.experiments import decision as dc
+
+    tests = 600
+    res = dc.decision_tests(decision_bank, 300, tests, seed=2)
+    summary = dc.decision_summary(res, decision_bank.truth())
+    assert len(res) == tests * 3 * 2 * 2 and set(res["method"]) == {"Welch", "CUPED"}
+    for key, row in summary.iterrows():
+        assert _within(row["coverage"], 0.95, tests, sds=4), (key, row["coverage"])
+    # an A/A comparison: no offer against itself is not a comparison, but a policy that never acts is one
+    same = decision_bank.subset(decision_bank.customers[(decision_bank.actions["first"] == "none").to_numpy()])
+    aa = dc.decision_summary(dc.decision_tests(same, 300, tests, seed=3), same.truth())
+    fp = aa.loc[("first - no offer", "profit", "Welch"), "share significant"]
+    assert aa.loc[("first - no offer", "profit", "Welch"), "true difference"] == 0
+    assert _within(fp, ALPHA, tests, sds=4), fp
+    # the same seed gives the same tests
+    again = dc.decision_tests(decision_bank, 300, 5, seed=2)
+    assert np.allclose(again["estimate"], dc.decision_tests(decision_bank, 300, 5, seed=2)["estimate"])
+
+
+def test_policy_bank_refuses_what_it_cannot_test(small_world):
+    from retention_lib.experiments import decision as dc
+
+    ids = small_world.truth.customers.index
+    none = pd.Series("none", index=ids)
+    one = none.copy()
+    one.iloc[:5] = "recovery"
+    with pytest.raises(ex.ExperimentError, match="control arm"):
+        dc.policy_bank(small_world, {dc.CONTROL: one}, 2)
+    with pytest.raises(ex.ExperimentError, match="fewer than 2 customers"):
+        dc.policy_bank(small_world, {"idle": none}, 2)
+    with pytest.raises(ex.ExperimentError, match=r"unknown arm\(s\) \['coupon'\]"):
+        dc.policy_bank(small_world, {"odd": one.replace("recovery", "coupon")}, 2)
+    with pytest.raises(ex.ExperimentError, match="not in the world"):
+        dc.policy_bank(small_world, {"p": one.rename(index=lambda i: i + 10**9)}, 2)
+    with pytest.raises(ex.ExperimentError, match="missing for some enrolled"):
+        dc.policy_bank(small_world, {"p": one}, 2, covariates=pd.DataFrame({"x": [1.0]}, index=ids[:1]))
+
+
+# --- group-sequential plan with delayed outcomes (experiments.sequential) ------------------------------------
+
+
+def test_obrien_fleming_bounds_equal_gsdesign_and_hold_alpha_by_simulation():
+    # gsDesign (R), gsDesign(k=5, test.type=2, alpha=0.025, sfu=sfLDOF): the published two-sided boundaries
+    b = ex.group_sequential_bounds([0.2, 0.4, 0.6, 0.8, 1.0], 0.05)
+    assert np.allclose(b, [4.8769, 3.3569, 2.6803, 2.2898, 2.0310], atol=2e-3)
+    assert ex.group_sequential_bounds([1.0], 0.05)[0] == pytest.approx(stats.norm.isf(0.025))
+    # unequal fractions (looks placed by matured customers): Brownian motion, no effect, crosses at rate alpha,
+    # and the cumulative crossing by each look is the spending function's value there
+    t = np.array([0.16, 0.44, 0.72, 1.0])
+    b = ex.group_sequential_bounds(t, 0.05)
+    rng = np.random.default_rng(0)
+    sims = 400_000
+    w = np.cumsum(rng.standard_normal((sims, t.size)) * np.sqrt(np.diff(np.r_[0, t])), axis=1)
+    crossed = np.maximum.accumulate(np.abs(w / np.sqrt(t)) >= b, axis=1).mean(0)
+    se = np.sqrt(0.05 * 0.95 / sims)
+    assert np.allclose(crossed, ex.obf_spending(t, 0.05), atol=4 * se)
+    with pytest.raises(ex.ExperimentError, match="increasing information fractions"):
+        ex.group_sequential_bounds([0.5, 0.5, 1.0])
+
+
+def test_matured_looks_see_only_closed_windows():
+    looks = ex.matured_looks(customers=17_000, enrol_per_week=2000, delay_weeks=39, looks=20)
+    # enrolment takes 8.5 weeks; nothing matures before week 39, so 16 of the 20 calendar looks see nothing
+    assert len(looks) == 4 and looks["week"].min() > 39
+    assert looks["customers"].iloc[-1] == 17_000 and looks["week"].iloc[-1] == pytest.approx(47.5)
+    assert (looks["customers"] <= looks["enrolled"]).all() and looks["customers"].is_monotonic_increasing
+    assert (ex.matured_looks(1000, 100, 0, 10)["customers"] == np.arange(100, 1001, 100)).all()
+    with pytest.raises(ex.ExperimentError, match="enrol_per_week > 0"):
+        ex.matured_looks(1000, 0, 39, 10)
+
+
+def test_the_group_sequential_plan_holds_alpha_where_peeking_does_not():
+    rng = np.random.default_rng(4)
+    tests, n = 2000, 1000
+    yc = rng.binomial(1, 0.25, (tests, n)).astype(float)
+    y0 = rng.binomial(1, 0.25, (tests, n)).astype(float)
+    yt = rng.binomial(1, 0.31, (tests, n)).astype(float)
+    peek = ex.peeking_study(yt, yc, y0, 10, 1.0, seed=1, at=np.linspace(200, 2 * n, 10).astype(int))
+    last = peek.iloc[-1]
+    bound = ALPHA + 2 * np.sqrt(ALPHA * (1 - ALPHA) / tests)
+    assert last["group-sequential, no effect"] <= bound
+    assert last["naive test, no effect"] > 1.5 * ALPHA
+    # O'Brien-Fleming costs little power against the fixed test read once
+    assert last["group-sequential, real effect"] > peek.attrs["fixed_power"] - 0.04
+    with pytest.raises(ex.ExperimentError, match="increasing sample sizes"):
+        ex.peeking_study(yt, yc, y0, 10, 1.0, at=[100, 50])

@@ -5,14 +5,18 @@ Library first: sample sizes and power come from statsmodels (``samplesize_propor
 statsmodels (``confint_proportions_2indep``: Wald and Newcombe), the Welch test from SciPy, the
 sample-ratio check is SciPy's chi-square test, and the always-valid test is the anytime-valid t-test
 of Lindon et al. (2024), its Bayes factor in closed form (checked against ``savvi`` in the tests). Hand-written, and tested against a
-simulation: the delta-method interval of a relative lift, CUPED, and the vectorised statistics at
-interim looks that make a peeking simulation of thousands of tests fast.
+simulation: the delta-method interval of a relative lift, CUPED, the vectorised statistics at
+interim looks that make a peeking simulation of thousands of tests fast, the O'Brien-Fleming spending
+function and its boundaries (the crossing probabilities by gsdesign's numerical integration, checked against
+gsDesign's published boundaries and by simulation), and the tests of whole policies in :mod:`.decision`
+(Welch and CUPED from each arm's moments, checked against the raw-data versions).
 
 Conventions: ``t`` is the treated arm, ``c`` the control; effects are treated minus control;
 ``confidence`` is the two-sided level of every interval (0.95: a 95 % interval).
 """
 
 from .analysis import analyse, compare_proportions, cuped, lose_records, relative_lift, srm_check, srm_report, welch
+from .decision import CONTROL, PolicyBank, decision_summary, decision_tests, policy_bank
 from .design import (
     ExperimentError,
     breakeven_lift,
@@ -36,9 +40,13 @@ from .repeated import (
 )
 from .sequential import (
     always_valid_pvalues,
+    group_sequential_bounds,
     log_bayes_factor,
     look_positions,
+    matured_looks,
     naive_pvalues,
+    naive_zscores,
+    obf_spending,
     peeking_study,
     rejections_by_look,
     savvi_phi,
@@ -59,6 +67,10 @@ __all__ = [
     "analyse",
     "srm_check",
     "look_positions",
+    "matured_looks",
+    "obf_spending",
+    "group_sequential_bounds",
+    "naive_zscores",
     "naive_pvalues",
     "always_valid_pvalues",
     "savvi_phi",
@@ -77,4 +89,9 @@ __all__ = [
     "pre_period_spend",
     "true_effects",
     "ExperimentError",
+    "CONTROL",
+    "PolicyBank",
+    "policy_bank",
+    "decision_tests",
+    "decision_summary",
 ]

@@ -1,10 +1,18 @@
-"""Peeking: test statistics at interim looks, the naive test's and an always-valid one."""
+"""Peeking: test statistics at interim looks; the naive test, a group-sequential plan and an always-valid test.
+
+The group-sequential plan is O'Brien and Fleming's, by Lan and DeMets' alpha spending: the error rate
+the plan may have spent by information fraction ``t`` is :func:`obf_spending`, and
+:func:`group_sequential_bounds` turns it into a boundary for the z-statistic at each look, computing the
+chance of crossing with the numerical integration of Armitage, McPherson and Rowe as gsDesign does it
+(the ``gsdesign`` package's ``h1`` and ``hupdate``). :func:`matured_looks` places looks in calendar time
+when outcomes take weeks to mature: a look sees only the customers whose window has closed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from .design import ExperimentError
 
@@ -26,18 +34,97 @@ def _cumulative(y: np.ndarray, treated: np.ndarray, at: np.ndarray) -> tuple:
     return cs(t.astype(float)), cs(yt), cs(yt**2), cs((~t).astype(float)), cs(yc), cs(yc**2)
 
 
+def matured_looks(customers: int, enrol_per_week: float, delay_weeks: float, looks: int) -> pd.DataFrame:
+    """Interim looks equally spaced in calendar time over a test whose outcome takes ``delay_weeks`` to mature.
+
+    ``customers`` (both arms) are enrolled at ``enrol_per_week``, so enrolment takes ``E = customers /
+    enrol_per_week`` weeks and the last outcome matures at week ``E + delay_weeks``. Look ``k`` of
+    ``looks`` is at week ``k (E + delay_weeks) / looks`` and sees the customers enrolled at least
+    ``delay_weeks`` before it (a prefix of the arrival order). Looks that see fewer than 4 customers see
+    nothing to test and are left out. Returns ``week``, ``customers`` (matured), ``enrolled``.
+    """
+    if looks < 1 or customers < 4 or not enrol_per_week > 0 or delay_weeks < 0:
+        raise ExperimentError(
+            f"matured_looks: need looks >= 1, customers >= 4, enrol_per_week > 0 and delay_weeks >= 0, got "
+            f"{looks}, {customers}, {enrol_per_week}, {delay_weeks}"
+        )
+    end = customers / enrol_per_week + delay_weeks
+    week = np.arange(1, looks + 1) * end / looks
+    matured = np.minimum(np.floor(enrol_per_week * np.maximum(week - delay_weeks, 0) + 1e-9), customers).astype(int)
+    matured[-1] = customers
+    enrolled = np.minimum(np.floor(enrol_per_week * week + 1e-9), customers).astype(int)
+    keep = matured >= 4
+    return pd.DataFrame({"week": week[keep], "customers": matured[keep], "enrolled": enrolled[keep]})
+
+
+def obf_spending(t, alpha: float = 0.05) -> np.ndarray:
+    """Lan-DeMets spending function of O'Brien-Fleming type, two-sided: the error rate spent by
+    information fraction ``t``, ``4 (1 - Phi(z_{1 - alpha/4} / sqrt(t)))`` (``alpha / 2`` on each side;
+    ``alpha`` at ``t = 1``, almost nothing early).
+
+    >>> [round(float(a), 6) for a in obf_spending([0.25, 0.5, 1.0])]
+    [1.5e-05, 0.003051, 0.05]
+    """
+    t = np.asarray(t, dtype=float)
+    if not (0 < alpha < 1) or np.any(t <= 0):
+        raise ExperimentError(f"obf_spending: need 0 < alpha < 1 and information fractions > 0, got {alpha}, {t}")
+    return 4 * stats.norm.sf(stats.norm.isf(alpha / 4) / np.sqrt(np.minimum(t, 1.0)))
+
+
+def group_sequential_bounds(fractions, alpha: float = 0.05, grid: int = 18) -> np.ndarray:
+    """Two-sided z boundaries of the O'Brien-Fleming plan by :func:`obf_spending` at the given
+    information fractions (increasing, the last normally 1): reject at look ``k`` when ``|z_k| >= b_k``.
+
+    Each ``b_k`` is solved so that the chance, with no effect, of crossing first at look ``k`` is the
+    error rate spent between looks ``k - 1`` and ``k``; that chance comes from the recursive numerical
+    integration of the z-statistics' joint distribution (``gsdesign.h1``/``hupdate``; ``grid`` is its
+    ``r``). Five equally spaced looks at alpha = 0.05 give gsDesign's 4.877, 3.357, 2.680, 2.290, 2.031.
+    """
+    from gsdesign import h1, hupdate
+
+    t = np.asarray(fractions, dtype=float)
+    if t.ndim != 1 or t.size < 1 or np.any(t <= 0) or np.any(t > 1) or np.any(np.diff(t) <= 0):
+        raise ExperimentError(f"fractions: need increasing information fractions in (0, 1], got {t}")
+    spent = np.diff(np.r_[0.0, obf_spending(t, alpha)])
+    bounds = np.empty(t.size)
+    bounds[0] = stats.norm.isf(spent[0] / 2)
+    state = h1(grid, 0.0, t[0], -bounds[0], bounds[0])
+    for k in range(1, t.size):
+        z_prev, _, h_prev = state
+        shift, scale = z_prev * np.sqrt(t[k - 1]), np.sqrt(t[k] - t[k - 1])
+
+        def crossing(b, k=k, z=shift, s=scale, h=h_prev):
+            up = stats.norm.sf((b * np.sqrt(t[k]) - z) / s)
+            down = stats.norm.cdf((-b * np.sqrt(t[k]) - z) / s)
+            return float(h @ (up + down))
+
+        if spent[k] <= 0 or crossing(40.0) >= spent[k]:
+            bounds[k] = np.inf
+        else:
+            bounds[k] = optimize.brentq(lambda b, k=k: crossing(b) - spent[k], 1e-6, 40.0, xtol=1e-10)
+        b = min(bounds[k], 40.0)
+        state = hupdate(grid, 0.0, t[k], -b, b, 0.0, t[k - 1], state)
+    return bounds
+
+
+def naive_zscores(y, treated, at) -> np.ndarray:
+    """Welch's z-statistic of the difference in means at each look (``y``, ``treated``: (tests,
+    customers) in arrival order; ``at``: sample sizes of the looks). Returns (tests, looks)."""
+    n1, s1, q1, n0, s0, q0 = _cumulative(y, treated, np.asarray(at))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1, m0 = s1 / n1, s0 / n0
+        v1, v0 = (q1 - n1 * m1**2) / (n1 - 1), (q0 - n0 * m0**2) / (n0 - 1)
+        z = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
+    return np.where(np.isfinite(z), z, 0.0)
+
+
 def naive_pvalues(y, treated, at) -> np.ndarray:
     """The fixed-horizon test's p-value (Welch's z) recomputed at each look, as a peeking analyst would.
 
     ``y``, ``treated``: (tests, customers) in arrival order; ``at``: sample sizes of the looks.
     Returns (tests, looks).
     """
-    n1, s1, q1, n0, s0, q0 = _cumulative(y, treated, np.asarray(at))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m1, m0 = s1 / n1, s0 / n0
-        v1, v0 = (q1 - n1 * m1**2) / (n1 - 1), (q0 - n0 * m0**2) / (n0 - 1)
-        z = (m1 - m0) / np.sqrt(v1 / n1 + v0 / n0)
-    return np.where(np.isfinite(z), 2 * stats.norm.sf(np.abs(z)), 1.0)
+    return 2 * stats.norm.sf(np.abs(naive_zscores(y, treated, at)))
 
 
 def savvi_phi(sd: float, effect: float) -> float:
@@ -105,15 +192,18 @@ def rejections_by_look(pvalues: np.ndarray, alpha: float = 0.05) -> np.ndarray:
 
 
 def peeking_study(
-    y_treated, y_control, null_treated, looks: int, phi: float, alpha: float = 0.05, seed: int = 0
+    y_treated, y_control, null_treated, looks: int, phi: float, alpha: float = 0.05, seed: int = 0, at=None
 ) -> pd.DataFrame:
-    """Repeated tests read at ``looks`` interim looks, naive and always-valid, with and without an effect.
+    """Repeated tests read at interim looks by three analysts: the naive one (the fixed-horizon test, stop
+    at the first p < alpha), the group-sequential plan (:func:`group_sequential_bounds` at the looks'
+    information fractions) and the always-valid test; each with and without an effect.
 
     Arrays are (tests, n_per_arm): the treated customers' outcomes with the offer (``y_treated``) and
     without it (``null_treated``: the A/A test), and the controls'. Customers arrive in a random order
-    (one per test, from ``seed``). Returns, per look, the share of tests rejected by then under each
-    test and world; ``attrs`` hold the fixed-horizon test's rates read once at the end
-    (``fixed_fp``, ``fixed_power``).
+    (one per test, from ``seed``). The looks are ``looks`` equally spaced ones, or the sample sizes ``at``
+    (both arms; e.g. the matured customers of :func:`matured_looks`). Returns, per look, the share of
+    tests rejected by then under each analyst and world; ``attrs`` hold the fixed-horizon test's rates
+    read once at the end (``fixed_fp``, ``fixed_power``) and the plan's ``bounds``.
     """
     yt, yc, y0 = (np.asarray(a, dtype=float) for a in (y_treated, y_control, null_treated))
     if not (yt.shape == yc.shape == y0.shape) or yt.ndim != 2:
@@ -122,21 +212,26 @@ def peeking_study(
             f"{yt.shape}, {yc.shape}, {y0.shape}"
         )
     tests, n = yt.shape
-    at = look_positions(2 * n, looks)
+    if at is None:
+        at = look_positions(2 * n, looks)
+    at = np.asarray(at, dtype=int)
+    if at.ndim != 1 or at.size < 1 or at[0] < 4 or at[-1] > 2 * n or np.any(np.diff(at) <= 0):
+        raise ExperimentError(f"at: need increasing sample sizes from 4 to {2 * n} (both arms), got {at}")
+    bounds = group_sequential_bounds(at / at[-1], alpha)
     order = np.random.default_rng(np.random.SeedSequence([seed, 92])).permuted(
         np.tile(np.arange(2 * n), (tests, 1)), axis=1
     )
     arrive = lambda a, b: np.take_along_axis(np.c_[a, b], order, axis=1)  # noqa: E731
     treated = arrive(np.ones_like(yt), np.zeros_like(yc))
     out = {"look": np.arange(1, len(at) + 1), "customers": at}
+    attrs = {"bounds": bounds}
     for world_name, y in {"no effect": arrive(y0, yc), "real effect": arrive(yt, yc)}.items():
-        naive = naive_pvalues(y, treated, at)
+        z = naive_zscores(y, treated, at)
+        naive = 2 * stats.norm.sf(np.abs(z))
         out[f"naive test, {world_name}"] = rejections_by_look(naive, alpha)
+        out[f"group-sequential, {world_name}"] = np.maximum.accumulate(np.abs(z) >= bounds, axis=1).mean(axis=0)
         out[f"always-valid, {world_name}"] = rejections_by_look(always_valid_pvalues(y, treated, at, phi), alpha)
-        key = "fixed_fp" if world_name == "no effect" else "fixed_power"
-        fixed = float((naive[:, -1] < alpha).mean())
-        out.setdefault("_attrs", {})[key] = fixed
-    attrs = out.pop("_attrs")
+        attrs["fixed_fp" if world_name == "no effect" else "fixed_power"] = float((naive[:, -1] < alpha).mean())
     table = pd.DataFrame(out)
     table.attrs.update(attrs)
     return table
