@@ -511,3 +511,52 @@ def test_the_group_sequential_plan_holds_alpha_where_peeking_does_not():
     assert last["group-sequential, real effect"] > peek.attrs["fixed_power"] - 0.04
     with pytest.raises(ex.ExperimentError, match="increasing sample sizes"):
         ex.peeking_study(yt, yc, y0, 10, 1.0, at=[100, 50])
+
+
+def test_policy_bank_values_are_the_outcomes_of_each_customers_arm(decision_bank):
+    from retention_lib.experiments import decision as dc
+
+    b = decision_bank
+    v = b.values("first", "bought")
+    assert v.shape == (len(b.customers), 40)
+    k = int(np.flatnonzero((b.actions["first"] == "recovery").to_numpy())[0])
+    assert np.array_equal(v[k], b.outcomes["bought"][2, :, k])  # ARMS = none, discount, recovery
+    assert np.array_equal(b.values(dc.CONTROL)[k], b.outcomes["profit"][0, :, k])
+    with pytest.raises(ex.ExperimentError, match="arm among"):
+        b.values("third")
+
+
+def test_the_heterogeneity_test_covers_the_difference_of_two_subgroup_effects(decision_bank):
+    from retention_lib.experiments import decision as dc
+
+    b = decision_bank
+    inside = b.subset(b.customers[(b.actions["first"] == "recovery").to_numpy()])
+    outside = b.subset(b.customers[(b.actions["first"] == "none").to_numpy()])
+    tests = 500
+    ra, rb = dc.decision_tests(inside, 200, tests, seed=4), dc.decision_tests(outside, 200, tests, seed=5)
+    het = ex.interaction_tests(ra, rb, "first - no offer")
+    ta, tb = inside.truth(), outside.truth()
+    true = (ta.loc["first", "profit"] - ta.loc[dc.CONTROL, "profit"]) - (
+        tb.loc["first", "profit"] - tb.loc[dc.CONTROL, "profit"]
+    )
+    cover = ((het["low"] <= true) & (true <= het["high"])).mean()
+    assert len(het) == tests and _within(cover, 0.95, tests, sds=4), cover
+    with pytest.raises(ex.ExperimentError, match="same tests"):
+        ex.interaction_tests(ra, rb[rb["test"] < 10], "first - no offer")
+
+
+def test_the_guardrail_passes_a_harmless_policy_and_fails_a_harmful_one(decision_bank):
+    from retention_lib.experiments import decision as dc
+
+    res = dc.decision_tests(decision_bank, 400, 50, seed=6)
+    truth = decision_bank.truth()
+    g = ex.guardrail(res, truth, margin=1.0)  # a fall of 100 points: everything passes
+    assert (g["tests that pass"] == 1.0).all() and list(g.index) == ["first", "second"]
+    strict = ex.guardrail(res, truth, margin=0.0)
+    first = res[(res["comparison"] == "first - no offer") & (res["metric"] == "bought") & (res["method"] == "Welch")]
+    assert strict.loc["first", "tests that pass"] == pytest.approx((first["low"] > 0).mean())
+    assert strict.loc["first", "true change"] == pytest.approx(
+        truth.loc["first", "bought"] - truth.loc[dc.CONTROL, "bought"]
+    )
+    with pytest.raises(ex.ExperimentError, match="margin must be >= 0"):
+        ex.guardrail(res, truth, margin=-0.1)

@@ -16,7 +16,7 @@ Conventions: ``t`` is the treated arm, ``c`` the control; effects are treated mi
 """
 
 from .analysis import analyse, compare_proportions, cuped, lose_records, relative_lift, srm_check, srm_report, welch
-from .decision import CONTROL, PolicyBank, decision_summary, decision_tests, policy_bank
+from .decision import CONTROL, PolicyBank, decision_summary, decision_tests, guardrail, interaction_tests, policy_bank
 from .design import (
     ExperimentError,
     breakeven_lift,
@@ -44,6 +44,7 @@ from .sequential import (
     log_bayes_factor,
     look_positions,
     matured_looks,
+    mean_stopping_week,
     naive_pvalues,
     naive_zscores,
     obf_spending,
@@ -68,6 +69,7 @@ __all__ = [
     "srm_check",
     "look_positions",
     "matured_looks",
+    "mean_stopping_week",
     "obf_spending",
     "group_sequential_bounds",
     "naive_zscores",
@@ -94,4 +96,6 @@ __all__ = [
     "policy_bank",
     "decision_tests",
     "decision_summary",
+    "interaction_tests",
+    "guardrail",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "policy_bank",
     "decision_tests",
     "decision_summary",
+    "interaction_tests",
     "welch_from_moments",
     "adjusted_from_moments",
 ]
@@ -84,16 +85,18 @@ class PolicyBank:
             self.population,
         )
 
+    def values(self, arm: str, metric: str = "profit") -> np.ndarray:
+        """The outcomes of the bank under ``arm`` (a policy or :data:`CONTROL`): (enrolled, draws)."""
+        if arm not in self.arms or metric not in self.outcomes:
+            raise ExperimentError(
+                f"values: arm among {self.arms} and metric among {list(self.outcomes)}, got {arm!r}, {metric!r}"
+            )
+        return self.outcomes[metric][self._codes(arm), :, np.arange(len(self.customers))]
+
     def truth(self) -> pd.DataFrame:
         """Each arm's true mean of each metric per enrolled customer: the mean over all customers and
         draws of the bank (what a test that samples the bank estimates)."""
-        j = np.arange(len(self.customers))
-        return pd.DataFrame(
-            {
-                m: {arm: float(out[self._codes(arm), :, j].mean()) for arm in self.arms}
-                for m, out in self.outcomes.items()
-            }
-        )
+        return pd.DataFrame({m: {arm: float(self.values(arm, m).mean()) for arm in self.arms} for m in self.outcomes})
 
 
 def policy_bank(
@@ -292,3 +295,59 @@ def decision_summary(results: pd.DataFrame, truth: pd.DataFrame, alpha: float = 
             }
         )
     return pd.DataFrame(out).set_index(["comparison", "metric", "method"])
+
+
+def interaction_tests(
+    inside: pd.DataFrame,
+    outside: pd.DataFrame,
+    comparison: str,
+    metric: str = "profit",
+    method: str = "Welch",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """The heterogeneity test of each pair of independent tests, one inside a subgroup and one outside it
+    (two results of :func:`decision_tests`): the difference of the two effects of ``comparison``, with a
+    normal interval from the two standard errors, and its p-value. Returns one row per test: ``estimate``,
+    ``low``, ``high``, ``p_value``."""
+    _check_prob("confidence", confidence)
+    pick = lambda r: r[(r["comparison"] == comparison) & (r["metric"] == metric) & (r["method"] == method)].set_index(  # noqa: E731
+        "test"
+    )
+    a, b = pick(inside), pick(outside)
+    if a.empty or not a.index.equals(b.index):
+        raise ExperimentError(
+            f"interaction_tests: both results need the same tests of {comparison!r} ({metric}, {method}); "
+            f"got {len(a)} and {len(b)}"
+        )
+    est = a["estimate"] - b["estimate"]
+    se = np.sqrt(a["se"] ** 2 + b["se"] ** 2)
+    half = stats.norm.isf((1 - confidence) / 2) * se
+    return pd.DataFrame(
+        {"estimate": est, "low": est - half, "high": est + half, "p_value": 2 * stats.norm.sf(np.abs(est) / se)}
+    )
+
+
+def guardrail(results: pd.DataFrame, truth: pd.DataFrame, margin: float, metric: str = "bought", method: str = "Welch"):
+    """A non-inferiority guardrail on ``metric`` for every policy against no offer: the policy passes a test
+    when the lower end of its interval of ``policy - no offer`` lies above ``-margin`` (with 95 % intervals,
+    a one-sided test at 2.5 %). Returns, per policy: the true change, the first test's estimate and lower
+    end, whether the first test passes, and the share of tests that pass."""
+    if not margin >= 0:
+        raise ExperimentError(f"margin must be >= 0 (a largest acceptable fall), got {margin!r}")
+    rows = {}
+    for policy in [a for a in truth.index if a != CONTROL]:
+        g = results[
+            (results["comparison"] == f"{policy} - {CONTROL}")
+            & (results["metric"] == metric)
+            & (results["method"] == method)
+        ].sort_values("test")
+        if g.empty:
+            raise ExperimentError(f"guardrail: no tests of {policy!r} against {CONTROL!r} on {metric!r} by {method!r}")
+        rows[policy] = {
+            "true change": truth.loc[policy, metric] - truth.loc[CONTROL, metric],
+            "first test: estimate": g["estimate"].iloc[0],
+            "first test: lower end": g["low"].iloc[0],
+            "first test passes": bool(g["low"].iloc[0] > -margin),
+            "tests that pass": float((g["low"] > -margin).mean()),
+        }
+    return pd.DataFrame(rows).T

@@ -191,6 +191,21 @@ def rejections_by_look(pvalues: np.ndarray, alpha: float = 0.05) -> np.ndarray:
     return np.maximum.accumulate(np.asarray(pvalues) < alpha, axis=1).mean(axis=0)
 
 
+def mean_stopping_week(rejected_by_look, weeks) -> float:
+    """Expected week of the decision when a test stops at its first rejection: ``rejected_by_look`` is the
+    share of tests rejected by each look (a column of :func:`peeking_study`), ``weeks`` the looks' weeks;
+    a test never rejected ends at the last look.
+
+    >>> mean_stopping_week([0.0, 0.5, 0.8], [40, 44, 48])
+    46.0
+    """
+    share, week = np.asarray(rejected_by_look, dtype=float), np.asarray(weeks, dtype=float)
+    if share.shape != week.shape or share.ndim != 1 or np.any(np.diff(share) < 0) or np.any(np.diff(week) <= 0):
+        raise ExperimentError("mean_stopping_week: need one non-decreasing share and one increasing week per look")
+    stop = np.diff(np.r_[0.0, share])
+    return round(float((stop * week).sum() + (1 - share[-1]) * week[-1]), 10)
+
+
 def peeking_study(
     y_treated, y_control, null_treated, looks: int, phi: float, alpha: float = 0.05, seed: int = 0, at=None
 ) -> pd.DataFrame:
