@@ -67,7 +67,9 @@ def readable(
     percent, integer, pvalue = set(percent), set(integer), set(pvalue)
     unknown = (percent | integer | pvalue) - set(table.columns)
     if unknown:
-        raise ValueError(f"readable: no column(s) {sorted(map(str, unknown))} in the table (it has {list(table.columns)})")
+        raise ValueError(
+            f"readable: no column(s) {sorted(map(str, unknown))} in the table (it has {list(table.columns)})"
+        )
 
     def write(value, column):
         if isinstance(value, str):
