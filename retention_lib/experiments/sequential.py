@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from gsdesign import h1, hupdate
 from scipy import optimize, stats
 
 from .design import ExperimentError
@@ -80,8 +81,6 @@ def group_sequential_bounds(fractions, alpha: float = 0.05, grid: int = 18) -> n
     integration of the z-statistics' joint distribution (``gsdesign.h1``/``hupdate``; ``grid`` is its
     ``r``). Five equally spaced looks at alpha = 0.05 give gsDesign's 4.877, 3.357, 2.680, 2.290, 2.031.
     """
-    from gsdesign import h1, hupdate
-
     t = np.asarray(fractions, dtype=float)
     if t.ndim != 1 or t.size < 1 or np.any(t <= 0) or np.any(t > 1) or np.any(np.diff(t) <= 0):
         raise ExperimentError(f"fractions: need increasing information fractions in (0, 1], got {t}")
