@@ -177,3 +177,18 @@ def test_controls_by_hand(pool, readers):
     assert t.loc["a over b", "gain"] == pytest.approx(0.5) and t.loc["a over b", "against"] == "b"
     with pytest.raises(ValueError, match=r"no out-of-fold predictions for \['c'\]"):
         controls.control_table(oof, y, "m", {"x": ("c", "b")})
+
+
+def test_replicated_gains_vary_over_worlds_and_find_a_strong_link(pool, readers):
+    two = {"tfidf": readers["tfidf"], "vader": readers["vader"]}
+    rep = tv.replicate_gains(pool, two, {"text_effect": 3.0}, 4000, seeds=[1, 2, 3], folds=3)
+    assert list(rep.index) == [1, 2, 3]
+    assert set(rep.columns) == {"base_auc", "gain_tfidf", "gain_vader", "tfidf_minus_vader"}
+    assert np.allclose(rep["tfidf_minus_vader"], rep["gain_tfidf"] - rep["gain_vader"])
+    assert (
+        rep["gain_tfidf"].std() > 0 and (rep["gain_tfidf"] > 0).all()
+    )  # other worlds, other numbers; the link is found
+    again = tv.replicate_gains(pool, two, {"text_effect": 3.0}, 4000, seeds=[1], folds=3)
+    assert again.loc[1].equals(rep.loc[1])  # a world is its seed
+    with pytest.raises(ValueError, match="at least one reader"):
+        tv.replicate_gains(pool, {}, {}, 4000, seeds=[1])

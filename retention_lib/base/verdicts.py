@@ -9,13 +9,17 @@ interval, so that a rerun with other parameters never leaves a false sentence on
 'earns less than'
 >>> reached(None)
 'not reached'
+>>> times(2.1), times(1.1), times(3.6), times(0.5), times(-0.2)
+('about twice as large', 'about as large', 'about 4 times as large', 'about half as large', 'of the other sign')
+>>> portion(0.82), portion(0.4), portion(0.1), portion(-0.05)
+('most', 'part', 'little', 'none')
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["compare", "reached"]
+__all__ = ["compare", "reached", "times", "portion"]
 
 
 def compare(
@@ -45,3 +49,45 @@ def reached(value, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not reached"
     return f"{value:,}{unit}" if isinstance(value, int) else f"{value:,.3g}{unit}"
+
+
+def _number(value, what: str) -> float:
+    if value is None or not math.isfinite(float(value)):
+        raise ValueError(f"{what}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def times(ratio: float) -> str:
+    """How much larger one number is than another, in words a reader trusts: "about as large" (0.8 to
+    1.25), "about one and a half times as large", "about twice as large" (1.75 to 2.5), "about N times as
+    large"; below 0.8 "about half as large" (0.35 to 0.65) or "smaller, about P % as large"; "of the other
+    sign" when the ratio is not positive."""
+    r = _number(ratio, "times")
+    if r <= 0:
+        return "of the other sign"
+    if 0.8 <= r < 1.25:
+        return "about as large"
+    if 1.25 <= r < 1.75:
+        return "about one and a half times as large"
+    if 1.75 <= r < 2.5:
+        return "about twice as large"
+    if r >= 2.5:
+        return f"about {round(r)} times as large"
+    if 0.35 <= r < 0.65:
+        return "about half as large"
+    return f"smaller, about {r:.0%} as large"
+
+
+def portion(share: float) -> str:
+    """A share of something in words: "most" (0.7 and above), "more than half" (0.5 to 0.7), "part"
+    (0.2 to 0.5), "little" (above 0 to 0.2), "none" (0 or less)."""
+    s = _number(share, "portion")
+    if s >= 0.7:
+        return "most"
+    if s >= 0.5:
+        return "more than half"
+    if s >= 0.2:
+        return "part"
+    if s > 0:
+        return "little"
+    return "none"

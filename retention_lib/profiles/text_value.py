@@ -57,6 +57,7 @@ __all__ = [
     "reader_pair_difference",
     "sweep_model",
     "world_gains",
+    "replicate_gains",
 ]
 
 #: behaviour features that exist in the world (it has no CD counts)
@@ -348,3 +349,50 @@ def reader_pair_difference(
         n_resamples=n_resamples,
         seed=seed,
     )
+
+
+def replicate_gains(
+    pool: pd.DataFrame,
+    readers: dict,
+    settings: dict,
+    n_customers: int,
+    seeds,
+    folds: int = 3,
+    model_seed: int = 0,
+) -> pd.DataFrame:
+    """The chapter's headline comparison repeated in other worlds: one world per seed in ``seeds``, with
+    chapter 05's ``settings`` and ``n_customers``; in each, chapter 04's gradient boosting (the chapter's
+    model) on behaviour alone and on behaviour plus each reader of ``readers`` (name -> ``texts ->
+    reading``), out of fold on the customers without an offer.
+
+    Returns one row per seed: ``base_auc`` and, per reader, ``gain_<reader>`` (ROC AUC over behaviour),
+    and, for each pair of readers, ``<a>_minus_<b>``: the spread of these over worlds is the world-to-world
+    variance a single world's interval does not include.
+    """
+    if len(readers) < 1 or n_customers < 100:
+        raise ValueError(
+            f"replicate_gains: need at least one reader and 100 customers, got {list(readers)}, {n_customers}"
+        )
+    names = list(readers)
+    rows = []
+    for world_seed in seeds:
+        w = W.simulate(n_customers, int(world_seed), pool=pool, **settings)
+        o = w.observed
+        customers = no_offer_customers(o)
+        readings = {name: read(o.reviews["text"]) for name, read in readers.items()}
+        sets, y = observed_sets(o, readings, customers=customers)
+        sets = {k: sets[k] for k in ["behaviour", *(f"behaviour + {n}" for n in names)]}
+        oof = out_of_fold(sets, y, {"gb": gradient_boosting(model_seed)}, folds, model_seed)
+        yy = y.to_numpy()
+        auc = {k: roc_auc_score(yy, oof[(k, "gb")].to_numpy()) for k in sets}
+        row = {"seed": int(world_seed), "base_auc": auc["behaviour"]}
+        row.update({f"gain_{n}": auc[f"behaviour + {n}"] - auc["behaviour"] for n in names})
+        row.update(
+            {
+                f"{a}_minus_{b}": auc[f"behaviour + {a}"] - auc[f"behaviour + {b}"]
+                for i, a in enumerate(names)
+                for b in names[i + 1 :]
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
