@@ -13,13 +13,17 @@ interval, so that a rerun with other parameters never leaves a false sentence on
 ('about twice as large', 'about as large', 'about 4 times as large', 'about half as large', 'of the other sign')
 >>> portion(0.82), portion(0.4), portion(0.1), portion(-0.05)
 ('most', 'part', 'little', 'none')
+>>> placement({"ALS": 0.12, "BPR": 0.11, "kNN": 0.09}, ("popularity", 0.10), ("buy-again", 0.30))
+'ALS and BPR between popularity and buy-again, kNN below popularity'
+>>> placement({"ALS": 0.12, "BPR": 0.11}, ("buy-again", 0.30), ("popularity", 0.10))
+'all between popularity and buy-again'
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["compare", "reached", "times", "portion"]
+__all__ = ["compare", "reached", "times", "portion", "placement"]
 
 
 def compare(
@@ -91,3 +95,27 @@ def portion(share: float) -> str:
     if s > 0:
         return "little"
     return "none"
+
+
+def _and(names: list) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def placement(values: dict, first: tuple, second: tuple) -> str:
+    """Where each of ``values`` (name -> number) lies against two references (``(name, number)`` pairs, in
+    either order): "all between A and B", or which lie between, below the lower and above the higher."""
+    (low_name, low), (high_name, high) = sorted([first, second], key=lambda t: _number(t[1], "placement"))
+    where = {"between": [], "below": [], "above": []}
+    for name, value in values.items():
+        v = _number(value, "placement")
+        where["below" if v < low else "above" if v > high else "between"].append(name)
+    if len(where["between"]) == len(values):
+        return f"all between {low_name} and {high_name}"
+    parts = []
+    if where["between"]:
+        parts.append(f"{_and(where['between'])} between {low_name} and {high_name}")
+    if where["below"]:
+        parts.append(f"{_and(where['below'])} below {low_name}")
+    if where["above"]:
+        parts.append(f"{_and(where['above'])} above {high_name}")
+    return ", ".join(parts)

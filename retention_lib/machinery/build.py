@@ -132,7 +132,7 @@ def hide_glue_cells(nb_path: Path) -> int:
 
 
 #: the book's pages around the chapters; the chapters come from ``profiles.yaml``, in its order
-_TOC_BEFORE = [("Using this book", ["how-to-use", "workshop"])]
+_TOC_BEFORE = [("Using this book", ["how-to-use", "reading-numbers", "workshop"])]
 _TOC_AFTER = [("Appendix", ["parameters", "references"])]
 
 
