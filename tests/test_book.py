@@ -160,3 +160,82 @@ def test_nbval_catches_an_output_that_does_not_reproduce(smoke_run, tmp_path):
     (root / "_build" / "smoke" / "artifacts").symlink_to(runner.profile_dir("smoke") / "artifacts")
     proc = runner.reproduce("smoke", root=root, only=["01_data"])
     assert proc.returncode != 0 and "a number that the code does not produce" in proc.stdout
+
+
+# --- claims as code: the book rerun under other parameters ----------------------------------------------------
+
+#: a world with no link between reviews and leaving, half its customers in the experiment, and another seed
+RERUN = {"text_effect": 0.0, "experiment_share": 0.5, "seed": 1}
+
+
+def _glued(path):
+    import ast
+
+    out = {}
+    for name, text in runner.glued_values(path).items():
+        try:
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[name] = text
+    return out
+
+
+def _verdict(low, high, above, below, between):
+    return above if low > 0 else below if high < 0 else between
+
+
+def test_a_rerun_under_other_parameters_leaves_no_false_verdict(smoke_run, tmp_path):
+    """Chapters 05 and 06 again, in another world (RERUN): every verdict word they glue must agree with the
+    numbers glued beside it; a chapter may instead stop, but only on one of its asserts."""
+    root = tmp_path / "book"
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    shutil.copytree(
+        ROOT / "_build" / "smoke" / "artifacts",
+        root / "_build" / "smoke" / "artifacts",
+        ignore=shutil.ignore_patterns("world", "user_profiles.parquet", "profiles_export.parquet", "strategy_*"),
+    )
+    glued = {}
+    for stem in ["05_linked_world", "06_language_model"]:
+        try:
+            mine = {k: v for k, v in RERUN.items() if k in P.parameters(stem)}  # each chapter gets its own
+            (path,) = runner.run("smoke", only=[stem], overrides=mine, root=root, log=lambda m: None)
+        except runner.RunError as error:
+            assert "AssertionError" in str(error), f"{stem} failed under {RERUN}, not on one of its asserts: {error}"
+            return
+        glued[stem] = _glued(path)
+    g5, g6 = glued["05_linked_world"], glued["06_language_model"]
+    # the rerun really ran in another world, and chapter 06 says what its no-link world showed
+    assert g6["zero_lesson"].startswith("the method finds nothing") == (g6["zero_lo"] <= 0 <= g6["zero_hi"])
+    # chapter 05: with the link off in both worlds, its verdicts on negative against positive readers follow the intervals
+    assert g5["text_effect_value"] == 0.0
+    for words, lo, hi in [
+        ("link_on_summary", "link_diff_lo", "link_diff_hi"),
+        ("null_words", "null_diff_lo", "null_diff_hi"),
+    ]:
+        if "nothing to compare" in g5[words] or "cannot be compared" in g5[words]:
+            continue  # a group is empty in this small world
+        apart = g5[lo] > 0 or g5[hi] < 0
+        said_apart = not any(w in g5[words] for w in ("holds zero", "disappears", "about as often"))
+        assert apart == said_apart, f"05: {words} = {g5[words]!r} but the interval is {g5[lo]:+.4f} to {g5[hi]:+.4f}"
+    # chapter 06: every heading and verdict against its interval
+    found = g6["gain_lm_lo"] > 0
+    assert g6["lm_heading"].startswith("The language model recovers") == found, (g6["lm_heading"], g6["gain_lm_lo"])
+    assert ("measurable share" in g6["machinery_words"]) == found, g6["machinery_words"]
+    lo, hi = g6["lm_minus_tfidf_lo"], g6["lm_minus_tfidf_hi"]
+    assert g6["tfidf_heading"] == _verdict(
+        lo, hi, "It beats TF-IDF here", "TF-IDF beats it here", "It does not beat TF-IDF here"
+    )
+    assert g6["content_words"] == _verdict(g6["content_lo"], g6["content_hi"], "adds", "costs", "changes the AUC by")
+    assert g6["replicated_verdict"] == _verdict(
+        g6["lm_minus_tfidf_mean_low"],
+        g6["lm_minus_tfidf_mean_high"],
+        "beats",
+        "does worse than",
+        "cannot be told apart from",
+    )
+    for words, lo, hi in [("zero_verdict", "zero_lo", "zero_hi"), ("placebo_verdict", "placebo_lo", "placebo_hi")]:
+        assert (g6[words] == "contains") == (g6[lo] <= 0 <= g6[hi]), (words, g6[words], g6[lo], g6[hi])
+    bias = g6["neg_p_behaviour"] - g6["neg_group_rate"]
+    assert g6["neg_bias_words"] == (
+        "too optimistic" if bias > 0.01 else "too pessimistic" if bias < -0.01 else "about right"
+    )

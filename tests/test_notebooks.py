@@ -222,12 +222,12 @@ NUMBER_GLUE = re.compile(r"\{glue:text\}`[a-z0-9_]+:[^`]+`")
 # The typed verdicts still on the pages, per chapter: a ratchet. Fixing one lowers the number here; a new one
 # fails the test with the sentence, to be glued (retention_lib.base.verdicts) or guarded by an assert.
 TYPED_VERDICTS_LEFT = {
-    "01_data": 1,             # reviews are short: "holds almost every review" (fixed data)
-    "06_language_model": 1,   # the canary's "far above": asserted in the cell that computes it
+    "01_data": 1,  # reviews are short: "holds almost every review" (fixed data)
+    "06_language_model": 1,  # the canary's "far above": asserted in the cell that computes it
     "07_recommendations": 1,  # embeddings "hardly tell" small from large (a fixed model, a fixed pair of phrases)
-    "08_strategy": 1,         # "wins back" is a mechanism, not a verdict (a false alarm of the word list)
-    "10_cost_scale": 1,       # "holds its own copy" is not a verdict (a false alarm of the word list)
-    "11_privacy": 1,          # the audit's "no better than": asserted, the run stops when it fails
+    "08_strategy": 1,  # "wins back" is a mechanism, not a verdict (a false alarm of the word list)
+    "10_cost_scale": 1,  # "holds its own copy" is not a verdict (a false alarm of the word list)
+    "11_privacy": 1,  # the audit's "no better than": asserted, the run stops when it fails
 }
 
 
