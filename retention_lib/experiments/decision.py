@@ -187,9 +187,15 @@ def adjusted_from_moments(ma, mb, confidence: float = 0.95) -> dict:
     return out
 
 
-def _moments(y: np.ndarray, x: np.ndarray | None) -> dict:
+def _moments(y: np.ndarray, x: np.ndarray | None = None, of_y: dict | None = None) -> dict:
+    """Per test (row): size, mean and variance of ``y`` (or ``of_y``, already computed for this ``y``), and with
+    a covariate ``x`` its mean, variance and covariance with ``y``."""
     n = y.shape[1]
-    out = {"n": np.full(y.shape[0], float(n)), "my": y.mean(1), "vy": y.var(1, ddof=1)}
+    out = (
+        dict(of_y)
+        if of_y is not None
+        else {"n": np.full(y.shape[0], float(n)), "my": y.mean(1), "vy": y.var(1, ddof=1)}
+    )
     if x is not None:
         out["mx"], out["vx"] = x.mean(1), x.var(1, ddof=1)
         out["cxy"] = ((y - out["my"][:, None]) * (x - out["mx"][:, None])).sum(1) / (n - 1)
@@ -232,9 +238,9 @@ def decision_tests(
             a = codes[arm][j]
             for m in METRICS:
                 y = bank.outcomes[m][a, d, j]
-                mom[arm, m, None] = _moments(y, None)
+                mom[arm, m, None] = of_y = _moments(y)
                 for name, x in covs.items():
-                    mom[arm, m, name] = _moments(y, x[j])
+                    mom[arm, m, name] = _moments(y, x[j], of_y)  # y's own moments computed once
         for a_, b_ in combinations(arms, 2):
             first, second = (b_, a_) if a_ == CONTROL else (a_, b_)
             for m in METRICS:
