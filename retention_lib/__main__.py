@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         "--set", dest="sets", action="append", metavar="NAME=VALUE", help="override a parameter (repeatable)"
     )
     r.add_argument("--force", action="store_true", help="run even if an identical run is cached")
+    r.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="chapters run side by side (default 1; chapters that measure speed always run alone, but the "
+        "timings on the other pages are then measured under load)",
+    )
     b = sub.add_parser("build", help="build the HTML book from the executed notebooks")
     b.add_argument("--profile", default="standard", choices=P.PROFILES)
     p = sub.add_parser("params", help="list the parameters of each notebook and their values")
@@ -38,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rp.add_argument("--profile", default="smoke", choices=P.PROFILES)
     rp.add_argument("--only", nargs="+", metavar="NB", help="notebook stems to check")
+    rp.add_argument("--jobs", type=int, default=1, help="notebooks checked at once (default 1)")
     sub.add_parser(
         "workshop",
         help="run every chapter in the workshop profile and write the participants' folder (_build/workshop/kit)",
@@ -59,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             assets.fetch_all()
         elif args.command == "run":
-            runner.run(args.profile, only=args.only, overrides=P.parse_assignments(args.sets), force=args.force)
+            runner.run(
+                args.profile,
+                only=args.only,
+                overrides=P.parse_assignments(args.sets),
+                force=args.force,
+                jobs=args.jobs,
+            )
         elif args.command == "build":
             build.build(args.profile)
         elif args.command == "params":
@@ -79,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             print(f"wrote a new key to {pseudonyms.keygen(path, repo_root=runner.project_root())} (owner-only)")
         elif args.command == "reproduce":
-            proc = runner.reproduce(args.profile, only=args.only)
+            proc = runner.reproduce(args.profile, only=args.only, jobs=args.jobs)
             print(proc.stdout[-8000:] + proc.stderr[-2000:])
             return 0 if proc.returncode == 0 else 1
     except (P.ParameterError, assets.AssetError, runner.RunError, runner.BuildError, PseudonymKeyError) as exc:

@@ -22,7 +22,7 @@ TEMP_FOLDER = re.compile(r"/tmp/|/var/folders/|\\Temp\\|\btmp[a-z0-9_]{8}\b")
 @pytest.fixture(scope="module")
 def smoke_run():
     logs = []
-    paths = runner.run("smoke", log=logs.append)
+    paths = runner.run("smoke", log=logs.append, jobs=2)  # side by side where the chapters allow (same numbers)
     return paths, logs
 
 
@@ -143,7 +143,7 @@ def test_the_smoke_book_reproduces_under_nbval(smoke_run):
         nb = json.loads((ROOT / "notebooks" / f"{stem}.ipynb").read_text())
         tagged += sum("nbval-check-output" in c["metadata"].get("tags", []) for c in nb["cells"])
         assert any("nbval-check-output" in c["metadata"].get("tags", []) for c in nb["cells"]), stem
-    proc = runner.reproduce("smoke")
+    proc = runner.reproduce("smoke", jobs=2)
     assert proc.returncode == 0, proc.stdout[-4000:]
 
 

@@ -477,3 +477,47 @@ def test_following_depends_on_relevance_only_when_asked(linked):
     assert 0.3 < irrelevant.sum() / (~own).sum() < 0.7
     with pytest.raises(rc.RecommendError, match="relevance must be from 0 to 1"):
         rc.follow_recommendations(w, lists, catalogue, 3, relevance=2.0)
+
+
+def test_replicated_following_repeats_the_chapter_in_other_worlds():
+    reviews = data.load("reviews")
+    pool = wd.review_pool(reviews)
+
+    def words(texts):  # a crude, cheap reader: enough to check the plumbing, not a finding
+        neg = pd.Series(list(texts)).str.contains("disappoint|return|cheap", case=False).astype(float)
+        return pd.DataFrame({"p_negative": neg.to_numpy(), "negative": neg.to_numpy() > 0.5})
+
+    def nothing(texts):
+        return pd.DataFrame({"p_negative": np.zeros(len(list(texts))), "negative": False})
+
+    settings = {"text_effect": 1.0}
+    rep = rc.replicate_following(
+        pool,
+        reviews,
+        {"words": words, "nothing": nothing},
+        settings,
+        3000,
+        seeds=[1, 2],
+        k=5,
+        scale=4.0,
+        weight=3.0,
+        iterations=3,
+    )
+    assert list(rep.index) == [1, 2]
+    assert set(rep.columns) == {
+        "retained_als",
+        "retained_words",
+        "retained_nothing",
+        "retained_truth",
+        "words_minus_nothing",
+    }
+    assert np.allclose(rep["words_minus_nothing"], rep["retained_words"] - rep["retained_nothing"])
+    assert (rep["retained_nothing"] == 0).all()  # a reading that says nothing leaves ALS's lists as they were
+    assert (rep["retained_truth"] > 0).all()  # items that differ a lot: the oracle keeps more customers
+    assert rep["retained_als"].nunique() == 2  # other worlds, other numbers
+    again = rc.replicate_following(
+        pool, reviews, {"words": words}, settings, 3000, seeds=[2], k=5, scale=4.0, weight=3.0, iterations=3
+    )
+    assert again.loc[2, "retained_words"] == rep.loc[2, "retained_words"]  # a world is its seed
+    with pytest.raises(rc.RecommendError, match="at least one reader"):
+        rc.replicate_following(pool, reviews, {}, settings, 3000, seeds=[1])

@@ -305,3 +305,18 @@ def test_retained_and_fold_sizes():
     assert retention.smallest_training_fold(103, 5) == smallest == 82
     with pytest.raises(ValueError, match="folds"):
         retention.smallest_training_fold(3, 5)
+
+
+def test_the_share_of_a_gain_has_a_paired_interval_or_none():
+    rng = np.random.default_rng(0)
+    n = 3000
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    y = (x + z + rng.normal(size=n) > 0).astype(int)
+    part, whole, base = x + 0.5 * z, x + z, x
+    s = metrics.paired_bootstrap_share(y, part, whole, base, roc_auc_score, n_resamples=200, seed=3)
+    by_hand = (roc_auc_score(y, part) - roc_auc_score(y, base)) / (roc_auc_score(y, whole) - roc_auc_score(y, base))
+    assert s["share"] == pytest.approx(by_hand) and 0 < s["low"] < s["share"] < s["high"] < 1 and s["defined"] == 1
+    assert metrics.paired_bootstrap_share(y, part, whole, base, roc_auc_score, n_resamples=200, seed=3) == s
+    # the whole gain is nothing: no share can be stated, and the function says so instead of dividing by noise
+    none = metrics.paired_bootstrap_share(y, part, base, base, roc_auc_score, n_resamples=50)
+    assert np.isnan(none["share"]) and np.isnan(none["low"]) and none["defined"] == 0

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from retention_lib.machinery import build as book
-from retention_lib.machinery import runner
+from retention_lib.machinery import runner, schedule
 
 
 def write_files(folder, files: dict):
@@ -227,3 +227,77 @@ def test_glue_calls_leave_the_reading_flow_with_the_values_they_stored(tmp_path)
     assert out[1]["source"] == 'glue_all({"a": x,\n          "b": 2})'
     assert out[2]["metadata"]["tags"] == ["remove-cell"] and out[2]["outputs"] == [glue_out]
     assert "tags" not in out[3]["metadata"]
+
+
+# --- chapters side by side -------------------------------------------------------------------------------------
+
+
+def test_the_book_knows_which_chapters_each_reads_from():
+    from conftest import ROOT
+
+    up = schedule.upstreams(ROOT / "notebooks", ["01_data", "05_linked_world", "09_ab_testing", "10_cost_scale"])
+    assert up["01_data"] == [] and up["05_linked_world"] == ["02_sentiment"]
+    assert up["09_ab_testing"] == ["05_linked_world", "08_strategy"]
+    assert "02_sentiment" in up["10_cost_scale"]
+    assert {"02_sentiment", "10_cost_scale"} <= schedule.alone(runner.P.notebooks())  # they measure speed
+
+
+def _timeline(stems, jobs, upstream, alone, fail=()):
+    """Run fake chapters through the scheduler; each records when it started and ended."""
+    import threading
+    import time
+    from concurrent import futures
+
+    events, lock = [], threading.Lock()
+
+    def chapter(stem):
+        with lock:
+            events.append(("start", stem))
+        time.sleep(0.05)
+        with lock:
+            events.append(("end", stem))
+        if stem in fail:
+            raise runner.RunError(f"{stem} failed")
+        return stem.upper()
+
+    with futures.ThreadPoolExecutor(8) as pool:
+        try:
+            out = schedule.scheduled(stems, jobs, lambda s: pool.submit(chapter, s), upstream, alone)
+        except runner.RunError as exc:
+            out = exc
+    return events, out
+
+
+def _running_at_each_start(events):
+    running, seen = set(), []
+    for kind, stem in events:
+        if kind == "start":
+            running.add(stem)
+            seen.append((stem, set(running)))
+        else:
+            running.discard(stem)
+    return seen
+
+
+def test_chapters_run_side_by_side_after_what_they_read_and_alone_when_they_measure_speed():
+    stems = ["a", "b", "c", "d", "e", "f"]
+    upstream = {"c": ["b"], "d": ["b"], "f": ["c", "d"]}
+    events, out = _timeline(stems, 2, upstream, alone={"b", "e"})
+    assert out == {s: s.upper() for s in stems}
+    order = [s for kind, s in events if kind == "end"]
+    for stem, ups in upstream.items():  # a chapter starts only after every chapter it reads from has ended
+        start = events.index(("start", stem))
+        assert all(events.index(("end", u)) < start for u in ups)
+    for stem, running in _running_at_each_start(events):
+        assert len(running) <= 2  # never more than jobs at once
+        if stem in {"b", "e"}:
+            assert running == {stem}  # a chapter that measures speed has the machine to itself
+        assert not (running - {stem}) & {"b", "e"}
+    assert events[0] == ("start", "b")  # nothing runs at first: the chapter that must run alone goes first
+    assert max(len(r) for _, r in _running_at_each_start(events)) == 2 and sorted(order) == stems
+
+
+def test_after_a_failure_nothing_more_starts_and_the_failure_is_raised():
+    events, out = _timeline(["a", "b", "c"], 1, {"c": ["b"]}, alone=set(), fail={"a"})
+    assert isinstance(out, runner.RunError) and "a failed" in str(out)
+    assert ("start", "c") not in events and ("start", "b") not in events

@@ -4,7 +4,7 @@
   :func:`evaluate_binary` for several, :func:`evaluate_by_group`, :func:`gains_table`;
 - multi-class (which sentiment does this review carry?): :func:`multiclass_metrics` for one model,
   :func:`evaluate_multiclass` for several, :func:`confident_errors`;
-- shared: :func:`expected_calibration_error`, :func:`bootstrap_ci`, :func:`paired_bootstrap_diff`.
+- shared: :func:`expected_calibration_error`, :func:`bootstrap_ci`, :func:`paired_bootstrap_diff`, :func:`paired_bootstrap_share`.
 
 Result keys are short snake-case keys (``roc_auc``, ``macro_f1``); :func:`retention_lib.base.names.human`
 turns them into the labels a reader sees.
@@ -27,7 +27,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from .intervals import bootstrap_ci, mean_ci, paired_bootstrap_diff, paired_mean_diff
+from .intervals import bootstrap_ci, mean_ci, paired_bootstrap_diff, paired_bootstrap_share, paired_mean_diff
 
 __all__ = [
     "expected_calibration_error",
@@ -40,6 +40,7 @@ __all__ = [
     "confident_errors",
     "bootstrap_ci",
     "paired_bootstrap_diff",
+    "paired_bootstrap_share",
     "mean_ci",
     "paired_mean_diff",
     "BINARY_METRICS",

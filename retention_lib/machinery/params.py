@@ -106,7 +106,12 @@ def _load(path: str) -> dict:
                 prof: coerce(param, v, where=f"{path}: profile '{prof}', notebook {stem}") for prof, v in values.items()
             }
             params[name] = Param(**{**param.__dict__, "values": values})
-        books[stem] = {"title": nb["title"], "parameters": params, "measured": tuple(nb.get("measured") or ())}
+        books[stem] = {
+            "title": nb["title"],
+            "parameters": params,
+            "measured": tuple(nb.get("measured") or ()),
+            "alone": bool(nb.get("alone", False)),
+        }
     return {"profiles": profiles, "notebooks": books}
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,11 @@ from retention_lib.base.cache import content_key
 from . import params
 from . import params as P
 from .dependencies import LIB_DIR, library_files, library_hash, notebook_code
+from .schedule import alone as _alone
+from .schedule import scheduled as _scheduled
+from .schedule import shared_threads as _shared_threads
+from .schedule import upstream_chapters
+from .schedule import upstreams as _upstreams
 
 __all__ = [
     "project_root",
@@ -39,6 +46,7 @@ __all__ = [
     "run",
     "notebook_errors",
     "reproduce",
+    "upstream_chapters",
     "glued_values",
     "compare_glued",
     "TIMINGS",
@@ -170,11 +178,18 @@ def run(
     root: Path | None = None,
     force: bool = False,
     log: Callable[[str], None] = print,
+    jobs: int = 1,
 ) -> list[Path]:
     """Execute the notebooks of ``profile`` in book order (all, or those in ``only``).
 
-    Every name and value is checked before anything runs. Returns the executed notebooks.
+    Every name and value is checked before anything runs. With ``jobs`` > 1, up to that many chapters
+    run side by side, each in its own process, a chapter only after the chapters it reads from
+    (:func:`upstream_chapters`) and a chapter marked ``alone`` in ``profiles.yaml`` (it measures speed)
+    with nothing beside it; the numbers are the same, the timings on the pages are measured under load.
+    Returns the executed notebooks.
     """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise P.ParameterError(f"jobs: the number of chapters run side by side must be 1 or more, got {jobs!r}")
     root = root or project_root()
     src_dir = root / "notebooks"
     stems = _chapters(src_dir, only)
@@ -188,7 +203,9 @@ def run(
     # the notebooks run with notebooks/ as working directory: a relative path is the same on every
     # machine, and is what the parameters cell holds when a reader runs a chapter by hand
     rel_art = os.path.relpath(art_dir, src_dir)
+    jobs = _jobs_possible(jobs, stems, src_dir, nb_dir, log)
     with tempfile.TemporaryDirectory(prefix="retention-kernel-") as sockets:
+        todo = {}
         for i, stem in enumerate(stems, 1):
             source, target = src_dir / f"{stem}.ipynb", nb_dir / f"{stem}.ipynb"
             if not source.exists():
@@ -199,13 +216,20 @@ def run(
             if not force and prev.get("key") == key and prev.get("ok"):
                 log(f"{tag}: unchanged, reusing the executed notebook ({prev.get('seconds', 0):.1f} s when run)")
                 summary.append((stem, "reused", prev.get("seconds", 0.0)))
-            else:
+            elif jobs == 1:
                 log(f"{tag}: running ...")
                 params = dict(values[stem], profile=profile, artifacts_dir=rel_art)
                 seconds = _execute(source, target, params, key, values[stem], profile, sockets, tag)
                 log(f"{tag}: done in {seconds:.1f} s")
                 summary.append((stem, "ran", seconds))
+            else:
+                params = dict(values[stem], profile=profile, artifacts_dir=rel_art)
+                todo[stem] = (source, target, params, key, values[stem], profile, str(Path(sockets) / stem), tag)
+                summary.append((stem, "ran", None))
             done.append(target)
+        if todo:
+            took = _side_by_side(todo, jobs, src_dir, log)
+            summary = [(st, how, took[st] if sec is None else sec) for st, how, sec in summary]
     width = max(len(st) for st, _, _ in summary)
     table = [f"{'chapter':<{width}}  {'':6}  {'seconds':>7}"] + [
         f"{st:<{width}}  {how:6}  {sec:7.1f}" for st, how, sec in summary
@@ -213,6 +237,35 @@ def run(
     log("\n".join(table))
     log(f"{len(stems)} notebook(s) in {time.perf_counter() - total:.1f} s; executed copies in {nb_dir}")
     return done
+
+
+def _jobs_possible(jobs: int, stems: list[str], src_dir: Path, nb_dir: Path, log) -> int:
+    """``jobs``, or 1 when a chapter reads from one that is not among ``stems`` and has not run: each chapter
+    would run it itself, and two at once would collide."""
+    missing = [u for st in stems for u in upstream_chapters(src_dir / f"{st}.ipynb") if u not in stems]
+    missing = [u for u in dict.fromkeys(missing) if not _meta(nb_dir / f"{u}.ipynb").get("ok")]
+    if jobs > 1 and missing:
+        log(f"running one chapter at a time: {', '.join(missing)} must run first and are not among those asked for")
+        return 1
+    return jobs
+
+
+def _side_by_side(todo: dict[str, tuple], jobs: int, src_dir: Path, log) -> dict[str, float]:
+    """Execute the chapters of ``todo`` (stem -> :func:`_execute`'s arguments) up to ``jobs`` at once, each in a
+    process of its own (:func:`.schedule.scheduled`); the seconds each took."""
+    for args in todo.values():
+        Path(args[6]).mkdir()
+    alone = _alone(todo)
+    with futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+        def submit(stem):
+            log(f"{todo[stem][-1]}: running ...")
+            return pool.submit(_execute_sharing, None if stem in alone else jobs, *todo[stem])
+
+        def finished(stem, seconds):
+            log(f"{todo[stem][-1]}: done in {seconds:.1f} s")
+
+        return _scheduled(list(todo), jobs, submit, _upstreams(src_dir, todo), alone, finished)
 
 
 def _chapters(src_dir: Path, only: list[str] | None) -> list[str]:
@@ -227,6 +280,12 @@ def _chapters(src_dir: Path, only: list[str] | None) -> list[str]:
     if bad:
         raise P.ParameterError(f"unknown notebook(s) {', '.join(bad)}; notebooks: {', '.join(order)}")
     return [s for s in order if s in only]
+
+
+def _execute_sharing(jobs: int | None, *args) -> float:
+    """:func:`_execute` in a process of its own, its kernel limited to its share of the cores."""
+    os.environ.update(_shared_threads(jobs))
+    return _execute(*args)
 
 
 def _execute(
@@ -285,44 +344,51 @@ def _kernel_manager_class(folder: str):
 
 
 def reproduce(
-    profile: str, root: Path | None = None, only: list[str] | None = None, timeout: int = 1800
+    profile: str, root: Path | None = None, only: list[str] | None = None, timeout: int = 1800, jobs: int = 1
 ) -> subprocess.CompletedProcess:
     """Run every executed notebook of ``profile`` again with nbval and compare the outputs of the cells
     tagged ``nbval-check-output`` (each chapter's key numbers) with the stored ones.
 
     The copies run from a scratch folder laid out like the checkout (their ``artifacts_dir`` is the
     relative path ``../_build/<profile>/artifacts``, linked to the profile's artifacts), so nothing in
-    ``_build`` is replaced but the artifacts the notebooks write again, identically. Returns pytest's
-    completed process (``returncode`` 0 when every checked output is reproduced).
+    ``_build`` is replaced but the artifacts the notebooks write again, identically. With ``jobs`` > 1,
+    each notebook is checked by its own pytest process, up to ``jobs`` at once, in the order
+    :func:`run` keeps side by side (a chapter after those it reads from, so that none reads a file
+    another is writing again). Returns a completed process: ``returncode`` 0 when every checked output
+    is reproduced, ``stdout`` pytest's reports.
     """
     root = root or project_root()
     out_dir = profile_dir(profile, root)
+    stems = [s for s in P.notebooks() if s in (only or P.notebooks())]
+    for stem in stems:
+        if not (out_dir / "notebooks" / f"{stem}.ipynb").exists():
+            raise RunError(f"{stem} has not run in profile '{profile}': run it before checking it")
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", "-q"]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     with tempfile.TemporaryDirectory(prefix="retention-nbval-") as tmp:
-        scratch = Path(tmp)
-        (scratch / "notebooks").mkdir()
-        for stem in only or P.notebooks():
-            nb = out_dir / "notebooks" / f"{stem}.ipynb"
-            if not nb.exists():
-                raise RunError(f"{stem} has not run in profile '{profile}': run it before checking it")
-            shutil.copy2(nb, scratch / "notebooks" / nb.name)
-        (scratch / "_build" / profile).mkdir(parents=True)
-        (scratch / "_build" / profile / "artifacts").symlink_to(out_dir / "artifacts", target_is_directory=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "--nbval-lax",
-            "--nbval-current-env",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "notebooks",
-        ]
-        return subprocess.run(
-            cmd,
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1"),
-        )
+
+        def check(group: list[str], folder: str) -> subprocess.CompletedProcess:
+            scratch = Path(tmp) / folder
+            (scratch / "notebooks").mkdir(parents=True)
+            for stem in group:
+                shutil.copy2(out_dir / "notebooks" / f"{stem}.ipynb", scratch / "notebooks" / f"{stem}.ipynb")
+            (scratch / "_build" / profile).mkdir(parents=True)
+            (scratch / "_build" / profile / "artifacts").symlink_to(out_dir / "artifacts", target_is_directory=True)
+            mine = dict(env, **_shared_threads(None if len(group) > 1 or group[0] in alone else jobs))
+            return subprocess.run(
+                [*cmd, "notebooks"], cwd=scratch, capture_output=True, text=True, timeout=timeout, env=mine
+            )
+
+        alone = _alone(stems)
+        if jobs <= 1 or len(stems) == 1:
+            return check(stems, "all")
+        with futures.ThreadPoolExecutor(jobs) as pool:  # threads that wait on one pytest process each
+            procs = _scheduled(
+                stems,
+                jobs,
+                lambda stem: pool.submit(check, [stem], stem),
+                _upstreams(root / "notebooks", stems),
+                alone,
+            )
+    report = "\n".join(f"--- {stem}\n{procs[stem].stdout}{procs[stem].stderr}" for stem in stems)
+    return subprocess.CompletedProcess(cmd, max(p.returncode for p in procs.values()), report, "")

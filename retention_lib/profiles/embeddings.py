@@ -6,6 +6,7 @@ be used; kept in a cache file by a hash of the text, so each distinct text is em
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -76,5 +77,7 @@ def embed_texts(
         cached = pd.concat([cached, fresh]) if len(cached) else fresh
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cached.to_parquet(cache)
+            part = cache.with_name(f"{cache.name}.{os.getpid()}.part")  # written whole, then renamed: a reader
+            cached.to_parquet(part)  # running at the same time sees the old file or the new, never half of one
+            os.replace(part, cache)
     return cached.loc[keys].to_numpy(dtype=np.float32)

@@ -24,6 +24,7 @@ from .following import (
     item_readings,
     purchases_with_items,
     relevance_sweep,
+    replicate_following,
 )
 from .models import ALS, BPR, GRIDS, BuyAgain, ItemKNN, Popularity, Recommender
 from .ranker import FEATURES, ORDER_TIME_FEATURES, CandidateRanker, candidate_features
@@ -59,6 +60,7 @@ __all__ = [
     "follow_recommendations",
     "compare_following",
     "relevance_sweep",
+    "replicate_following",
     "FIT_PROTOTYPES",
     "fit_mentions",
     "fit_penalty",

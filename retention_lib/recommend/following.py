@@ -31,10 +31,11 @@ import pandas as pd
 from scipy import stats
 from sklearn.base import clone
 
+from retention_lib import world as W
 from retention_lib.base.metrics import paired_mean_diff
 from retention_lib.world import rules
 
-from .models import Recommender
+from .models import ALS, Recommender
 from .split import RecommendError
 
 
@@ -323,3 +324,60 @@ def relevance_sweep(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def replicate_following(
+    pool: pd.DataFrame,
+    reviews: pd.DataFrame,
+    readers: dict,
+    settings: dict,
+    n_customers: int,
+    seeds,
+    k: int = 10,
+    scale: float = 1.0,
+    weight: float = 1.0,
+    relevance: float = 0.0,
+    factors: int = 32,
+    iterations: int = 15,
+    model_seed: int = 0,
+) -> pd.DataFrame:
+    """Part B's headline repeated in other worlds: one world per seed in ``seeds``, made with chapter 05's
+    ``settings`` and ``n_customers`` from the same review ``pool``; in each, the items' true quality
+    (:func:`item_catalogue` with ``scale``), what the shop sold and read before the cutoff, plain ALS
+    and ALS re-ranked (:class:`ReviewAware`, ``weight``) by each reader of ``readers`` (name -> ``texts
+    -> reading``) and by the true quality (``truth``, the oracle), and every customer following the lists
+    (:func:`follow_recommendations`, ``relevance``), exactly as the chapter does in its own world.
+
+    Returns one row per seed: ``retained_als`` (the share of customers who follow plain ALS and buy
+    again), and per re-ranking ``retained_<name>`` minus plain ALS's, in shares; for each pair of
+    readers, ``<a>_minus_<b>``. Their spread over worlds is the world-to-world variance that one world's
+    paired interval does not include.
+    """
+    if len(readers) < 1 or n_customers < 100:
+        raise RecommendError(
+            f"replicate_following: need at least one reader and 100 customers, got {list(readers)}, {n_customers}"
+        )
+    names = list(readers)
+    rows = []
+    for world_seed in seeds:
+        w = W.simulate(n_customers, int(world_seed), pool=pool, **settings)
+        obs = w.observed
+        catalogue = item_catalogue(reviews, obs.reviews["clothing_id"].unique(), scale=scale, pool=pool.index)
+        bought = purchases_with_items(w, catalogue, model_seed)
+        bought = bought[bought["date"] <= obs.cutoff].drop(columns="date")
+        written = obs.reviews[obs.reviews["date"] <= obs.cutoff]
+        readings = {name: item_readings(written, read(written["text"])) for name, read in readers.items()}
+        readings["truth"] = -catalogue["quality"]
+        base = ALS(factors=factors, iterations=iterations, seed=model_seed)
+        models = {"als": base, **{f"als_{name}": ReviewAware(base, readings[name], weight) for name in readings}}
+        customers = w.truth.customers.index.to_numpy()
+        lists = {key: model.fit(bought).recommend(customers, k, exclude_seen=True) for key, model in models.items()}
+        out = follow_recommendations(w, lists, catalogue, k, model_seed, relevance=relevance)
+        kept = out.pivot(index="customer_id", columns="recommender", values="retained").astype(float).mean()
+        row = {"seed": int(world_seed), "retained_als": kept["als"]}
+        row.update({f"retained_{name}": kept[f"als_{name}"] - kept["als"] for name in [*names, "truth"]})
+        row.update(
+            {f"{a}_minus_{b}": kept[f"als_{a}"] - kept[f"als_{b}"] for i, a in enumerate(names) for b in names[i + 1 :]}
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
