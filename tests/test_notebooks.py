@@ -275,8 +275,27 @@ def test_how_to_read_the_numbers_states_the_profiles_own_counts():
     from retention_lib.machinery import params as P
 
     page = (ROOT / "book" / "reading-numbers.md").read_text()
-    for stem, name in [("06_language_model", "replication_seeds"), ("08_strategy", "study_worlds")]:
+    for stem, name in [
+        ("06_language_model", "replication_seeds"),
+        ("07_recommendations", "replication_seeds"),
+        ("08_strategy", "study_worlds"),
+    ]:
         n = P.resolve("standard", [stem])[stem][name]
         assert f"({n} in the standard profile)" in page, (
             f"reading-numbers.md: {stem}'s {name} is {n} in the standard profile"
         )
+
+
+def test_the_front_matter_types_no_counts_of_chapters_or_profiles():
+    from retention_lib.machinery import params as P
+
+    intro = (ROOT / "book" / "intro.md").read_text()
+    numbers = [int(n) for n in re.findall(r"^\s*(\d+)\. \*\*", intro, flags=re.M)]
+    assert numbers == list(range(1, len(P.notebooks()) + 1)), "intro.md: one numbered entry per chapter, in order"
+    typed = re.compile(
+        r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+) (chapters|profiles)\b", re.I
+    )
+    for page in sorted((ROOT / "book").glob("*.md")):
+        found = typed.findall(page.read_text())
+        assert not found, f"{page.name}: a typed count {found}; generate it from profiles.yaml"
+    assert "{include} profiles-table.md" in (ROOT / "book" / "how-to-use.md").read_text()

@@ -301,3 +301,44 @@ def test_after_a_failure_nothing_more_starts_and_the_failure_is_raised():
     events, out = _timeline(["a", "b", "c"], 1, {"c": ["b"]}, alone=set(), fail={"a"})
     assert isinstance(out, runner.RunError) and "a failed" in str(out)
     assert ("start", "c") not in events and ("start", "b") not in events
+
+
+def test_figures_are_described_for_their_alt_text(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from retention_lib.base import plots
+
+    fig, (a, b) = plt.subplots(1, 2)
+    fig.suptitle("Who stays")
+    a.set_title("Retention by cohort")
+    b.set(xlabel="weeks", ylabel="share buying")
+    assert plots.describe(fig) == "Who stays; Retention by cohort; share buying against weeks"
+    assert plots.describe(plt.figure()) == ""  # nothing to say: the page check reports the image
+    plt.close("all")
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "",
+                "outputs": [
+                    {"output_type": "display_data", "data": {"image/png": "iVBOR"}, "metadata": {"alt": "Who stays"}},
+                    {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {"alt": "not an image"}},
+                ],
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": "",
+                "outputs": [{"output_type": "display_data", "data": {"image/png": "iVBOR"}, "metadata": {}}],
+            },
+        ]
+    }
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(nb))
+    assert book.describe_images(path) == 1
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["metadata"]["mystnb"]["image"]["alt"] == "Who stays" and "mystnb" not in cells[1]["metadata"]

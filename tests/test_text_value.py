@@ -192,3 +192,22 @@ def test_replicated_gains_vary_over_worlds_and_find_a_strong_link(pool, readers)
     assert again.loc[1].equals(rep.loc[1])  # a world is its seed
     with pytest.raises(ValueError, match="at least one reader"):
         tv.replicate_gains(pool, {}, {}, 4000, seeds=[1])
+
+
+def test_the_share_of_the_perfect_readers_gain_comes_with_its_interval():
+    rng = np.random.default_rng(1)
+    n = 2000
+    signal, noise = rng.normal(size=n), rng.normal(size=n)
+    y = (signal + noise > 0).astype(int)
+    oof = pd.DataFrame(
+        {
+            ("behaviour", "gb"): noise + rng.normal(size=n),
+            ("behaviour + lm", "gb"): noise + 0.5 * signal + rng.normal(size=n),
+            ("behaviour + perfect", "gb"): noise + signal + rng.normal(size=n),
+        }
+    )
+    table = tv.ablation_table(oof, y, n_resamples=20)
+    ci = tv.gain_share_intervals(oof, y, ["behaviour + lm"], n_resamples=100)
+    point = tv.gain_share(table, "behaviour + lm")["gb"]
+    assert ci.loc["behaviour + lm", "share"] == pytest.approx(point)  # the same share as the chapter's table
+    assert ci.loc["behaviour + lm", "low"] < point < ci.loc["behaviour + lm", "high"]

@@ -13,6 +13,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from .names import label
 
 __all__ = [
+    "describe",
     "forest",
     "set_style",
     "date_axis",
@@ -25,6 +26,23 @@ __all__ = [
     "linked_world_diagram",
     "paired_differences",
 ]
+
+
+def describe(fig) -> str:
+    """What a figure shows, in words, for its alt text: its overall title and each panel's title (or, for
+    a panel without one, its y label against its x label). Empty when the figure has none of these, which
+    the book's page check then reports."""
+    parts = []
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        parts.append(sup.get_text().strip())
+    for ax in fig.axes:
+        title = next((t for t in (ax.get_title(loc) for loc in ("center", "left", "right")) if t.strip()), "")
+        if title:
+            parts.append(title.strip())
+        elif ax.get_ylabel().strip() and ax.get_xlabel().strip():
+            parts.append(f"{ax.get_ylabel().strip()} against {ax.get_xlabel().strip()}")
+    return "; ".join(dict.fromkeys(" ".join(p.split()) for p in parts))
 
 
 def set_style() -> None:

@@ -17,13 +17,17 @@ interval, so that a rerun with other parameters never leaves a false sentence on
 'ALS and BPR between popularity and buy-again, kNN below popularity'
 >>> placement({"ALS": 0.12, "BPR": 0.11}, ("buy-again", 0.30), ("popularity", 0.10))
 'all between popularity and buy-again'
+>>> share_words(0.66, 0.36, 0.96), share_words(0.8, 0.72, 0.9), share_words(0.6, float("nan"), float("nan"))
+('36 % to 96 %', 'most', 'more than half, by the point estimate (no interval)')
+>>> share_interval(0.21, 0.93), share_interval(float("nan"), float("nan"))
+('95 % interval 21 % to 93 %', 'no interval can be given: in some resamples the whole gain is not positive')
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["compare", "reached", "times", "portion", "placement"]
+__all__ = ["compare", "reached", "times", "portion", "placement", "share_words", "share_interval"]
 
 
 def compare(
@@ -119,3 +123,21 @@ def placement(values: dict, first: tuple, second: tuple) -> str:
     if where["above"]:
         parts.append(f"{_and(where['above'])} above {high_name}")
     return ", ".join(parts)
+
+
+def share_interval(low: float, high: float, confidence: int = 95) -> str:
+    """The interval of a share of a gain in words (from :func:`retention_lib.base.intervals.paired_bootstrap_share`),
+    or why there is none: a NaN bound means the whole gain was not positive in some resample."""
+    if any(v is None or math.isnan(v) for v in (low, high)):
+        return "no interval can be given: in some resamples the whole gain is not positive"
+    return f"{confidence} % interval {low:.0%} to {high:.0%}".replace("%", " %").replace("  %", " %")
+
+
+def share_words(share: float, low: float, high: float) -> str:
+    """A share with its interval in words: :func:`portion`'s word when both ends of the interval get the same
+    word, else the interval itself ("36 % to 96 %"); a NaN interval keeps the point's word and says so."""
+    if any(v is None or math.isnan(v) for v in (low, high)):
+        return f"{portion(share)}, by the point estimate (no interval)"
+    if portion(low) == portion(high):
+        return portion(low)
+    return f"{low:.0%} to {high:.0%}".replace("%", " %")

@@ -34,6 +34,16 @@ from .workshop import instructor_page
 __all__ = ["build", "check_offline_html", "write_parameter_appendix", "write_toc", "hide_glue_cells"]
 
 
+def profiles_table() -> list[str]:
+    """The profiles of ``profiles.yaml`` and what each is for (with its time budget), as Markdown table lines:
+    the one place the book states how many profiles there are and how long each takes."""
+    return [
+        "| profile | for, and how long |",
+        "|---|---|",
+        *[f"| `{p}` | {d} |" for p, d in P.spec()["profiles"].items()],
+    ]
+
+
 def write_parameter_appendix(path: Path) -> None:
     """Write the appendix page that lists every parameter of every profile."""
     s = P.spec()
@@ -48,9 +58,7 @@ def write_parameter_appendix(path: Path) -> None:
         "",
         "## Profiles",
         "",
-        "| profile | purpose |",
-        "|---|---|",
-        *[f"| `{p}` | {d} |" for p, d in s["profiles"].items()],
+        *profiles_table(),
         "",
         "Every notebook also receives two parameters from the runner:",
         "",
@@ -134,6 +142,26 @@ def hide_glue_cells(nb_path: Path) -> int:
 #: the book's pages around the chapters; the chapters come from ``profiles.yaml``, in its order
 _TOC_BEFORE = [("Using this book", ["how-to-use", "reading-numbers", "workshop"])]
 _TOC_AFTER = [("Appendix", ["parameters", "references"])]
+
+
+def describe_images(nb_path: Path) -> int:
+    """Give every figure of an executed notebook the alt text its kernel recorded (``alt`` in the output's
+    metadata, from :func:`retention_lib.base.plots.describe`): MyST-NB reads it from the cell's
+    ``mystnb.image.alt``. Returns how many cells got one."""
+    nb = json.loads(Path(nb_path).read_text())
+    n = 0
+    for cell in nb["cells"]:
+        alts = [
+            o["metadata"]["alt"]
+            for o in cell.get("outputs", []) or []
+            if any(k.startswith("image/") for k in o.get("data", {})) and (o.get("metadata") or {}).get("alt")
+        ]
+        if alts:
+            image = cell.setdefault("metadata", {}).setdefault("mystnb", {}).setdefault("image", {})
+            image.setdefault("alt", "; ".join(dict.fromkeys(alts)))
+            n += 1
+    Path(nb_path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return n
 
 
 def write_toc(path: Path) -> None:
@@ -220,7 +248,9 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     shutil.copytree(nb_dir, stage / "notebooks")
     for staged in (stage / "notebooks").glob("*.ipynb"):
         hide_glue_cells(staged)
+        describe_images(staged)
     write_parameter_appendix(stage / "parameters.md")
+    (stage / "profiles-table.md").write_text("\n".join(profiles_table()) + "\n")  # included by how-to-use.md
 
     instructor_page(stage / "workshop.md", profile_dir(WORKSHOP, root) / "notebooks")
     write_toc(stage / "_toc.yml")

@@ -37,7 +37,7 @@ from .dependencies import LIB_DIR, library_files, library_hash, notebook_code
 from .schedule import alone as _alone
 from .schedule import scheduled as _scheduled
 from .schedule import shared_threads as _shared_threads
-from .schedule import upstream_chapters
+from .schedule import upstream_chapters, upstream_results
 from .schedule import upstreams as _upstreams
 
 __all__ = [
@@ -203,7 +203,7 @@ def run(
     # the notebooks run with notebooks/ as working directory: a relative path is the same on every
     # machine, and is what the parameters cell holds when a reader runs a chapter by hand
     rel_art = os.path.relpath(art_dir, src_dir)
-    jobs = _jobs_possible(jobs, stems, src_dir, nb_dir, log)
+    jobs = _jobs_possible(jobs, stems, src_dir, art_dir, log)
     with tempfile.TemporaryDirectory(prefix="retention-kernel-") as sockets:
         todo = {}
         for i, stem in enumerate(stems, 1):
@@ -239,11 +239,16 @@ def run(
     return done
 
 
-def _jobs_possible(jobs: int, stems: list[str], src_dir: Path, nb_dir: Path, log) -> int:
-    """``jobs``, or 1 when a chapter reads from one that is not among ``stems`` and has not run: each chapter
-    would run it itself, and two at once would collide."""
-    missing = [u for st in stems for u in upstream_chapters(src_dir / f"{st}.ipynb") if u not in stems]
-    missing = [u for u in dict.fromkeys(missing) if not _meta(nb_dir / f"{u}.ipynb").get("ok")]
+def _jobs_possible(jobs: int, stems: list[str], src_dir: Path, art_dir: Path, log) -> int:
+    """``jobs``, or 1 when a chapter reads a result that is missing from ``art_dir`` and is written by a chapter
+    not among ``stems``: each chapter would run that one itself, and two at once would collide."""
+    missing = [
+        chapter
+        for st in stems
+        for artifact, chapter in upstream_results(src_dir / f"{st}.ipynb")
+        if chapter not in stems and not (art_dir / artifact).exists()
+    ]
+    missing = list(dict.fromkeys(missing))
     if jobs > 1 and missing:
         log(f"running one chapter at a time: {', '.join(missing)} must run first and are not among those asked for")
         return 1

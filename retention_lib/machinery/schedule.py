@@ -13,16 +13,22 @@ from typing import Any
 from . import params as P
 from .dependencies import notebook_code
 
-__all__ = ["upstream_chapters", "upstreams", "alone", "scheduled", "shared_threads"]
+__all__ = ["upstream_results", "upstream_chapters", "upstreams", "alone", "scheduled", "shared_threads"]
 
 #: ``S.upstream("<artifact>", "<chapter>")`` in a notebook's code: the chapters whose results it reads
-_UPSTREAM = re.compile(r"""upstream\(\s*["'][^"']+["']\s*,\s*["'](\d\d_[a-z0-9_]+)["']""")
+_UPSTREAM = re.compile(r"""upstream\(\s*["']([^"']+)["']\s*,\s*["'](\d\d_[a-z0-9_]+)["']""")
+
+
+def upstream_results(nb_path: Path) -> list[tuple[str, str]]:
+    """``(artifact, chapter)`` for each saved result the notebook at ``nb_path`` reads (its ``S.upstream``
+    calls): the file in the artifacts folder, and the chapter that writes it."""
+    return sorted(set(_UPSTREAM.findall(notebook_code(nb_path))))
 
 
 def upstream_chapters(nb_path: Path) -> list[str]:
-    """The chapters whose saved results the notebook at ``nb_path`` reads (its ``S.upstream`` calls),
-    in book order: they must have run before it."""
-    found = set(_UPSTREAM.findall(notebook_code(nb_path)))
+    """The chapters whose saved results the notebook at ``nb_path`` reads, in book order: they must have
+    run before it."""
+    found = {chapter for _, chapter in upstream_results(nb_path)}
     return [s for s in P.notebooks() if s in found]
 
 

@@ -169,10 +169,32 @@ def show_source(*objects) -> Markdown:
     return Markdown(f"*From {where}:*\n\n" + "\n\n".join(blocks))
 
 
+def _describe_figures() -> None:
+    """In a Jupyter kernel, every figure shown carries its description (:func:`plots.describe`) in its
+    output's metadata (``alt``); the book's build makes it the image's alt text, so that a screen reader
+    says what the figure shows instead of its file name. Outside a kernel, nothing changes."""
+    try:
+        from matplotlib_inline import backend_inline
+    except ImportError:
+        return
+    original = backend_inline._fetch_figure_metadata
+    if getattr(original, "describes", False):
+        return
+
+    def with_description(fig):
+        metadata = original(fig) or {}
+        alt = plots.describe(fig)
+        return {**metadata, "alt": alt} if alt else (metadata or None)
+
+    with_description.describes = True
+    backend_inline._fetch_figure_metadata = with_description
+
+
 def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
     """Seed everything, set the book's plot style and return the notebook's session."""
     seed_everything(seed)
     plots.set_style()
+    _describe_figures()
     # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need
     warnings.filterwarnings("ignore", category=TqdmWarning)
     warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)

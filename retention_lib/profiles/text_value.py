@@ -26,7 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from retention_lib import world as W
-from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
+from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff, paired_bootstrap_share
 from retention_lib.retention.classifiers import gradient_boosting, outer_folds, signed_log
 from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
 from retention_lib.retention.losses import ScratchLogisticRegression
@@ -50,6 +50,7 @@ __all__ = [
     "out_of_fold",
     "ablation_table",
     "gain_share",
+    "gain_share_intervals",
     "sweep",
     "no_offer_customers",
     "last_review_groups",
@@ -223,6 +224,30 @@ def gain_share(
     """Per model: the share of the perfect reader's gain over behaviour that ``reader_set`` recovers."""
     t = table[metric].unstack("model")
     return ((t.loc[reader_set] - t.loc[base]) / (t.loc[perfect_set] - t.loc[base])).rename(reader_set)
+
+
+def gain_share_intervals(
+    oof: pd.DataFrame,
+    y,
+    reader_sets,
+    model: str = "gb",
+    perfect_set: str = "behaviour + perfect",
+    base: str = "behaviour",
+    n_resamples: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`gain_share` of each of ``reader_sets`` for one ``model``, with a paired bootstrap interval
+    (:func:`~retention_lib.base.intervals.paired_bootstrap_share`): a ratio of two small, noisy ROC AUC gains.
+    One row per reader set: ``share``, ``low``, ``high``, ``defined``."""
+    y = np.asarray(y)
+    whole, b = oof[(perfect_set, model)].to_numpy(), oof[(base, model)].to_numpy()
+    rows = {
+        name: paired_bootstrap_share(
+            y, oof[(name, model)].to_numpy(), whole, b, roc_auc_score, n_resamples=n_resamples, seed=seed
+        )
+        for name in reader_sets
+    }
+    return pd.DataFrame(rows).T
 
 
 def last_review_groups(observed, reading: pd.DataFrame, customers) -> pd.Series:
