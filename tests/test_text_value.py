@@ -199,11 +199,12 @@ def test_the_share_of_the_perfect_readers_gain_comes_with_its_interval():
     n = 2000
     signal, noise = rng.normal(size=n), rng.normal(size=n)
     y = (signal + noise > 0).astype(int)
+    prob = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731 - probabilities, as the chapter's models give
     oof = pd.DataFrame(
         {
-            ("behaviour", "gb"): noise + rng.normal(size=n),
-            ("behaviour + lm", "gb"): noise + 0.5 * signal + rng.normal(size=n),
-            ("behaviour + perfect", "gb"): noise + signal + rng.normal(size=n),
+            ("behaviour", "gb"): prob(noise + rng.normal(size=n)),
+            ("behaviour + lm", "gb"): prob(noise + 0.5 * signal + rng.normal(size=n)),
+            ("behaviour + perfect", "gb"): prob(noise + signal + rng.normal(size=n)),
         }
     )
     table = tv.ablation_table(oof, y, n_resamples=20)

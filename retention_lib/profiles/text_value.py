@@ -26,12 +26,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from retention_lib import world as W
-from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff, paired_bootstrap_share
+from retention_lib.base.metrics import binary_metrics, paired_bootstrap_diff
 from retention_lib.retention.classifiers import gradient_boosting, outer_folds, signed_log
 from retention_lib.retention.features import FEATURES_RICH, calibration_holdout, retained
 from retention_lib.retention.losses import ScratchLogisticRegression
 from retention_lib.world import no_offer_customers
 
+from .gains import gain_share, gain_share_intervals, reader_pair_difference
 from .readers import READERS, fit_readers, perfect_reading, reading_from_proba, vader_reading
 from .user_profiles import text_features
 
@@ -214,42 +215,6 @@ def ablation_table(
     return pd.DataFrame(rows).T.set_index(["set", "model"])
 
 
-def gain_share(
-    table: pd.DataFrame,
-    reader_set: str,
-    perfect_set: str = "behaviour + perfect",
-    base: str = "behaviour",
-    metric: str = "roc_auc",
-) -> pd.Series:
-    """Per model: the share of the perfect reader's gain over behaviour that ``reader_set`` recovers."""
-    t = table[metric].unstack("model")
-    return ((t.loc[reader_set] - t.loc[base]) / (t.loc[perfect_set] - t.loc[base])).rename(reader_set)
-
-
-def gain_share_intervals(
-    oof: pd.DataFrame,
-    y,
-    reader_sets,
-    model: str = "gb",
-    perfect_set: str = "behaviour + perfect",
-    base: str = "behaviour",
-    n_resamples: int = 500,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """:func:`gain_share` of each of ``reader_sets`` for one ``model``, with a paired bootstrap interval
-    (:func:`~retention_lib.base.intervals.paired_bootstrap_share`): a ratio of two small, noisy ROC AUC gains.
-    One row per reader set: ``share``, ``low``, ``high``, ``defined``."""
-    y = np.asarray(y)
-    whole, b = oof[(perfect_set, model)].to_numpy(), oof[(base, model)].to_numpy()
-    rows = {
-        name: paired_bootstrap_share(
-            y, oof[(name, model)].to_numpy(), whole, b, roc_auc_score, n_resamples=n_resamples, seed=seed
-        )
-        for name in reader_sets
-    }
-    return pd.DataFrame(rows).T
-
-
 def last_review_groups(observed, reading: pd.DataFrame, customers) -> pd.Series:
     """Each customer's last review before the cutoff as read by a reader: ``negative``, ``not negative``
     or ``no review`` (an ordered categorical)."""
@@ -359,21 +324,6 @@ def world_gains(
             }
         )
     return rows
-
-
-def reader_pair_difference(
-    oof: pd.DataFrame, y, a: str, b: str, model: str, n_resamples: int = 500, seed: int = 0
-) -> dict:
-    """ROC AUC of feature set ``a`` minus set ``b`` for one model, with a paired bootstrap interval."""
-
-    return paired_bootstrap_diff(
-        np.asarray(y),
-        oof[(a, model)].to_numpy(),
-        oof[(b, model)].to_numpy(),
-        roc_auc_score,
-        n_resamples=n_resamples,
-        seed=seed,
-    )
 
 
 def replicate_gains(
