@@ -263,7 +263,7 @@ def _timeline(stems, jobs, upstream, alone, fail=()):
     with futures.ThreadPoolExecutor(8) as pool:
         try:
             out = schedule.scheduled(stems, jobs, lambda s: pool.submit(chapter, s), upstream, alone)
-        except runner.RunError as exc:
+        except (runner.RunError, schedule.ChaptersFailed) as exc:
             out = exc
     return events, out
 
@@ -342,3 +342,13 @@ def test_figures_are_described_for_their_alt_text(tmp_path):
     assert book.describe_images(path) == 1
     cells = json.loads(path.read_text())["cells"]
     assert cells[0]["metadata"]["mystnb"]["image"]["alt"] == "Who stays" and "mystnb" not in cells[1]["metadata"]
+
+
+def test_every_chapter_that_fails_side_by_side_is_reported_and_a_deadlock_is_an_error():
+    events, out = _timeline(["a", "b", "c"], 2, {}, alone=set(), fail={"a", "b"})
+    assert isinstance(out, schedule.ChaptersFailed) and {str(f) for f in out.failures} == {"a failed", "b failed"}
+    assert ("start", "c") not in events  # nothing starts after a failure
+    with pytest.raises(ValueError, match="cannot start"):
+        _timeline(["a", "b"], 2, {"a": ["b"], "b": ["a"]}, alone=set())
+    assert schedule.shared_threads(None) == {} and schedule.shared_threads(1) == {}
+    assert all(int(v) >= 1 for v in schedule.shared_threads(2).values())

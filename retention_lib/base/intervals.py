@@ -137,3 +137,15 @@ def paired_mean_diff(a, b, n_resamples: int = 1000, confidence: float = 0.95, se
         raise ValueError(f"paired_mean_diff: the two sets of values must be paired, got {a.shape} and {b.shape}")
     r = mean_ci(a - b, n_resamples, confidence, seed)
     return {"difference": r["mean"], "low": r["low"], "high": r["high"]}
+
+
+def mean_t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The mean of a few values (one per world, say) with Student's t interval (scipy's ``ttest_1samp``).
+    Values that do not vary give the mean as both ends (scipy would give NaN). Returns (mean, low, high)."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 2:
+        raise ValueError(f"mean_t_interval: need at least 2 values, got {v.size}")
+    if np.ptp(v) == 0:
+        return float(v[0]), float(v[0]), float(v[0])
+    ci = stats.ttest_1samp(v, 0.0).confidence_interval(confidence)
+    return float(v.mean()), float(ci.low), float(ci.high)

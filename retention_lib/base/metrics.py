@@ -27,7 +27,14 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from .intervals import bootstrap_ci, mean_ci, paired_bootstrap_diff, paired_bootstrap_share, paired_mean_diff
+from .intervals import (
+    bootstrap_ci,
+    mean_ci,
+    mean_t_interval,
+    paired_bootstrap_diff,
+    paired_bootstrap_share,
+    paired_mean_diff,
+)
 
 __all__ = [
     "expected_calibration_error",
@@ -41,6 +48,7 @@ __all__ = [
     "bootstrap_ci",
     "paired_bootstrap_diff",
     "paired_bootstrap_share",
+    "mean_t_interval",
     "mean_ci",
     "paired_mean_diff",
     "BINARY_METRICS",

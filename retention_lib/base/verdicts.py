@@ -18,7 +18,9 @@ interval, so that a rerun with other parameters never leaves a false sentence on
 >>> placement({"ALS": 0.12, "BPR": 0.11}, ("buy-again", 0.30), ("popularity", 0.10))
 'all between popularity and buy-again'
 >>> share_words(0.66, 0.36, 0.96), share_words(0.8, 0.72, 0.9), share_words(0.6, float("nan"), float("nan"))
-('36 % to 96 %', 'most', 'more than half, by the point estimate (no interval)')
+('36 % to 96 %', 'most', 'more than half, by the point estimate,')
+>>> share_words(float("nan"), float("nan"), float("nan"))
+'an unmeasurable part'
 >>> share_interval(0.21, 0.93), share_interval(float("nan"), float("nan"))
 ('95 % interval 21 % to 93 %', 'no interval can be given: in some resamples the whole gain is not positive')
 """
@@ -136,8 +138,10 @@ def share_interval(low: float, high: float, confidence: int = 95) -> str:
 def share_words(share: float, low: float, high: float) -> str:
     """A share with its interval in words: :func:`portion`'s word when both ends of the interval get the same
     word, else the interval itself ("36 % to 96 %"); a NaN interval keeps the point's word and says so."""
+    if share is None or math.isnan(share):
+        return "an unmeasurable part"  # the whole gain is not positive: there is no share to state
     if any(v is None or math.isnan(v) for v in (low, high)):
-        return f"{portion(share)}, by the point estimate (no interval)"
+        return f"{portion(share)}, by the point estimate,"
     if portion(low) == portion(high):
         return portion(low)
     return f"{low:.0%} to {high:.0%}".replace("%", " %")

@@ -34,10 +34,12 @@ from retention_lib.base.cache import content_key
 from . import params
 from . import params as P
 from .dependencies import LIB_DIR, library_files, library_hash, notebook_code
+from .kernels import ipc_kernel_manager as _kernel_manager_class
+from .schedule import THREAD_VARS, ChaptersFailed, upstream_chapters
 from .schedule import alone as _alone
+from .schedule import jobs_possible as _jobs_possible
 from .schedule import scheduled as _scheduled
 from .schedule import shared_threads as _shared_threads
-from .schedule import upstream_chapters, upstream_results
 from .schedule import upstreams as _upstreams
 
 __all__ = [
@@ -239,22 +241,6 @@ def run(
     return done
 
 
-def _jobs_possible(jobs: int, stems: list[str], src_dir: Path, art_dir: Path, log) -> int:
-    """``jobs``, or 1 when a chapter reads a result that is missing from ``art_dir`` and is written by a chapter
-    not among ``stems``: each chapter would run that one itself, and two at once would collide."""
-    missing = [
-        chapter
-        for st in stems
-        for artifact, chapter in upstream_results(src_dir / f"{st}.ipynb")
-        if chapter not in stems and not (art_dir / artifact).exists()
-    ]
-    missing = list(dict.fromkeys(missing))
-    if jobs > 1 and missing:
-        log(f"running one chapter at a time: {', '.join(missing)} must run first and are not among those asked for")
-        return 1
-    return jobs
-
-
 def _side_by_side(todo: dict[str, tuple], jobs: int, src_dir: Path, log) -> dict[str, float]:
     """Execute the chapters of ``todo`` (stem -> :func:`_execute`'s arguments) up to ``jobs`` at once, each in a
     process of its own (:func:`.schedule.scheduled`); the seconds each took."""
@@ -270,7 +256,12 @@ def _side_by_side(todo: dict[str, tuple], jobs: int, src_dir: Path, log) -> dict
         def finished(stem, seconds):
             log(f"{todo[stem][-1]}: done in {seconds:.1f} s")
 
-        return _scheduled(list(todo), jobs, submit, _upstreams(src_dir, todo), alone, finished)
+        try:
+            return _scheduled(list(todo), jobs, submit, _upstreams(src_dir, todo), alone, finished)
+        except ChaptersFailed as many:
+            error = RunError(str(many))
+            error.failures = many.failures  # each chapter's own RunError
+            raise error from None
 
 
 def _chapters(src_dir: Path, only: list[str] | None) -> list[str]:
@@ -287,8 +278,19 @@ def _chapters(src_dir: Path, only: list[str] | None) -> list[str]:
     return [s for s in order if s in only]
 
 
+#: the thread settings this process started with (in a worker of the pool: the parent's)
+_OWN_THREADS = {var: os.environ.get(var) for var in THREAD_VARS}
+
+
 def _execute_sharing(jobs: int | None, *args) -> float:
-    """:func:`_execute` in a process of its own, its kernel limited to its share of the cores."""
+    """:func:`_execute` in a worker process, its kernel limited to its share of the cores (``jobs``), or with
+    the machine's own settings (``None``: a chapter that runs alone). A worker runs several chapters in
+    turn, so the settings are put back before each."""
+    for var, value in _OWN_THREADS.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
     os.environ.update(_shared_threads(jobs))
     return _execute(*args)
 
@@ -330,24 +332,6 @@ def _execute(
     return seconds
 
 
-def _kernel_manager_class(folder: str):
-    """A kernel manager that talks to the kernel over Unix sockets in ``folder`` (a private temporary
-    folder), not over TCP ports: no network port is opened, and the kernel has no reason to warn that
-    its traffic is unencrypted. On Windows, which has no such sockets, the default (local TCP) stays."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    if os.name == "nt":
-        return AsyncKernelManager
-
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kw):
-            kw.setdefault("transport", "ipc")
-            kw.setdefault("ip", os.path.join(folder, "kernel"))
-            super().__init__(**kw)
-
-    return IPCKernelManager
-
-
 def reproduce(
     profile: str, root: Path | None = None, only: list[str] | None = None, timeout: int = 1800, jobs: int = 1
 ) -> subprocess.CompletedProcess:
@@ -364,6 +348,9 @@ def reproduce(
     """
     root = root or project_root()
     out_dir = profile_dir(profile, root)
+    unknown = [s for s in only or [] if s not in P.notebooks()]
+    if unknown:
+        raise RunError(f"unknown notebook(s) {', '.join(unknown)}; notebooks: {', '.join(P.notebooks())}")
     stems = [s for s in P.notebooks() if s in (only or P.notebooks())]
     for stem in stems:
         if not (out_dir / "notebooks" / f"{stem}.ipynb").exists():
@@ -396,4 +383,5 @@ def reproduce(
                 alone,
             )
     report = "\n".join(f"--- {stem}\n{procs[stem].stdout}{procs[stem].stderr}" for stem in stems)
-    return subprocess.CompletedProcess(cmd, max(p.returncode for p in procs.values()), report, "")
+    failed = next((procs[s].returncode for s in stems if procs[s].returncode != 0), 0)  # killed: negative
+    return subprocess.CompletedProcess(cmd, failed, report, "")
