@@ -107,13 +107,21 @@ def page_defects(path: Path, name: str | None = None) -> list[Defect]:
         width = max((len(r) for r in rows), default=0)
         if width > MAX_COLUMNS:
             found.append(Defect(name, "wide table", f"table {i} has {width} columns (at most {MAX_COLUMNS})"))
+        # a column whose every number ends in ".0" holds counts written as floats; one such number among
+        # others with decimals is a formatted float that happens to be whole (a speed of "100.0")
+        numbers: dict[int, list[str]] = {}
         for row in rows:
-            for tag, text in row:
+            for j, (tag, text) in enumerate(row):
+                if tag == "td" and re.match(r"^[-+]?[\d,]+\.\d+$", text):
+                    numbers.setdefault(j, []).append(text)
+        whole = {j for j, texts in numbers.items() if all(t.endswith(".0") for t in texts)}
+        for row in rows:
+            for j, (tag, text) in enumerate(row):
                 if tag == "th" and _KEY.match(text):
                     found.append(Defect(name, "key header", f"table {i}: {text!r}"))
                 elif tag == "td" and text in _MISSING:
                     found.append(Defect(name, "missing value", f"table {i}: {text!r} (show '-' and say why)"))
-                elif tag == "td" and (_RAW_FLOAT.match(text) or _COUNT_AS_FLOAT.match(text)):
+                elif tag == "td" and (_RAW_FLOAT.match(text) or (j in whole and _COUNT_AS_FLOAT.match(text))):
                     found.append(Defect(name, "raw number", f"table {i}: {text!r}"))
     for img in page.images:
         if _FILE_ALT.search(img["alt"]) or not img["alt"].strip():
