@@ -14,7 +14,8 @@ from retention_lib.privacy import pseudonyms
 from retention_lib.privacy.pseudonyms import PseudonymKeyError
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line's sub-commands and their options."""
     ap = argparse.ArgumentParser(
         prog="python -m retention_lib", description="Fetch the data, run the notebooks, build the book."
     )
@@ -61,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     k = sub.add_parser("keygen", help="write a random pseudonymisation key outside the repository (chapter 11)")
     k.add_argument("--path", help="where (default: ~/.config/retention-lib/pseudonym.key)")
     k.add_argument("--if-missing", action="store_true", help="do nothing when the key file exists")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = _parser()
     args = ap.parse_args(argv)
 
     try:

@@ -17,7 +17,6 @@ LAZY = PYPROJECT["tool"]["retention-lib"]["lazy-imports"]
 
 #: functions allowed past MAX_FUNCTION_LINES of code (docstring not counted), each with its reason
 LONG_FUNCTIONS = {
-    "__main__.py:main": "the command line's dispatch, one short branch per subcommand",
     "retention/mlp.py:MLPRetention.fit": "a plain PyTorch training loop, read top to bottom: checks, batches, loss, early stopping",
     "machinery/params.py:coerce": "one branch per parameter type, each with its own error message",
     "recommend/ranker.py:candidate_features": "one column per feature of the ranker, each a line, in the table's order",
