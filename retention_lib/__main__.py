@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -59,10 +60,63 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.json",
         help="compare with a file written by --save (timings ignored); exit 1 on a difference",
     )
+    _shop_parser(sub)
     k = sub.add_parser("keygen", help="write a random pseudonymisation key outside the repository (chapter 11)")
     k.add_argument("--path", help="where (default: ~/.config/retention-lib/pseudonym.key)")
     k.add_argument("--if-missing", action="store_true", help="do nothing when the key file exists")
     return ap
+
+
+def _shop_parser(sub) -> None:
+    s = sub.add_parser(
+        "shop",
+        help="run the book's method on your shop's files (chapter 12) into a report and a customer table",
+        description="Chapter 12 on your files, through the same runner as the book: the report (HTML) and the "
+        "customer table (keyed by pseudonyms) are written to --out. The column map (YAML) says which of your "
+        "columns holds what; see the chapter 'Your shop'.",
+    )
+    s.add_argument("--purchases", required=True, metavar="FILE", help="purchases: CSV or parquet")
+    s.add_argument("--reviews", required=True, metavar="FILE", help="reviews: CSV or parquet")
+    s.add_argument("--columns", required=True, metavar="FILE.yaml", help="the column map")
+    s.add_argument("--experiment", metavar="FILE", help="optional: who was drawn into which arm of an offer")
+    s.add_argument("--out", default="shop_report", metavar="DIR", help="where the report goes (default shop_report)")
+    s.add_argument("--profile", default="standard", choices=P.PROFILES, help="sizes of folds and resamples")
+    s.add_argument("--set", dest="sets", action="append", metavar="NAME=VALUE", help="another parameter of chapter 12")
+
+
+#: chapter 12, which the ``shop`` command runs
+SHOP_CHAPTER = "12_your_shop"
+
+
+def _shop(args) -> int:
+    """Run chapter 12 on the user's files, then build its page and copy the customer table into ``--out``."""
+    files = {"purchases_file": args.purchases, "reviews_file": args.reviews, "columns_file": args.columns}
+    if args.experiment:
+        files["experiment_file"] = args.experiment
+    for name, given in files.items():
+        if not Path(given).is_file():
+            raise P.ParameterError(f"--{name.removesuffix('_file')}: no such file: {given}")
+    overrides = P.parse_assignments(args.sets)
+    clash = sorted(set(overrides) & {*files, "experiment_file"})
+    if clash:
+        raise P.ParameterError(f"--set {clash[0]}: give the files with --purchases, --reviews, --columns, --experiment")
+    overrides.update({name: str(Path(path).resolve()) for name, path in files.items()})
+    overrides.setdefault("experiment_file", "")
+    # the user's files change without their names changing: always run (the cache keys on parameters)
+    runner.run(args.profile, only=[SHOP_CHAPTER], overrides=overrides, force=True)
+    out = Path(args.out).resolve()
+    folder = runner.profile_dir(args.profile)
+    page = build.report(folder / "notebooks" / f"{SHOP_CHAPTER}.ipynb", out / "report")
+    values = P.resolve(args.profile, [SHOP_CHAPTER], overrides)[SHOP_CHAPTER]
+    table = folder / "artifacts" / f"shop_customers.{values['table_format']}"
+    shutil.copy2(table, out / table.name)
+    print(f"report: {page}")
+    print(f"customer table: {out / table.name}")
+    print(
+        f"(chapter 12 of the book in profile '{args.profile}' now shows your shop; the next `make book` "
+        "runs it on the demo again)"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.if_missing and path.exists():
                 return 0
             print(f"wrote a new key to {pseudonyms.keygen(path, repo_root=runner.project_root())} (owner-only)")
+        elif args.command == "shop":
+            return _shop(args)
         elif args.command == "reproduce":
             proc = runner.reproduce(args.profile, only=args.only, jobs=args.jobs)
             print(proc.stdout[-8000:] + proc.stderr[-2000:])

@@ -79,6 +79,14 @@ LABELS: dict[str, str] = {
     "ap": "MAP",
     "coverage": "catalogue coverage",
     "novelty": "novelty (bits)",
+    # a shop's customers (chapter 12)
+    "p_buy_again": "P(buys again)",
+    "risk_rank": "rank by risk",
+    "last_review_negative": "last review negative",
+    "p_negative_last_review": "P(negative), last review",
+    "spend": "spend ($)",
+    "weeks_since_last": "weeks since last purchase",
+    "p_alive_bgnbd": "BG/NBD P(buys again)",
     # metrics
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",

@@ -19,7 +19,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,7 +30,7 @@ from .runner import BuildError, _meta, notebook_errors, profile_dir, project_roo
 from .workshop import PROFILE as WORKSHOP
 from .workshop import instructor_page
 
-__all__ = ["build", "check_offline_html", "write_parameter_appendix", "write_toc", "hide_glue_cells"]
+__all__ = ["build", "report", "check_offline_html", "write_parameter_appendix", "write_toc", "hide_glue_cells"]
 
 
 def profiles_table() -> list[str]:
@@ -254,9 +253,18 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
 
     instructor_page(stage / "workshop.md", profile_dir(WORKSHOP, root) / "notebooks")
     write_toc(stage / "_toc.yml")
+    log(f"building the book ({profile}) ...")
+    html = _jupyter_book(stage, out_dir)
+    log(f"built: open {html / 'index.html'}")
+    return html
+
+
+def _jupyter_book(stage: Path, out_dir: Path) -> Path:
+    """Build the staged book in ``stage`` into ``out_dir/_build/html`` (clean: a cached build hides warnings),
+    with every Sphinx warning an error and no asset from the internet; return the HTML folder."""
     html = out_dir / "_build" / "html"
     if html.exists():
-        shutil.rmtree(out_dir / "_build")  # a clean build: a cached one hides warnings
+        shutil.rmtree(out_dir / "_build")
     cmd = [
         str(Path(sys.executable).with_name("jupyter-book")),
         "build",
@@ -269,8 +277,6 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
         "-n",
         "--keep-going",
     ]
-    log(f"building the book ({profile}) ...")
-    t0 = time.perf_counter()
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -278,5 +284,25 @@ def build(profile: str, root: Path | None = None, log: Callable[[str], None] = p
     offline = check_offline_html(html)
     if offline:
         raise BuildError("the HTML loads assets from the internet:\n  " + "\n  ".join(offline[:20]))
-    log(f"built in {time.perf_counter() - t0:.1f} s: open {html / 'index.html'}")
     return html
+
+
+def report(nb_path: Path, out_dir: Path, root: Path | None = None) -> Path:
+    """One executed chapter as a page of its own (the book's style, its glued numbers and figures), built in
+    ``out_dir``; returns the page's HTML file. Chapter 12's report on a shop's own files is built so."""
+    root = root or project_root()
+    nb_path, out_dir = Path(nb_path), Path(out_dir)
+    errors = notebook_errors(nb_path)
+    if errors:
+        raise BuildError(f"{nb_path}: the executed notebook raised: {'; '.join(errors)}")
+    stage = out_dir / "src"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    shutil.copy2(root / "_config.yml", stage / "_config.yml")
+    shutil.copy2(root / "book" / "references.bib", stage / "references.bib")
+    shutil.copy2(nb_path, stage / nb_path.name)
+    hide_glue_cells(stage / nb_path.name)
+    describe_images(stage / nb_path.name)
+    (stage / "_toc.yml").write_text(yaml.safe_dump({"format": "jb-book", "root": nb_path.stem}))
+    return _jupyter_book(stage, out_dir) / f"{nb_path.stem}.html"

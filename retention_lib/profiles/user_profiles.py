@@ -254,7 +254,8 @@ def _segment_matrix(profiles: pd.DataFrame) -> np.ndarray:
         profiles[SENTIMENT_FEATURES].to_numpy(dtype=float),
         profiles[topics].to_numpy(dtype=float),
     ]
-    return np.hstack([StandardScaler().fit_transform(b) / np.sqrt(b.shape[1]) for b in blocks])
+    # a shop's profiles may have no topics (no embeddings): an empty block is left out
+    return np.hstack([StandardScaler().fit_transform(b) / np.sqrt(b.shape[1]) for b in blocks if b.shape[1]])
 
 
 def segment(

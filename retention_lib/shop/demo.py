@@ -36,5 +36,10 @@ def export_demo_shop(world, folder: str | Path) -> dict[str, Path]:
         paths[role] = folder / f"{role}.csv"
         frame[list(names)].rename(columns=names).to_csv(paths[role], index=False)  # floats in full precision
     paths["columns"] = folder / "columns.yaml"
-    paths["columns"].write_text(yaml.safe_dump(DEMO_COLUMNS, sort_keys=False, allow_unicode=True))
+    c = world.config  # what each offer costs per customer contacted: numbers the shop knows
+    settings = {
+        "control_arm": "control",
+        "offer_costs": {"discount": c.discount_contact_cost, "recovery": c.recovery_contact_cost},
+    }
+    paths["columns"].write_text(yaml.safe_dump({**DEMO_COLUMNS, **settings}, sort_keys=False, allow_unicode=True))
     return paths

@@ -6,6 +6,8 @@ The column map is a small YAML file::
     reviews:   {customer_id: "Customer No", date: "Posted", text: "Review"}   # rating, item optional
     experiment: {customer_id: "Customer No", group: "Arm"}                    # optional table
     date_format: "%d/%m/%Y"                                                   # optional; ISO needs none
+    control_arm: "control"              # with an experiment: the arm that got no offer (default "control")
+    offer_costs: {discount: 1.0}        # with an experiment: what contacting one customer costs, per offer
 
 Files are CSV or parquet. Columns the map does not name are left out; rows are never dropped: every
 problem (a missing column, an unparseable date, a negative amount, a duplicate row, an empty review,
@@ -70,6 +72,8 @@ class ColumnMap:
     tables: dict[str, dict[str, str]]
     date_format: str | None
     source: str
+    control_arm: str = "control"
+    offer_costs: dict[str, float] | None = None
 
 
 def _closest(word: str, options) -> str:
@@ -92,14 +96,15 @@ def read_column_map(path: str | Path) -> ColumnMap:
     date_format = raw.get("date_format")
     if date_format is not None and not isinstance(date_format, str):
         raise ShopError(f"{path}: date_format must be text such as '%d/%m/%Y', got {date_format!r}")
+    control_arm, offer_costs = _experiment_settings(path, raw)
     tables = {}
     for key, value in raw.items():
-        if key == "date_format":
+        if key in SETTINGS:
             continue
         if key not in TABLES:
             raise ShopError(
-                f"{path}: unknown table {key!r}{_closest(key, list(TABLES) + ['date_format'])}; "
-                f"tables: {', '.join(TABLES)}"
+                f"{path}: unknown table {key!r}{_closest(key, list(TABLES) + list(SETTINGS))}; "
+                f"tables: {', '.join(TABLES)}; settings: {', '.join(SETTINGS)}"
             )
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise ShopError(
@@ -122,7 +127,29 @@ def read_column_map(path: str | Path) -> ColumnMap:
     for key in ("purchases", "reviews"):
         if key not in tables:
             raise ShopError(f"{path}: no '{key}' table; the map needs purchases and reviews")
-    return ColumnMap(tables, date_format, str(path))
+    return ColumnMap(tables, date_format, str(path), control_arm, offer_costs)
+
+
+#: the column map's keys that are settings, not tables
+SETTINGS = ("date_format", "control_arm", "offer_costs")
+
+
+def _experiment_settings(path: Path, raw: dict) -> tuple[str, dict[str, float] | None]:
+    """The control arm's name and each offer's contact cost, checked."""
+    control = raw.get("control_arm", "control")
+    if not isinstance(control, str) or not control:
+        raise ShopError(f"{path}: control_arm must be the name of the arm that got no offer, got {control!r}")
+    costs = raw.get("offer_costs")
+    if costs is None:
+        return control, None
+    if not isinstance(costs, dict) or not costs:
+        raise ShopError(f"{path}: offer_costs must map each offer to its cost per customer, e.g. {{discount: 1.0}}")
+    out = {}
+    for arm, cost in costs.items():
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost >= 0:
+            raise ShopError(f"{path}: offer_costs: {arm!r} costs {cost!r}; expected a number of money at least 0")
+        out[str(arm)] = float(cost)
+    return control, out
 
 
 def read_shop_table(path: str | Path, role: str, columns: ColumnMap) -> pd.DataFrame:
@@ -200,6 +227,7 @@ def load_shop(
         _same_customers(
             e, p, experiment, cmap.tables["experiment"]["customer_id"], "are in the experiment", "made no purchase"
         )
+        e["group"] = _experiment_arms(e["group"], experiment, cmap)
     else:
         e = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "group": pd.Series(dtype="string")})
     customers = pd.Index(p["customer_id"].unique(), name="customer_id")
@@ -219,6 +247,34 @@ def load_shop(
         cutoff=cutoff,
         end=end,
     )
+
+
+def _experiment_arms(group: pd.Series, path, cmap: ColumnMap) -> pd.Series:
+    """The experiment's arms with the control arm named ``control`` (as in the book's worlds); every other arm
+    needs its cost in the column map (``offer_costs``)."""
+    column = cmap.tables["experiment"]["group"]
+    arms = sorted(pd.unique(group.astype(str)))
+    if cmap.control_arm not in arms:
+        raise ShopError(
+            f"{path}: no customer in the control arm {cmap.control_arm!r} (column {column!r} has {arms}); "
+            f"name the arm that got no offer with control_arm in {cmap.source}"
+        )
+    offers = [a for a in arms if a != cmap.control_arm]
+    if not offers:
+        raise ShopError(f"{path}: every customer is in the control arm {cmap.control_arm!r}; there is no offer to test")
+    costs = cmap.offer_costs or {}
+    missing = [a for a in offers if a not in costs]
+    if missing:
+        raise ShopError(
+            f"{cmap.source}: offer_costs gives no cost for the arm(s) {missing} of {path} (column {column!r}); "
+            f"add e.g. offer_costs: {{{missing[0]}: 1.0}} (money per customer contacted)"
+        )
+    renamed = group.astype(str).replace({cmap.control_arm: "control"})
+    if cmap.control_arm != "control" and (group.astype(str) == "control").any():
+        raise ShopError(
+            f"{path}: an arm is named 'control' but control_arm is {cmap.control_arm!r}; rename one of them"
+        )
+    return renamed
 
 
 def _same_customers(table: pd.DataFrame, purchases: pd.DataFrame, path, column: str, what: str, problem: str) -> None:

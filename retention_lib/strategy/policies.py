@@ -53,6 +53,14 @@ class OfferCosts:
         self.contact = {"discount": discount_contact_cost, "recovery": recovery_contact_cost}
 
     @classmethod
+    def per_contact(cls, costs: dict[str, float]) -> OfferCosts:
+        """A shop's own offers: each arm's cost per customer contacted; spend is taken as paid (net of any
+        discount), so no discount rate is applied."""
+        out = cls(0.0, 0.0, 0.0)
+        out.contact = {str(arm): float(cost) for arm, cost in costs.items()}
+        return out
+
+    @classmethod
     def from_config(cls, config) -> OfferCosts:
         return cls(config.discount_rate, config.discount_contact_cost, config.recovery_contact_cost)
 
