@@ -381,3 +381,74 @@ def test_a_rerun_under_other_parameters_leaves_no_false_verdict(smoke_run, tmp_p
     assert g6["neg_bias_words"] == (
         "too optimistic" if bias > 0.01 else "too pessimistic" if bias < -0.01 else "about right"
     )
+
+
+def test_the_shop_chapter_finds_what_chapter_06s_code_finds_on_the_same_world(smoke_run):
+    """Chapter 12 on the demo shop (the world of chapter 05 written as a shop's files and read back) gives the
+    ROC AUC and the reviews' gain that chapter 06's own calls give on the world itself."""
+    import pandas as pd
+
+    from retention_lib import data, world
+    from retention_lib.profiles import text_value as tv
+
+    art = ROOT / "_build" / "smoke" / "artifacts"
+    nb = ROOT / "_build" / "smoke" / "notebooks" / "12_your_shop.ipynb"
+    g = _glued(nb)
+    folds = P.resolve("smoke", ["12_your_shop"])["12_your_shop"]["folds"]
+    o = world.load(art / "world").observed
+    reviews, scores = data.load("reviews"), pd.read_parquet(art / "review_scores.parquet")
+    reading = tv.fit_readers(reviews, scores, 0)["lm"](o.reviews["text"])
+    sets, y = tv.observed_sets(o, {"lm": reading}, customers=tv.no_offer_customers(o))
+    oof = tv.out_of_fold(sets, y, {"gb": tv.make_text_models(0)["gb"]}, folds, 0)
+    table = tv.ablation_table(oof, y, n_resamples=20, seed=0).xs("gb", level="model")
+    assert g["shop_customers"] == o.assignment["customer_id"].nunique()
+    assert abs(g["shop_auc"] - table.loc["behaviour + lm", "roc_auc"]) < 0.005
+    assert abs(g["shop_text_gain"] - table.loc["behaviour + lm", "roc_auc_gain"]) < 0.005
+    assert g["shop_truth_words"].startswith("In the demo"), "the demo shows the contact lists' true value"
+    verdict = _verdict(
+        g["shop_text_gain_low"], g["shop_text_gain_high"], "adds to", "takes away from", "cannot be told apart from"
+    )
+    assert g["shop_reviews_verdict"] == verdict
+
+
+def test_the_shop_command_turns_a_shops_files_into_a_report_and_a_customer_table(smoke_run, tmp_path, capsys):
+    """``python -m retention_lib shop`` on the demo's files, given as a user gives theirs. Last in this module:
+    it leaves chapter 12 of the smoke profile showing that run."""
+    import pandas as pd
+
+    from retention_lib import privacy
+    from retention_lib.__main__ import main
+
+    demo = ROOT / "_build" / "smoke" / "artifacts" / "demo_shop"
+    shop = tmp_path / "my shop"
+    shutil.copytree(demo, shop)
+    args = [
+        "shop",
+        "--profile",
+        "smoke",
+        "--purchases",
+        str(shop / "purchases.csv"),
+        "--reviews",
+        str(shop / "reviews.csv"),
+        "--columns",
+        str(shop / "columns.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args + ["--experiment", str(shop / "nowhere.csv")]) == 2
+    assert "--experiment: no such file" in capsys.readouterr().err
+    assert main(args + ["--set", "reviews_file=x.csv"]) == 2
+    assert "give the files with --purchases" in capsys.readouterr().err
+    assert main(args + ["--experiment", str(shop / "experiment.csv"), "--set", "table_format=parquet"]) == 0
+    printed = capsys.readouterr().out
+    page, table = (
+        tmp_path / "out" / "report" / "_build" / "html" / "12_your_shop.html",
+        tmp_path / "out" / "shop_customers.parquet",
+    )
+    assert f"report: {page}" in printed and f"customer table: {table}" in printed
+    html = page.read_text()
+    assert "What your experiment says" in html and "glue:text" not in html
+    customers = pd.read_parquet(table)
+    ids = pd.read_csv(shop / "purchases.csv", dtype=str)["Customer No"].unique()
+    assert len(customers) == len(ids) and privacy.raw_ids_in(table, ids).empty
+    assert customers["risk_rank"].min() == 1 and customers["p_buy_again"].between(0, 1).all()

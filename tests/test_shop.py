@@ -171,3 +171,34 @@ def test_the_demo_column_map_is_what_a_user_would_write(demo):
     cmap = read_column_map(demo["columns"])
     assert cmap.date_format == "%d/%m/%Y" and cmap.tables["purchases"]["amount"] == "Total"
     assert yaml.safe_load(demo["columns"].read_text())["reviews"]["text"] == "Review"
+
+
+def _with_settings(demo, **settings):
+    cmap = yaml.safe_load(demo["columns"].read_text())
+    cmap.update(settings)
+    cmap = {k: v for k, v in cmap.items() if v is not None}
+    demo["columns"].write_text(yaml.safe_dump(cmap))
+    return demo
+
+
+def test_the_experiments_control_arm_and_offer_costs_come_from_the_column_map(demo):
+    got = _load(demo)
+    assert set(got.assignment["group"]) == {"control", "discount", "recovery", "not in experiment"}
+    assert read_column_map(demo["columns"]).offer_costs.keys() == {"discount", "recovery"}
+    _rewrite(demo["experiment"], lambda f: f.__setitem__("Arm", f["Arm"].replace({"control": "Holdout"})))
+    with pytest.raises(ShopError, match=r"experiment.csv: no customer in the control arm 'control' \(column 'Arm' has"):
+        _load(demo)
+    got = _load(_with_settings(demo, control_arm="Holdout"))
+    assert "control" in set(got.assignment["group"]) and "Holdout" not in set(got.assignment["group"])
+
+
+def test_an_offer_without_a_cost_is_refused(demo):
+    with pytest.raises(
+        ShopError, match=r"offer_costs gives no cost for the arm\(s\) \['recovery'\] of .*experiment.csv"
+    ):
+        _load(_with_settings(demo, offer_costs={"discount": 0.5}))
+    with pytest.raises(ShopError, match=r"offer_costs: 'discount' costs -1; expected a number of money at least 0"):
+        _load(_with_settings(demo, offer_costs={"discount": -1, "recovery": 1}))
+    with pytest.raises(ShopError, match=r"every customer is in the control arm"):
+        _rewrite(demo["experiment"], lambda f: f.__setitem__("Arm", "control"))
+        _load(_with_settings(demo, offer_costs={"discount": 1, "recovery": 1}))
