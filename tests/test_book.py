@@ -411,6 +411,30 @@ def test_the_shop_chapter_finds_what_chapter_06s_code_finds_on_the_same_world(sm
     assert g["shop_reviews_verdict"] == verdict
 
 
+def test_a_shops_own_review_texts_are_read_by_chapter_02s_model(smoke_run):
+    """Texts chapter 02 never scored are scored once each by its saved model (through chapter 10's backend), the
+    others looked up; both readings are the model's own."""
+    import numpy as np
+    import pandas as pd
+
+    from retention_lib import data, sentiment
+    from retention_lib.shop import method as M
+
+    art = ROOT / "_build" / "smoke" / "artifacts"
+    reviews, scores = data.load("reviews"), pd.read_parquet(art / "review_scores.parquet")
+    known = sentiment.review_texts(reviews).reindex(scores.index).dropna().iloc[:2].tolist()
+    new = ["The zip broke on the second wear and the shop never answered.", "Lovely soft fabric, fits perfectly."]
+    texts = known + new + new[:1]
+    logs = []
+    reading, how = M.read_reviews(texts, "lm", reviews, scores, art / "sentiment_model", log=logs.append)
+    assert how == {"texts": 5, "looked_up": 2, "scored": 2} and "scoring 2 new review text(s)" in logs[0]
+    clf = sentiment.SentimentClassifier.load(art / "sentiment_model", device="cpu")
+    np.testing.assert_allclose(reading["p_negative"].iloc[2:4], clf.predict_proba(new)[:, 0], atol=1e-5)
+    assert reading["p_negative"].iloc[4] == reading["p_negative"].iloc[2]
+    with pytest.raises(FileNotFoundError, match="2 review text"):
+        M.read_reviews(texts, "lm", reviews, scores, art / "no_model")
+
+
 def test_the_shop_command_turns_a_shops_files_into_a_report_and_a_customer_table(smoke_run, tmp_path, capsys):
     """``python -m retention_lib shop`` on the demo's files, given as a user gives theirs. Last in this module:
     it leaves chapter 12 of the smoke profile showing that run."""

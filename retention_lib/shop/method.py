@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from retention_lib import strategy as st
+from retention_lib.base.metrics import paired_bootstrap_diff
 from retention_lib.experiments.analysis import compare_proportions, welch
 from retention_lib.profiles import text_value as tv
 from retention_lib.profiles import user_profiles as up
@@ -27,6 +28,7 @@ from retention_lib.profiles.readers import reading_from_proba, score_texts, sent
 from retention_lib.retention.bgnbd import BGNBD
 from retention_lib.retention.features import calibration_holdout
 from retention_lib.sentiment import SentimentClassifier
+from retention_lib.serving.backends import score_reviews
 from retention_lib.strategy.study import text_rule_score
 
 __all__ = [
@@ -44,33 +46,45 @@ READERS = ("lm", "tfidf")
 
 
 def read_reviews(
-    texts, reader: str, reviews: pd.DataFrame, scores: pd.DataFrame, model_dir=None, seed: int = 0, log=print
+    texts,
+    reader: str,
+    reviews: pd.DataFrame,
+    scores: pd.DataFrame,
+    model_dir=None,
+    seed: int = 0,
+    backend: str = "torch",
+    log=print,
 ) -> tuple[pd.DataFrame, dict]:
     """Each text's reading (``p_negative``, ``negative``) and how it was obtained.
 
-    ``lm`` looks a text up in chapter 02's saved scores (``scores``, over the real ``reviews``) and scores the
-    others with the model saved in ``model_dir`` (loaded only when a text is new); ``tfidf`` is fitted on
-    chapter 02's training split. Returns the reading and ``{"texts", "looked_up", "scored"}``.
+    ``lm`` looks a text up in chapter 02's saved scores (``scores``, over the real ``reviews``) and scores each
+    distinct new text once with the model saved in ``model_dir`` (loaded only when a text is new), through
+    chapter 10's ``backend`` (:func:`~retention_lib.serving.backends.score_reviews`: ``torch`` is exact fp32 with
+    length bucketing, ``onnx`` exact within 1e-4, ``int8`` approximate); ``tfidf`` is fitted on chapter 02's
+    training split. Returns the reading and ``{"texts", "looked_up", "scored"}`` (scored: distinct new texts).
     """
     if reader not in READERS:
         raise ValueError(f"reader must be one of {list(READERS)}, got {reader!r}")
     texts = pd.Series(list(texts), dtype=object)
     if reader == "tfidf":
-        return tv.fit_readers(reviews, scores, seed)["tfidf"](texts), {
-            "texts": len(texts),
-            "looked_up": 0,
-            "scored": len(texts),
-        }
+        reading = tv.fit_readers(reviews, scores, seed)["tfidf"](texts)
+        return reading, {"texts": len(texts), "looked_up": 0, "scored": int(texts.nunique())}
     lookup = sentiment_lookup(reviews, scores)
     new = ~texts.isin(lookup.index)
-    model = None
-    if new.any():
+    distinct = pd.unique(texts[new])
+    if len(distinct):
         if model_dir is None or not Path(model_dir).exists():
-            raise FileNotFoundError(f"{int(new.sum())} review(s) need chapter 02's model, and {model_dir} has none")
-        log(f"scoring {texts[new].nunique():,} new review text(s) with chapter 02's model ({model_dir})")
-        model = SentimentClassifier.load(model_dir, device=None)
-    reading = reading_from_proba(score_texts(texts, lookup, model))
-    return reading, {"texts": len(texts), "looked_up": int((~new).sum()), "scored": int(new.sum())}
+            raise FileNotFoundError(f"{len(distinct)} review text(s) need chapter 02's model, and {model_dir} has none")
+        log(f"scoring {len(distinct):,} new review text(s) with chapter 02's model ({backend} backend)")
+        clf = SentimentClassifier.load(model_dir, device=None)
+        if [f"p_{label}" for label in clf.labels] != list(lookup.columns):
+            raise ValueError(
+                f"{model_dir}: the model's classes {list(clf.labels)} are not the saved scores' {list(lookup.columns)}"
+            )
+        proba = score_reviews(list(distinct), clf, backend)
+        lookup = pd.concat([lookup, pd.DataFrame(proba, index=distinct, columns=list(lookup.columns))])
+    reading = reading_from_proba(score_texts(texts, lookup))
+    return reading, {"texts": len(texts), "looked_up": int((~new).sum()), "scored": len(distinct)}
 
 
 def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_resamples: int) -> dict:
@@ -84,7 +98,8 @@ def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_re
     dict
         ``y`` (bought again), ``oof`` (out-of-fold probabilities, columns ``behaviour`` and ``behaviour +
         reviews``), ``sets`` (the feature sets), ``table`` (chapter 06's ablation table), ``auc``,
-        ``auc_behaviour``, ``gain``, ``gain_low``, ``gain_high``, ``auc_bgnbd``; ``risk``: 1 - P(buy again
+        ``auc_behaviour``, ``gain``, ``gain_low``, ``gain_high``, ``auc_bgnbd``, ``vs_bgnbd`` (the model with
+        the reviews minus BG/NBD in ROC AUC, paired bootstrap: ``difference``, ``low``, ``high``); ``risk``: 1 - P(buy again
         with no offer) for every customer (cross-fitted for those who got no offer, chapter 08's
         :func:`~retention_lib.strategy.risk_scores`).
     """
@@ -113,6 +128,14 @@ def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_re
         "gain_low": float(row["roc_auc_gain_low"]),
         "gain_high": float(row["roc_auc_gain_high"]),
         "auc_bgnbd": float(roc_auc_score(y, p_bgnbd)),
+        "vs_bgnbd": paired_bootstrap_diff(
+            y.to_numpy(),
+            oof[("behaviour + reviews", "gb")].to_numpy(),
+            p_bgnbd,
+            roc_auc_score,
+            n_resamples=n_resamples,
+            seed=seed,
+        ),
         "p_bgnbd": pd.Series(p_bgnbd, index=y.index, name="bgnbd"),
         "bgnbd": bgnbd,
         "risk": (1 - p0).rename("risk"),
