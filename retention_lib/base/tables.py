@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["require_columns", "readable"]
+from retention_lib.base.names import LABELS
+
+__all__ = ["require_columns", "readable", "shown"]
 
 
 def require_columns(
@@ -82,8 +85,76 @@ def readable(
             return f"{value:.{percent_decimals}%}"
         if column in integer:
             return f"{value:,.0f}"
-        if column in pvalue:
-            return f"{value:.2g}"
+        if column in pvalue:  # two significant digits; below 0.001 in scientific notation (7.4e-04, not 0.00074)
+            return f"{value:.2g}" if abs(value) >= 1e-3 else f"{value:.1e}"
         return f"{value:.{decimals}f}"
 
     return pd.DataFrame({c: [write(v, c) for v in table[c]] for c in table.columns}, index=table.index)
+
+
+def _significant(value: float) -> str:
+    """A number at about four significant digits, never more than four decimals; tiny ones in scientific
+    notation (a p-value of 3.9e-07 is not "0.0000")."""
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    if abs(value) < 1e-3:
+        return f"{value:.2e}"
+    decimals = int(min(4, max(0, 3 - np.floor(np.log10(abs(value))))))
+    return f"{value:,.{decimals}f}"
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` as the book shows a table nobody formatted by hand: headers and row labels that are code keys
+    become their labels (:func:`~retention_lib.base.names.label`; an unknown ``snake_case`` key its words),
+    a float column of whole numbers is written as counts, other floats at about four significant digits,
+    a missing value as "-". Text is left as it is. The book's kernels display every DataFrame through it
+    (:func:`retention_lib.machinery.session.start`); :func:`readable` says more where a column's kind is known
+    (shares as percentages, p-values).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"roc_auc": [0.720453, None], "n_customers": [15848.0, 3.0], "p": [3.9e-07, 0.21]})
+    >>> shown(t).to_dict("list")
+    {'ROC AUC': ['0.7205', '-'], 'n customers': ['15,848', '3'], 'p': ['3.90e-07', '0.2100']}
+    """
+
+    def words(key):
+        if isinstance(key, tuple):
+            return tuple(words(k) for k in key)
+        if not isinstance(key, str):
+            return key
+        return LABELS.get(key, key.replace("_", " ") if _SNAKE.match(key) else key)
+
+    out = {}
+    for j in range(table.shape[1]):  # by position: column names may repeat
+        values = table.iloc[:, j]
+        if pd.api.types.is_float_dtype(values):
+            finite = values.dropna()
+            whole = len(finite) > 0 and bool((finite == finite.round()).all()) and bool((finite.abs() < 1e15).all())
+            out[j] = ["-" if pd.isna(v) else f"{v:,.0f}" if whole else _significant(float(v)) for v in values]
+        elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+            out[j] = values.tolist()
+        else:  # text, or a mix: numbers among text are written as in a float column
+            out[j] = [_cell(v) for v in values]
+    frame = pd.DataFrame(out, index=table.index)
+    frame.columns = table.columns.map(words).set_names([words(n) for n in table.columns.names])
+    frame.index = table.index.map(words).set_names([words(n) for n in table.index.names])
+    return frame
+
+
+def _cell(value):
+    if isinstance(value, str) or isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, (float, np.floating)):
+        return "-" if np.isnan(value) else f"{value:,.0f}" if float(value).is_integer() else _significant(float(value))
+    return "-" if _missing(value) else value
+
+
+def _missing(value) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or an array in a cell
+        return False
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")

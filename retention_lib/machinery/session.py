@@ -17,7 +17,7 @@ import pandas as pd
 from IPython.display import Markdown
 from tqdm import TqdmExperimentalWarning, TqdmWarning
 
-from retention_lib.base import plots
+from retention_lib.base import plots, tables
 from retention_lib.base.devices import device, device_name, machine
 
 from . import runner
@@ -190,11 +190,26 @@ def _describe_figures() -> None:
     backend_inline._fetch_figure_metadata = with_description
 
 
+def _show_tables() -> None:
+    """In a Jupyter kernel, every DataFrame is shown in the book's table style (:func:`tables.shown`: labels
+    for code keys, counts as whole numbers, about four significant digits, "-" for a missing value). A table
+    already written as text (:func:`tables.readable`) passes unchanged. Outside a kernel, nothing changes."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, lambda t: tables.shown(t)._repr_html_())
+
+
 def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
-    """Seed everything, set the book's plot style and return the notebook's session."""
+    """Seed everything, set the book's plot and table style and return the notebook's session."""
     seed_everything(seed)
     plots.set_style()
     _describe_figures()
+    _show_tables()
     # tqdm.auto warns in kernels without ipywidgets; the progress text is all we need
     warnings.filterwarnings("ignore", category=TqdmWarning)
     warnings.filterwarnings("ignore", category=TqdmExperimentalWarning)
