@@ -20,7 +20,7 @@ from tqdm import TqdmExperimentalWarning, TqdmWarning
 from retention_lib.base import plots, tables
 from retention_lib.base.devices import device, device_name, machine
 
-from . import runner
+from . import pages, runner
 
 __all__ = [
     "Session",
@@ -192,7 +192,8 @@ def _describe_figures() -> None:
 
 def _show_tables() -> None:
     """In a Jupyter kernel, every DataFrame is shown in the book's table style (:func:`tables.shown`: labels
-    for code keys, counts as whole numbers, about four significant digits, "-" for a missing value). A table
+    for code keys, counts as whole numbers, about four significant digits, "-" for a missing value; a wide,
+    short table turned, :func:`_narrow`). A table
     already written as text (:func:`tables.readable`) passes unchanged. Outside a kernel, nothing changes."""
     try:
         from IPython import get_ipython
@@ -201,7 +202,17 @@ def _show_tables() -> None:
     shell = get_ipython()
     if shell is None:
         return
-    shell.display_formatter.formatters["text/html"].for_type(pd.DataFrame, lambda t: tables.shown(t)._repr_html_())
+    shell.display_formatter.formatters["text/html"].for_type(
+        pd.DataFrame, lambda t: tables.shown(_narrow(t))._repr_html_()
+    )
+
+
+def _narrow(table: pd.DataFrame) -> pd.DataFrame:
+    """A table too wide for the page (more than :data:`pages.MAX_COLUMNS` columns with its row labels) but short
+    enough to turn is shown turned: its columns become rows, so none hides behind the page's edge."""
+    wide = table.shape[1] + table.index.nlevels > pages.MAX_COLUMNS
+    short = table.shape[0] + table.columns.nlevels <= pages.MAX_COLUMNS
+    return table.T if wide and short else table
 
 
 def start(profile: str, seed: int, artifacts_dir: str | Path) -> Session:
