@@ -14,6 +14,9 @@ from .names import label
 
 __all__ = [
     "describe",
+    "overlapping_labels",
+    "plain_log_ticks",
+    "spread_labels",
     "forest",
     "set_style",
     "date_axis",
@@ -43,6 +46,75 @@ def describe(fig) -> str:
         elif ax.get_ylabel().strip() and ax.get_xlabel().strip():
             parts.append(f"{ax.get_ylabel().strip()} against {ax.get_xlabel().strip()}")
     return "; ".join(dict.fromkeys(" ".join(p.split()) for p in parts))
+
+
+def overlapping_labels(fig, tolerance_px: float = 2.0) -> list[str]:
+    """Pairs of a figure's texts (titles, axis labels, tick labels, annotations, legend entries) whose boxes,
+    as drawn, overlap by more than ``tolerance_px`` in both directions: labels a reader cannot read. Each pair is
+    written ``'first' / 'second'``. The book's kernels record them with every figure shown
+    (:func:`retention_lib.machinery.session.start`), and a test keeps their number from growing."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # lay out legends and ticks where they will be drawn
+    renderer = fig.canvas.get_renderer()
+    hidden = set()  # tick labels of ticks outside the view: they exist, but are never drawn
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 * abs(high - low) <= tick.get_loc() <= high + 1e-9 * abs(high - low):
+                    hidden.update({id(tick.label1), id(tick.label2)})
+    texts = []
+    for t in fig.findobj(Text):
+        if id(t) in hidden or not t.get_visible() or not t.get_text().strip() or t.get_figure() is None:
+            continue
+        try:
+            box = Text.get_window_extent(t, renderer)  # an annotation's text, not its arrow
+        except (RuntimeError, ValueError):  # a text without a position
+            continue
+        if box.width > 0 and box.height > 0 and np.all(np.isfinite(box.extents)):
+            texts.append((" ".join(t.get_text().split()), box))
+    found = []
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1 :]:
+            dx = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
+            dy = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
+            if dx > tolerance_px and dy > tolerance_px:
+                found.append(f"{a!r} / {b!r}")
+    return found
+
+
+def spread_labels(annotations, step: float = 12.0, tries: int = 15) -> None:
+    """Move each annotation (placed with ``textcoords="offset points"``) up or down, by ``step`` points at a
+    time, until its box, as drawn, overlaps none placed before it (nor the figure's other texts' boxes checked
+    by :func:`overlapping_labels`): close points get a stack of labels, not a pile."""
+    from matplotlib.text import Text
+
+    annotations = list(annotations)
+    if not annotations:
+        return
+    fig = annotations[0].get_figure()
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for a in annotations:
+        dx, dy = a.xyann
+        for k in [0] + [s * i for i in range(1, tries) for s in (-1, 1)]:
+            a.xyann = (dx, dy + k * step)
+            box = Text.get_window_extent(a, renderer)  # the text alone: an arrow's box would block everything
+            if not any(box.overlaps(b) for b in placed):
+                break
+        placed.append(box)
+
+
+def plain_log_ticks(axis) -> None:
+    """A log-scale axis labelled in plain numbers (200, 500, 1,000) at steps of 1, 2 and 5, its minor ticks
+    unlabelled: matplotlib's default writes 2x10^2, 3x10^2, ... side by side, into each other."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def set_style() -> None:
@@ -75,7 +147,7 @@ def date_axis(ax):
 
 def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series, ax=None):
     """Heatmap of cohort retention (rows: acquisition month, columns: months since)."""
-    ax = ax or plt.subplots(figsize=(9, 0.6 * len(retention) + 1.6))[1]
+    ax = ax or plt.subplots(figsize=(7.8, 0.6 * len(retention) + 1.6))[1]
     labels = [f"{c} (n={sizes[c]:,})" for c in retention.index]
     sns.heatmap(
         retention.set_axis(labels) * 100,
@@ -122,7 +194,7 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
     rank (they get no calibration curve). Legends use the keys' labels.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(12, 5))
+        _, axes = plt.subplots(1, 2, figsize=(7.8, 4.2))
     ax_roc, ax_cal = axes
     for k, (key, score) in enumerate(predictions.items()):
         fpr, tpr, _ = roc_curve(y, score)
@@ -136,7 +208,7 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
         ylabel="true positive rate (stayers found)",
         title="ROC curves",
     )
-    ax_roc.legend(fontsize=8, loc="lower right")
+    ax_roc.legend(fontsize=9, loc="lower right")
     ax_cal.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
     ax_cal.set(
         xlabel="mean predicted P(any holdout purchase)",
@@ -145,7 +217,7 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
         xlim=(0, 1),
         ylim=(0, 1),
     )
-    ax_cal.legend(fontsize=8, loc="upper left")
+    ax_cal.legend(fontsize=9, loc="upper left")
     return axes
 
 
@@ -162,7 +234,7 @@ def gains_chart(y, scores: dict, ax=None):
     ax.set(
         xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)", title="Cumulative gains"
     )
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     return ax
 
 
@@ -184,8 +256,9 @@ def learning_curves(curve: pd.DataFrame, ax=None):
         )
         ax.plot(d["customers"], d["training_auc"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
     ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
     ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC", title="More customers, same ceiling")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -205,7 +278,7 @@ def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     ax.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
     ax.plot(centers, acc, "o-", color="C0", label="model")
     for c, a, s in zip(centers, acc, share):
-        ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12), fontsize=7)
+        ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12), fontsize=9)
     ax.set(
         xlabel="confidence in the predicted class",
         ylabel="share of predictions that are right",
@@ -213,24 +286,26 @@ def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
         xlim=(0, 1),
         ylim=(0, 1.02),
     )
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=9)
     return ax
 
 
 def linked_world_diagram(ax=None):
-    """The causal links of the linked world (chapter 05): what drives what, hidden parts shaded."""
-    ax = ax or plt.subplots(figsize=(10, 4.6))[1]
-    boxes = {  # name: (x, y, hidden)
-        "CDNOW fit\n(BG/NBD r, alpha, a, b)": (0.08, 0.85, False),
-        "purchase rate\nlambda": (0.32, 0.85, True),
-        "satisfaction s": (0.08, 0.45, True),
-        "experience e\n(each purchase)": (0.32, 0.45, True),
-        "dropout p\n(lasting + after e)": (0.56, 0.85, True),
-        "purchases\n(dated, spend)": (0.80, 0.85, False),
-        "review: stars\n(from e)": (0.56, 0.45, True),
-        "review text\n(real, same stars)": (0.80, 0.45, False),
-        "offer at cutoff": (0.32, 0.08, False),
-        "holdout purchases\n(every arm)": (0.80, 0.08, True),
+    """The causal links of the linked world (chapter 05): what drives what; what the shop observes, what is
+    hidden, and what was fitted to real data (the world's settings, not something the shop sees)."""
+    ax = ax or plt.subplots(figsize=(7.8, 4.6))[1]
+    fitted, hidden, observed = "fitted", "hidden", "observed"
+    boxes = {  # name: (x, y, kind)
+        "CDNOW fit\n(BG/NBD r, alpha, a, b)": (0.08, 0.85, fitted),
+        "purchase rate\nlambda": (0.32, 0.85, hidden),
+        "satisfaction s": (0.08, 0.45, hidden),
+        "experience e\n(each purchase)": (0.32, 0.45, hidden),
+        "dropout p\n(lasting + after e)": (0.56, 0.85, hidden),
+        "purchases\n(dated, spend)": (0.80, 0.85, observed),
+        "review: stars\n(from e)": (0.56, 0.45, hidden),
+        "review text\n(real, same stars)": (0.80, 0.45, observed),
+        "offer at cutoff": (0.50, 0.08, observed),
+        "holdout purchases\n(every arm)": (0.80, 0.08, hidden),
     }
     arrows = [
         ("CDNOW fit\n(BG/NBD r, alpha, a, b)", "purchase rate\nlambda"),
@@ -246,37 +321,50 @@ def linked_world_diagram(ax=None):
         ("experience e\n(each purchase)", "holdout purchases\n(every arm)"),
         ("offer at cutoff", "holdout purchases\n(every arm)"),
     ]
-    for a, b in arrows:
-        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
-        ax.annotate(
-            "",
-            xy=(xb, yb),
-            xytext=(xa, ya),
-            arrowprops=dict(arrowstyle="-|>", color="grey", lw=1.2, shrinkA=28, shrinkB=28),
-        )
-    for name, (x, y, hidden) in boxes.items():
-        ax.text(
+    style = {  # fill, edge, line style
+        observed: ("#cfe3f5", "#3b75af", "-"),
+        hidden: ("#e8e8e8", "#888888", "--"),
+        fitted: ("#ffffff", "#333333", ":"),
+    }
+    texts = {}
+    for name, (x, y, kind) in boxes.items():
+        fc, ec, ls = style[kind]
+        texts[name] = ax.text(
             x,
             y,
             name,
             ha="center",
             va="center",
-            fontsize=8.5,
-            bbox=dict(
-                boxstyle="round,pad=0.45",
-                fc="#e8e8e8" if hidden else "#cfe3f5",
-                ec="#888888" if hidden else "#3b75af",
-                ls="--" if hidden else "-",
+            fontsize=9.5,
+            bbox=dict(boxstyle="round,pad=0.45", fc=fc, ec=ec, ls=ls),
+        )
+    for a, b in arrows:  # each arrow ends at the edge of the box it points to, so its head shows
+        (xa, ya, _), (xb, yb, _) = boxes[a], boxes[b]
+        ax.annotate(
+            "",
+            xy=(xb, yb),
+            xytext=(xa, ya),
+            arrowprops=dict(
+                arrowstyle="-|>",
+                mutation_scale=14,
+                color="#555555",
+                lw=1.2,
+                shrinkA=3,
+                shrinkB=3,
+                patchA=texts[a].get_bbox_patch(),
+                patchB=texts[b].get_bbox_patch(),
+                # an arrow past a box in its row bends over it
+                connectionstyle="arc3,rad=-0.3" if ya == yb and abs(xb - xa) > 0.35 else "arc3",
             ),
         )
     ax.text(
-        0.99,
-        0.99,
-        "blue: observed by the shop\ngrey, dashed: hidden (truth)",
+        0.0,
+        0.0,
+        "blue, solid: observed by the shop\ngrey, dashed: hidden (the truth)\nwhite, dotted: fitted to real data",
         transform=ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=8,
+        ha="left",
+        va="bottom",
+        fontsize=9,
     )
     ax.set(xlim=(-0.04, 0.96), ylim=(-0.05, 1.0), title="The linked world: what drives what")
     ax.axis("off")

@@ -93,13 +93,13 @@ def readable(
 
 
 def _significant(value: float) -> str:
-    """A number at about four significant digits, never more than four decimals; tiny ones in scientific
-    notation (a p-value of 3.9e-07 is not "0.0000")."""
+    """A number at about four significant digits (none after the point from 100 up), never more than four
+    decimals; tiny ones in scientific notation (a p-value of 3.9e-07 is not "0.0000")."""
     if value == 0 or not np.isfinite(value):
         return f"{value:g}"
     if abs(value) < 1e-3:
         return f"{value:.2e}"
-    decimals = int(min(4, max(0, 3 - np.floor(np.log10(abs(value))))))
+    decimals = 0 if abs(value) >= 100 else int(min(4, 3 - np.floor(np.log10(abs(value)))))  # 245, 12.35, 0.7205
     return f"{value:,.{decimals}f}"
 
 

@@ -182,9 +182,14 @@ def _describe_figures() -> None:
         return
 
     def with_description(fig):
-        metadata = original(fig) or {}
+        metadata = dict(original(fig) or {})
         alt = plots.describe(fig)
-        return {**metadata, "alt": alt} if alt else (metadata or None)
+        if alt:
+            metadata["alt"] = alt
+        overlaps = plots.overlapping_labels(fig)
+        if overlaps:  # counted by the tests: labels drawn over each other cannot be read
+            metadata["overlapping_labels"] = overlaps
+        return metadata or None
 
     with_description.describes = True
     backend_inline._fetch_figure_metadata = with_description

@@ -179,6 +179,7 @@ class PolicyTree(_ExperimentLearner):
             feature_names=list(feature_names or self.columns_),
             treatment_names=[self.control, *self.offers_],
             fontsize=9,
+            precision=1,  # dollars to one decimal: wider numbers push the leaves into each other
         )
 
 
