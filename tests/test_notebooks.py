@@ -158,6 +158,21 @@ def test_the_instructor_page_lists_every_chapter_and_its_exercises(tmp_path):
     for stem in P.notebooks():
         assert f"| {stem} |" in page
     assert "Switch the link off" in page  # chapter 05's first exercise, named where it fits
+    rows = [line for line in page.splitlines() if line.startswith("| 0") or line.startswith("| 1")]
+    assert rows and not any(" ..." in r or "$" in r for r in rows), (
+        "exercises named by their titles, not cut text or math"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_has_a_title(path):
+    """The instructor page and the book name an exercise by its title (a sentence cut at 60 characters, or raw
+    math, is what the page showed before)."""
+    text = "\n".join(
+        "".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "markdown"
+    )
+    untitled = re.findall(r"```\{exercise\}[ \t]*\n:label: (\S+)", text)
+    assert not untitled, f"exercises without a title: {untitled}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
