@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import Markdown
 from tqdm import TqdmExperimentalWarning, TqdmWarning
 
@@ -200,10 +201,6 @@ def _show_tables() -> None:
     for code keys, counts as whole numbers, about four significant digits, "-" for a missing value; a wide,
     short table turned, :func:`_narrow`). A table
     already written as text (:func:`tables.readable`) passes unchanged. Outside a kernel, nothing changes."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
     shell = get_ipython()
     if shell is None:
         return
