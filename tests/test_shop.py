@@ -119,6 +119,7 @@ def test_a_file_that_is_not_utf8_says_where(demo):
 
 
 def test_the_cutoff_and_the_number_of_customers_are_checked(demo):
+    demo = {**demo, "experiment": None}  # without an experiment the cutoff is free (with one, it is the offer's day)
     with pytest.raises(ShopError, match=r"cutoff 2031-01-01: the purchases run from .* the cutoff must fall inside"):
         _load(demo, cutoff="2031-01-01")
     with pytest.raises(ShopError, match=r"customer\(s\) bought by the cutoff .* the models need at least 100000"):
@@ -202,3 +203,101 @@ def test_an_offer_without_a_cost_is_refused(demo):
     with pytest.raises(ShopError, match=r"every customer is in the control arm"):
         _rewrite(demo["experiment"], lambda f: f.__setitem__("Arm", "control"))
         _load(_with_settings(demo, offer_costs={"discount": 1, "recovery": 1}))
+
+
+def test_with_an_experiment_the_cutoff_is_the_day_the_offers_went_out(w, demo):
+    assert _load(demo).cutoff == w.observed.cutoff  # from offer_date in the column map
+    with pytest.raises(ShopError, match=r"cutoff 1997-08-01: with an experiment the cutoff is the day its offers went"):
+        _load(demo, cutoff="1997-08-01")
+    with pytest.raises(ShopError, match=r"with an experiment, say when its offers went out, e.g. offer_date"):
+        _load(_with_settings(demo, offer_date=None))
+    with pytest.raises(ShopError, match=r"offer_date must be a day"):
+        _load(_with_settings(demo, offer_date="soon"))
+
+
+def test_an_experiment_of_customers_who_came_later_is_refused(w, demo):
+    late = w.observed.purchases.groupby("customer_id")["date"].min().pipe(lambda d: d[d > w.observed.cutoff]).index
+    if len(late) == 0:  # this world acquires everyone before the cutoff: move the offer day back instead
+        first = pd.Timestamp(w.observed.purchases["date"].min()) + pd.Timedelta(days=30)
+        _with_settings(demo, offer_date=str(first.date()))
+        with pytest.raises(ShopError, match=r"customer\(s\) in the experiment first bought after the offers went out"):
+            _load(demo, holdout_weeks=(w.observed.purchases["date"].max() - first) / pd.Timedelta(weeks=1))
+        return
+    _rewrite(demo["experiment"], lambda f: f.loc.__setitem__((0, "Customer No"), str(late[0])))
+    with pytest.raises(ShopError, match=r"first bought after the offers went out"):
+        _load(demo)
+
+
+def test_reserved_arm_names_are_refused(demo):
+    _rewrite(demo["experiment"], lambda f: f.loc.__setitem__((0, "Arm"), "none"))
+    with pytest.raises(ShopError, match=r"the arm name 'none' \(column 'Arm'\) is reserved"):
+        _load(_with_settings(demo, offer_costs={"discount": 1, "recovery": 1, "none": 0}))
+
+
+def _reading(obs, seed=0):
+    """A reader's output for every review of a shop (random: these tests check the method's mechanics)."""
+    p = np.random.default_rng(seed).random(len(obs.reviews))
+    return pd.DataFrame({"p_negative": p, "negative": p > 0.7})
+
+
+def test_the_method_scores_every_customer_and_values_every_list_under_one_budget(w, demo):
+    from retention_lib import strategy as st
+    from retention_lib.shop import method as M
+    from retention_lib.strategy.study import text_rule_score
+
+    obs = _load(demo)
+    reading = _reading(obs)
+    check = M.retention_check(obs, reading, folds=3, seed=0, n_resamples=20)
+    assert 0.5 < check["auc"] < 1 and check["gain_low"] <= check["gain"] <= check["gain_high"]
+    assert len(check["y"]) == len(tv_no_offer(obs))
+    now = M.customers_now(obs, reading, check, 0)
+    assert len(now) == obs.assignment["customer_id"].nunique()
+    assert sorted(now["risk_rank"]) == list(range(1, len(now) + 1)) and now["p_buy_bgnbd"].between(0, 1).all()
+    costs = read_column_map(demo["columns"]).offer_costs
+    experiment = st.experiment_frame(obs, st.OfferCosts.per_contact(costs))
+    row = experiment[experiment["arm"] == "discount"].iloc[0]
+    assert row["profit"] == pytest.approx(row["spend"] - costs["discount"])
+    effects = M.offer_effects(experiment)
+    assert set(effects.index) == {"discount", "recovery"}
+    assert (
+        (effects["low"] <= effects["effect on buying again"]) & (effects["effect on buying again"] <= effects["high"])
+    ).all()
+    ids = experiment.index
+    rules = M.contact_rules(check["risk"].loc[ids], text_rule_score(obs, reading, ids), ["discount", "recovery"], 0)
+    assert len(rules) == 6
+    valued = M.targeting_values(rules, experiment, 0.2)
+    assert (valued["contacted"] <= round(0.2 * len(ids))).all()  # a cap for every list
+    flagged = int(text_rule_score(obs, reading, ids).notna().sum())
+    assert valued.loc["discount to negative last reviews", "contacted"] == min(flagged, round(0.2 * len(ids)))
+    best = M.best_list(rules, experiment, 0.2, valued)
+    v = valued.loc[best["name"]]
+    assert (
+        best["name"] == valued["value"].astype(float).idxmax() and best["low"] < v["low"] and best["high"] > v["high"]
+    )
+    from retention_lib import world
+
+    expected = world.expected_outcomes(w, draws=2, seed=0)
+    expected.index = expected.index.astype(str)
+    truth = M.true_values(rules, expected, 0.2)
+    assert (truth["contacted"] == valued["contacted"]).all()
+
+
+def tv_no_offer(obs):
+    from retention_lib.profiles import text_value as tv
+
+    return tv.no_offer_customers(obs)
+
+
+def test_customers_who_came_after_the_cutoff_are_scored_today_not_at_the_cutoff(w, demo):
+    from retention_lib.shop import method as M
+
+    first = w.observed.purchases.groupby("customer_id")["date"].min().sort_values()
+    cutoff = first.iloc[int(len(first) * 0.8)]  # a fifth of the customers came later
+    weeks = (w.observed.purchases["date"].max() - cutoff) / pd.Timedelta(weeks=1)
+    obs = _load({**demo, "experiment": None}, cutoff=cutoff, holdout_weeks=weeks)
+    reading = _reading(obs)
+    check = M.retention_check(obs, reading, folds=3, seed=0, n_resamples=20)
+    later = set(obs.assignment["customer_id"]) - set(check["risk"].index)
+    assert len(later) > 0.1 * len(first)  # no risk at the cutoff for them ...
+    now = M.customers_now(obs, reading, check, 0)
+    assert later <= set(now.index)  # ... but a score today

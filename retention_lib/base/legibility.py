@@ -64,8 +64,9 @@ def overlapping_labels(fig, tolerance_px: float = 2.0) -> list[str]:
 
 def spread_labels(annotations, step: float = 12.0, tries: int = 15) -> None:
     """Move each annotation (placed with ``textcoords="offset points"``) up or down, by ``step`` points at a
-    time, until its box, as drawn, overlaps none placed before it (nor the figure's other texts' boxes checked
-    by :func:`overlapping_labels`): close points get a stack of labels, not a pile."""
+    time, until its text, as drawn, overlaps none of the annotations placed before it: close points get a stack
+    of labels, not a pile. Other texts of the figure are not avoided (:func:`overlapping_labels` reports any
+    clash); an annotation with no free place within ``tries`` steps stays where it was."""
     annotations = list(annotations)
     if not annotations:
         return
@@ -80,6 +81,9 @@ def spread_labels(annotations, step: float = 12.0, tries: int = 15) -> None:
             box = Text.get_window_extent(a, renderer)  # the text alone: an arrow's box would block everything
             if not any(box.overlaps(b) for b in placed):
                 break
+        else:  # no free place within reach: back where it was (the kernel's overlap check will report it)
+            a.xyann = (dx, dy)
+            box = Text.get_window_extent(a, renderer)
         placed.append(box)
 
 

@@ -86,7 +86,8 @@ LABELS: dict[str, str] = {
     "p_negative_last_review": "P(negative), last review",
     "spend": "spend ($)",
     "weeks_since_last": "weeks since last purchase",
-    "p_alive_bgnbd": "BG/NBD P(buys again)",
+    "p_buy_bgnbd": "BG/NBD P(buys in the next period)",
+    "purchase_days": "purchase days",
     # metrics
     "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC",

@@ -99,7 +99,8 @@ def _significant(value: float) -> str:
         return f"{value:g}"
     if abs(value) < 1e-3:
         return f"{value:.2e}"
-    decimals = 0 if abs(value) >= 100 else int(min(4, 3 - np.floor(np.log10(abs(value)))))  # 245, 12.35, 0.7205
+    magnitude = abs(float(f"{value:.4g}"))  # after rounding: 99.996 is 100, written "100", not "100.00"
+    decimals = 0 if magnitude >= 100 else int(min(4, 3 - np.floor(np.log10(magnitude))))  # 245, 12.35, 0.7205
     return f"{value:,.{decimals}f}"
 
 
@@ -133,7 +134,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
             whole = len(finite) > 0 and bool((finite == finite.round()).all()) and bool((finite.abs() < 1e15).all())
             out[j] = ["-" if pd.isna(v) else f"{v:,.0f}" if whole else _significant(float(v)) for v in values]
         elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
-            out[j] = values.tolist()
+            out[j] = ["-" if pd.isna(v) else v for v in values]  # a nullable column's <NA> too
         else:  # text, or a mix: numbers among text are written as in a float column
             out[j] = [_cell(v) for v in values]
     frame = pd.DataFrame(out, index=table.index)

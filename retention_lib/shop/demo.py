@@ -40,6 +40,7 @@ def export_demo_shop(world, folder: str | Path) -> dict[str, Path]:
     settings = {
         "control_arm": "control",
         "offer_costs": {"discount": c.discount_contact_cost, "recovery": c.recovery_contact_cost},
+        "offer_date": str(o.cutoff.date()),  # the world sends its offers at the cutoff
     }
     paths["columns"].write_text(yaml.safe_dump({**DEMO_COLUMNS, **settings}, sort_keys=False, allow_unicode=True))
     return paths

@@ -8,6 +8,7 @@ The column map is a small YAML file::
     date_format: "%d/%m/%Y"                                                   # optional; ISO needs none
     control_arm: "control"              # with an experiment: the arm that got no offer (default "control")
     offer_costs: {discount: 1.0}        # with an experiment: what contacting one customer costs, per offer
+    offer_date: "1997-09-30"            # with an experiment: the day the offers went out (it is the cutoff)
 
 Files are CSV or parquet. Columns the map does not name are left out; rows are never dropped: every
 problem (a missing column, an unparseable date, a negative amount, a duplicate row, an empty review,
@@ -74,6 +75,7 @@ class ColumnMap:
     source: str
     control_arm: str = "control"
     offer_costs: dict[str, float] | None = None
+    offer_date: pd.Timestamp | None = None
 
 
 def _closest(word: str, options) -> str:
@@ -96,7 +98,7 @@ def read_column_map(path: str | Path) -> ColumnMap:
     date_format = raw.get("date_format")
     if date_format is not None and not isinstance(date_format, str):
         raise ShopError(f"{path}: date_format must be text such as '%d/%m/%Y', got {date_format!r}")
-    control_arm, offer_costs = _experiment_settings(path, raw)
+    control_arm, offer_costs, offer_date = _experiment_settings(path, raw)
     tables = {}
     for key, value in raw.items():
         if key in SETTINGS:
@@ -127,21 +129,27 @@ def read_column_map(path: str | Path) -> ColumnMap:
     for key in ("purchases", "reviews"):
         if key not in tables:
             raise ShopError(f"{path}: no '{key}' table; the map needs purchases and reviews")
-    return ColumnMap(tables, date_format, str(path), control_arm, offer_costs)
+    return ColumnMap(tables, date_format, str(path), control_arm, offer_costs, offer_date)
 
 
 #: the column map's keys that are settings, not tables
-SETTINGS = ("date_format", "control_arm", "offer_costs")
+SETTINGS = ("date_format", "control_arm", "offer_costs", "offer_date")
 
 
-def _experiment_settings(path: Path, raw: dict) -> tuple[str, dict[str, float] | None]:
-    """The control arm's name and each offer's contact cost, checked."""
+def _experiment_settings(path: Path, raw: dict) -> tuple[str, dict[str, float] | None, pd.Timestamp | None]:
+    """The control arm's name, each offer's contact cost and the day the offers went out, checked."""
     control = raw.get("control_arm", "control")
     if not isinstance(control, str) or not control:
         raise ShopError(f"{path}: control_arm must be the name of the arm that got no offer, got {control!r}")
+    offer_date = raw.get("offer_date")
+    if offer_date is not None:
+        try:
+            offer_date = pd.Timestamp(str(offer_date))
+        except ValueError:
+            raise ShopError(f"{path}: offer_date must be a day such as '1997-09-30', got {offer_date!r}") from None
     costs = raw.get("offer_costs")
     if costs is None:
-        return control, None
+        return control, None, offer_date
     if not isinstance(costs, dict) or not costs:
         raise ShopError(f"{path}: offer_costs must map each offer to its cost per customer, e.g. {{discount: 1.0}}")
     out = {}
@@ -149,7 +157,7 @@ def _experiment_settings(path: Path, raw: dict) -> tuple[str, dict[str, float] |
         if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost >= 0:
             raise ShopError(f"{path}: offer_costs: {arm!r} costs {cost!r}; expected a number of money at least 0")
         out[str(arm)] = float(cost)
-    return control, out
+    return control, out, offer_date
 
 
 def read_shop_table(path: str | Path, role: str, columns: ColumnMap) -> pd.DataFrame:
@@ -201,6 +209,7 @@ def load_shop(
     p = read_shop_table(purchases, "purchases", cmap)
     r = read_shop_table(reviews, "reviews", cmap)
     first, last = p["date"].min(), p["date"].max()
+    cutoff = _experiment_cutoff(cmap, experiment, cutoff)
     cutoff = last - pd.Timedelta(weeks=holdout_weeks) if cutoff is None else pd.Timestamp(cutoff)
     end = cutoff + pd.Timedelta(weeks=holdout_weeks)
     if not first < cutoff < last or end > last + pd.Timedelta(days=1):
@@ -228,6 +237,14 @@ def load_shop(
             e, p, experiment, cmap.tables["experiment"]["customer_id"], "are in the experiment", "made no purchase"
         )
         e["group"] = _experiment_arms(e["group"], experiment, cmap)
+        late = ~e["customer_id"].isin(p.loc[p["date"] <= cutoff, "customer_id"])
+        if late.any():
+            examples = ", ".join(repr(v) for v in e.loc[late, "customer_id"].unique()[:3])
+            raise ShopError(
+                f"{experiment}: {int(late.sum())} customer(s) in the experiment first bought after the offers went out "
+                f"on {cutoff.date()} (column {cmap.tables['experiment']['customer_id']!r}: {examples}); an experiment "
+                "is drawn among the customers a shop has when it sends the offers"
+            )
     else:
         e = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "group": pd.Series(dtype="string")})
     customers = pd.Index(p["customer_id"].unique(), name="customer_id")
@@ -249,11 +266,37 @@ def load_shop(
     )
 
 
+def _experiment_cutoff(cmap: ColumnMap, experiment, cutoff):
+    """With an experiment, the cutoff is the day its offers went out (``offer_date``): the features are what the
+    shop knew before the offer, and the holdout is what followed it. A different cutoff would read the offer's
+    effect into the features (or leave weeks of it out of the outcome)."""
+    if experiment is None:
+        return cutoff
+    if cmap.offer_date is None:
+        raise ShopError(
+            f"{cmap.source}: with an experiment, say when its offers went out, e.g. offer_date: '1997-09-30' "
+            "(the method measures what followed that day)"
+        )
+    if cutoff is not None and pd.Timestamp(cutoff) != cmap.offer_date:
+        raise ShopError(
+            f"cutoff {pd.Timestamp(cutoff).date()}: with an experiment the cutoff is the day its offers went out, "
+            f"{cmap.offer_date.date()} (offer_date in {cmap.source}); leave the cutoff out, or drop the experiment"
+        )
+    return cmap.offer_date
+
+
+#: arm names the book's code gives a meaning of its own
+_RESERVED_ARMS = ("none", "not in experiment")
+
+
 def _experiment_arms(group: pd.Series, path, cmap: ColumnMap) -> pd.Series:
     """The experiment's arms with the control arm named ``control`` (as in the book's worlds); every other arm
     needs its cost in the column map (``offer_costs``)."""
     column = cmap.tables["experiment"]["group"]
     arms = sorted(pd.unique(group.astype(str)))
+    reserved = [a for a in arms if a in _RESERVED_ARMS and a != cmap.control_arm]
+    if reserved:
+        raise ShopError(f"{path}: the arm name {reserved[0]!r} (column {column!r}) is reserved; rename that arm")
     if cmap.control_arm not in arms:
         raise ShopError(
             f"{path}: no customer in the control arm {cmap.control_arm!r} (column {column!r} has {arms}); "

@@ -38,6 +38,8 @@ __all__ = [
     "customers_now",
     "offer_effects",
     "targeting_values",
+    "true_values",
+    "best_list",
     "contact_rules",
 ]
 
@@ -101,7 +103,8 @@ def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_re
         ``auc_behaviour``, ``gain``, ``gain_low``, ``gain_high``, ``auc_bgnbd``, ``vs_bgnbd`` (the model with
         the reviews minus BG/NBD in ROC AUC, paired bootstrap: ``difference``, ``low``, ``high``); ``risk``: 1 - P(buy again
         with no offer) for every customer (cross-fitted for those who got no offer, chapter 08's
-        :func:`~retention_lib.strategy.risk_scores`).
+        :func:`~retention_lib.strategy.risk_scores`, learned from the customers outside the experiment) for every
+        customer who had bought by the cutoff.
     """
     customers = tv.no_offer_customers(observed)
     sets, y = tv.observed_sets(observed, {"reviews": reading}, customers=customers)
@@ -114,8 +117,19 @@ def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_re
     p_bgnbd = bgnbd.predict_proba(summary)[:, 1]
     row = gb.loc["behaviour + reviews"]
     everyone, bought = tv.observed_sets(observed, {"reviews": reading}, customers=observed.assignment["customer_id"])
+    # risk is learned from the customers outside the experiment (cross-fitted among them), so that every customer in
+    # the experiment, whatever their arm, is scored by the same model: a rule valued by IPW must not depend on the arm
+    a = observed.assignment
+    outside = pd.Index(a.loc[a["group"] == "not in experiment", "customer_id"]).intersection(
+        everyone["behaviour"].index
+    )
     p0 = st.risk_scores(
-        tv.make_text_models(seed)["gb"], everyone["behaviour + reviews"], bought, customers, folds, seed
+        tv.make_text_models(seed)["gb"],
+        everyone["behaviour + reviews"],
+        bought,
+        outside if len(outside) >= 10 * folds else customers,
+        folds,
+        seed,
     )
     return {
         "y": y,
@@ -144,7 +158,8 @@ def retention_check(observed, reading: pd.DataFrame, folds: int, seed: int, n_re
 
 def customers_now(observed, reading: pd.DataFrame, check: dict, seed: int, k_values=range(2, 7)) -> pd.DataFrame:
     """Every customer as the shop knows them on its last day: P(buys in the next holdout-length period) from
-    the model of :func:`retention_check` refitted on all its customers, the text rule's flag, and a segment.
+    the model of :func:`retention_check` fitted on all the customers it was checked on (those who got no offer),
+    the text rule's flag, a segment, and BG/NBD's P(any purchase in the next period).
 
     The model learned how behaviour and reviews at a cutoff relate to the weeks after it; here it is applied to
     the same features computed at the end of the data (the holdout's purchases and reviews included).
@@ -173,10 +188,10 @@ def customers_now(observed, reading: pd.DataFrame, check: dict, seed: int, k_val
             "last_review_negative": flag.notna(),
             "p_negative_last_review": text["last_p_negative"],
             "segment": segments.astype(str),
-            "purchases": summary["frequency_cal"] + 1,
+            "purchase_days": summary["frequency_cal"] + 1,
             "spend": summary["spend_cal"],
             "weeks_since_last": summary["weeks_since_last"],
-            "p_alive_bgnbd": check["bgnbd"].predict_proba(summary)[:, 1],
+            "p_buy_bgnbd": check["bgnbd"].predict_proba(summary)[:, 1],
         }
     ).sort_values("risk_rank")
 
@@ -216,14 +231,33 @@ def contact_rules(risk: pd.Series, text_score: pd.Series, offers, seed: int) -> 
     return rules
 
 
-def targeting_values(rules: dict, experiment: pd.DataFrame, budget_share: float, expected=None) -> pd.DataFrame:
-    """Each rule applied to the experiment's customers at the same budget (``budget_share`` of them), valued by
-    inverse propensity weighting: incremental profit per customer against sending nothing, with a 95 %
-    interval. ``expected`` (a world's expected outcomes, the demo only) adds each rule's true value."""
-    budget = int(round(budget_share * len(experiment)))
-    rows = {}
+def _arms(rules: dict, budget_share: float) -> dict:
+    """Each rule's arms at the same budget: at most ``budget_share`` of its customers get an offer (a rule that
+    scores fewer customers, such as the text rule, contacts fewer)."""
+    out = {}
     for name, rule in rules.items():
-        arms = st.assign(rule, budget)
+        n = len(rule if isinstance(rule, pd.DataFrame) else rule[0])
+        out[name] = st.assign(rule, int(round(budget_share * n)))
+    return out
+
+
+def true_values(rules: dict, expected: pd.DataFrame, budget_share: float) -> pd.DataFrame:
+    """The demo only: each rule's customers contacted and true incremental profit per customer, from a world's
+    expected outcomes (:func:`~retention_lib.world.expected_outcomes`), every rule at the same budget."""
+    return pd.DataFrame(
+        {
+            name: {"contacted": int((arms != "none").sum()), "true value": st.true_value(arms, expected)}
+            for name, arms in _arms(rules, budget_share).items()
+        }
+    ).T
+
+
+def targeting_values(rules: dict, experiment: pd.DataFrame, budget_share: float, expected=None) -> pd.DataFrame:
+    """Each rule applied to the experiment's customers at the same budget (at most ``budget_share`` of them), valued
+    by inverse propensity weighting: incremental profit per customer against sending nothing, with a 95 % interval.
+    ``expected`` (a world's expected outcomes, the demo only) adds each rule's true value."""
+    rows = {}
+    for name, arms in _arms(rules, budget_share).items():
         est = st.ipw_value(arms, experiment)
         rows[name] = {
             "contacted": int((arms != "none").sum()),
@@ -234,3 +268,21 @@ def targeting_values(rules: dict, experiment: pd.DataFrame, budget_share: float,
         if expected is not None:
             rows[name]["true value"] = st.true_value(arms, expected)
     return pd.DataFrame(rows).T
+
+
+def best_list(
+    rules: dict, experiment: pd.DataFrame, budget_share: float, valued: pd.DataFrame, confidence: float = 0.95
+) -> dict:
+    """The rule with the highest IPW estimate, and its interval widened for having picked the best of
+    ``len(rules)`` (Bonferroni: each interval at ``1 - (1 - confidence) / len(rules)``): the best of several noisy
+    estimates is too good by chance, and its own 95 % interval does not show it."""
+    top = valued["value"].astype(float).idxmax()
+    arms = _arms({top: rules[top]}, budget_share)[top]
+    corrected = st.ipw_value(arms, experiment, confidence=1 - (1 - confidence) / len(rules))
+    return {
+        "name": top,
+        "value": corrected["value"],
+        "low": corrected["low"],
+        "high": corrected["high"],
+        "lists": len(rules),
+    }
