@@ -231,22 +231,7 @@ def load_shop(
             f"{purchases}: {buyers} customer(s) bought by the cutoff {cutoff.date()}; the models need at "
             f"least {min_customers}"
         )
-    if experiment is not None:
-        e = read_shop_table(experiment, "experiment", cmap)
-        _same_customers(
-            e, p, experiment, cmap.tables["experiment"]["customer_id"], "are in the experiment", "made no purchase"
-        )
-        e["group"] = _experiment_arms(e["group"], experiment, cmap)
-        late = ~e["customer_id"].isin(p.loc[p["date"] <= cutoff, "customer_id"])
-        if late.any():
-            examples = ", ".join(repr(v) for v in e.loc[late, "customer_id"].unique()[:3])
-            raise ShopError(
-                f"{experiment}: {int(late.sum())} customer(s) in the experiment first bought after the offers went out "
-                f"on {cutoff.date()} (column {cmap.tables['experiment']['customer_id']!r}: {examples}); an experiment "
-                "is drawn among the customers a shop has when it sends the offers"
-            )
-    else:
-        e = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "group": pd.Series(dtype="string")})
+    e = _experiment_table(experiment, p, cutoff, cmap)
     customers = pd.Index(p["customer_id"].unique(), name="customer_id")
     assignment = pd.DataFrame(
         {
@@ -264,6 +249,28 @@ def load_shop(
         cutoff=cutoff,
         end=end,
     )
+
+
+def _experiment_table(experiment, p: pd.DataFrame, cutoff, cmap: ColumnMap) -> pd.DataFrame:
+    """The experiment's customers and arms (control named ``control``), every one a customer who had bought by the
+    day the offers went out; an empty table without an experiment."""
+    if experiment is not None:
+        e = read_shop_table(experiment, "experiment", cmap)
+        _same_customers(
+            e, p, experiment, cmap.tables["experiment"]["customer_id"], "are in the experiment", "made no purchase"
+        )
+        e["group"] = _experiment_arms(e["group"], experiment, cmap)
+        late = ~e["customer_id"].isin(p.loc[p["date"] <= cutoff, "customer_id"])
+        if late.any():
+            examples = ", ".join(repr(v) for v in e.loc[late, "customer_id"].unique()[:3])
+            raise ShopError(
+                f"{experiment}: {int(late.sum())} customer(s) in the experiment first bought after the offers went out "
+                f"on {cutoff.date()} (column {cmap.tables['experiment']['customer_id']!r}: {examples}); an experiment "
+                "is drawn among the customers a shop has when it sends the offers"
+            )
+    else:
+        e = pd.DataFrame({"customer_id": pd.Series(dtype="string"), "group": pd.Series(dtype="string")})
+    return e
 
 
 def _experiment_cutoff(cmap: ColumnMap, experiment, cutoff):
