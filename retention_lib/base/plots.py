@@ -67,7 +67,7 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series, ax=None):
     sns.heatmap(
         retention.set_axis(labels) * 100,
         annot=True,
-        fmt=".1f",
+        fmt=".0f",  # whole percentages: "100.0" does not fit a month's cell
         cmap="Blues",
         vmin=0,
         vmax=max(1.0, float((retention.iloc[:, 1:] * 100).max().max())) if retention.shape[1] > 1 else 100,
@@ -193,7 +193,8 @@ def reliability_diagram(correct, confidence, n_bins: int = 10, ax=None):
     ax.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
     ax.plot(centers, acc, "o-", color="C0", label="model")
     for c, a, s in zip(centers, acc, share):
-        ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12), fontsize=9)
+        # below its point, or above it where the point sits on the axis (its label would cross the tick labels)
+        ax.annotate(f"{s:.0%}", (c, a), textcoords="offset points", xytext=(4, -12 if a > 0.08 else 6), fontsize=9)
     ax.set(
         xlabel="confidence in the predicted class",
         ylabel="share of predictions that are right",
