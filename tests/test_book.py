@@ -457,7 +457,7 @@ def test_the_shop_command_turns_a_shops_files_into_a_report_and_a_customer_table
     assert f"report: {page}" in printed and f"customer table: {table}" in printed
     html = page.read_text()
     assert "the list with the highest estimate is" in html and "glue:text" not in html  # the experiment was read
-    assert "This page runs on <strong>your shop" in html
+    assert "This page runs on your shop" in html
     customers = pd.read_parquet(table)
     ids = pd.read_csv(shop / "purchases.csv", dtype=str)["Customer No"].unique()
     assert len(customers) == len(ids) and privacy.raw_ids_in(table, ids).empty

@@ -101,7 +101,8 @@ def _significant(value: float) -> str:
         return f"{value:.2e}"
     magnitude = abs(float(f"{value:.4g}"))  # after rounding: 99.996 is 100, written "100", not "100.00"
     decimals = 0 if magnitude >= 100 else int(min(4, 3 - np.floor(np.log10(magnitude))))  # 245, 12.35, 0.7205
-    return f"{value:,.{decimals}f}"
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text  # 0.243, not 0.2430: no digit it does not have
 
 
 def shown(table: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +117,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     --------
     >>> t = pd.DataFrame({"roc_auc": [0.720453, None], "n_customers": [15848.0, 3.0], "p": [3.9e-07, 0.21]})
     >>> shown(t).to_dict("list")
-    {'ROC AUC': ['0.7205', '-'], 'n customers': ['15,848', '3'], 'p': ['3.90e-07', '0.2100']}
+    {'ROC AUC': ['0.7205', '-'], 'n customers': ['15,848', '3'], 'p': ['3.90e-07', '0.21']}
     """
 
     def words(key):

@@ -66,14 +66,15 @@ def write_parameter_appendix(path: Path) -> None:
     ]
     for stem, nb in s["notebooks"].items():
         lines += [
-            f"## {stem}: {nb['title']}",
+            f"## {nb['title']} (`{stem}`)",
             "",
             "| parameter | type | allowed | " + " | ".join(profiles) + " | meaning |",
             "|---|---|---|" + "---|" * len(profiles) + "---|",
         ]
         for name, p in nb["parameters"].items():
             vals = " | ".join(f"`{p.values[pr]!r}`" for pr in profiles)
-            lines.append(f"| `{name}` | {p.type} | {p.allowed()} | {vals} | {p.help} |")
+            meaning = p.help.replace("|", "\\|")  # a "|" in a help text (||w||) would end the table's cell
+            lines.append(f"| `{name}` | {p.type} | {p.allowed()} | {vals} | {meaning} |")
         lines.append("")
     path.write_text("\n".join(lines))
 

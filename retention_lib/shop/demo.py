@@ -26,7 +26,10 @@ def export_demo_shop(world, folder: str | Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     o, fmt = world.observed, DEMO_COLUMNS["date_format"]
     tables = {
-        "purchases": o.purchases.assign(date=o.purchases["date"].dt.strftime(fmt)),
+        # amounts in cents, as a shop writes them (the world's are exact floats)
+        "purchases": o.purchases.assign(
+            date=o.purchases["date"].dt.strftime(fmt), amount=o.purchases["amount"].round(2)
+        ),
         "reviews": o.reviews.assign(date=o.reviews["date"].dt.strftime(fmt), item=o.reviews["clothing_id"]),
         "experiment": o.assignment[o.assignment["group"] != "not in experiment"],
     }
@@ -34,7 +37,7 @@ def export_demo_shop(world, folder: str | Path) -> dict[str, Path]:
     for role, frame in tables.items():
         names = DEMO_COLUMNS[role]
         paths[role] = folder / f"{role}.csv"
-        frame[list(names)].rename(columns=names).to_csv(paths[role], index=False)  # floats in full precision
+        frame[list(names)].rename(columns=names).to_csv(paths[role], index=False)
     paths["columns"] = folder / "columns.yaml"
     c = world.config  # what each offer costs per customer contacted: numbers the shop knows
     settings = {
