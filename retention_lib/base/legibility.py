@@ -88,8 +88,11 @@ def spread_labels(annotations, step: float = 12.0, tries: int = 15) -> None:
 
 
 def plain_log_ticks(axis) -> None:
-    """A log-scale axis labelled in plain numbers (200, 500, 1,000) at steps of 1, 2 and 5, its minor ticks
-    unlabelled: matplotlib's default writes 2x10^2, 3x10^2, ... side by side, into each other."""
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    """A log-scale axis labelled in plain numbers (200, 500, 1,000) at steps of 1, 2 and 5 (at powers of ten alone
+    when the axis spans more than 1.3 decades), its minor ticks unlabelled: matplotlib's default writes 2x10^2,
+    3x10^2, ... side by side, into each other. Call it after the data are plotted (it reads the axis' span)."""
+    low, high = sorted(abs(v) for v in axis.get_view_interval())
+    wide = low > 0 and np.log10(high / low) > 1.3  # over more than a decade, 1-2-5 steps crowd: powers of ten alone
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
