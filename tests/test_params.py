@@ -93,3 +93,17 @@ def test_cli_rejects_a_misspelled_parameter_before_running(capsys):
 def test_cli_rejects_an_unknown_notebook(capsys):
     assert cli.main(["run", "--profile", "smoke", "--only", "01_dta"]) == 2
     assert "unknown notebook(s) 01_dta" in capsys.readouterr().err
+
+
+def test_the_appendix_lists_each_parameter_once_with_a_value_per_profile_in_four_columns(tmp_path):
+    from retention_lib.machinery.build import write_parameter_appendix
+
+    write_parameter_appendix(tmp_path / "parameters.md")
+    text = (tmp_path / "parameters.md").read_text()
+    chapters = text[text.index("(`01_data`)") :]  # the profiles' own table comes first
+    rows = [r for r in chapters.splitlines() if r.startswith("| `")]
+    assert len(rows) == sum(len(P.parameters(stem)) for stem in P.notebooks())
+    for row in rows:
+        cells = [c for c in row.replace("\\|", "").split("|")[1:-1]]
+        assert len(cells) == 4, row  # parameter, values, allowed, meaning: no column per profile
+        assert "in every profile" in cells[1] or all(f"{pr} `" in cells[1] for pr in P.PROFILES), row

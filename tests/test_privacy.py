@@ -246,6 +246,8 @@ def test_the_audit_catches_an_export_that_bands_tenure_but_keeps_its_clock(shop_
     assert "weeks_since_last" in t["identity"] and "ipt_mean_weeks" in t["identity"]
     assert audit.rebuild.loc["spend_cal", "rebuilt exactly"] == 1.0  # exported as it is
     assert audit.attack["reidentified"] > 0.5 > audit.bound and not audit.passes
+    shown = privacy.audit_table(audit)  # a column exported as it is has no band: no ratio, not "inf"
+    assert np.isfinite(shown["model / band"].dropna()).all() and shown["model / band"].isna().any()
 
 
 def test_the_fixed_export_passes_the_audit_and_the_attack_bound(shop_profiles):

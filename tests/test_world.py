@@ -207,3 +207,12 @@ def test_scale_benchmark_runs():
     table = mod["main"](["--customers", "1000", "3000", "--repeats", "1", "--no-record"])
     assert list(table["customers"]) == [1000, 3000] and table.iloc[0]["ratio vs linear from the baseline"] == 1.0
     assert (table["reviews"] > 0).all()
+
+
+def test_the_settings_table_names_each_setting_with_its_meaning_and_rejects_unknown_names():
+    config = world.WorldConfig(seed=7, text_effect=0.5)
+    every = config.table()
+    assert list(every.index) == list(config.as_dict()) and every["meaning"].str.len().gt(0).all()
+    assert config.table(["seed", "text_effect"])["value"].tolist() == [7, 0.5]
+    with pytest.raises(world.WorldConfigError, match="Did you mean 'text_effect'"):
+        config.table(["text_efect"])

@@ -296,13 +296,18 @@ def forest(
     xlabel: str = "",
     title: str = "",
     scale: float = 1.0,
+    color: str = "#4c72b0",
+    offset: float = 0.0,
+    legend_label: str | None = None,
 ):
     """One line per row of ``table``: the ``estimate`` as a dot with its interval (``low`` to ``high``),
-    times ``scale``, against a line at zero; the rows keep the table's order from the top."""
+    times ``scale``, against a line at zero; the rows keep the table's order from the top. Several
+    groups share one axis when each is drawn with its own ``color``, a small vertical ``offset`` and a
+    ``legend_label`` (the rows of every group in the same order)."""
     ax = ax or plt.gca()
     mid, lo, hi = (scale * table[c].to_numpy(dtype=float) for c in (estimate, low, high))
     y = np.arange(len(table))[::-1]
-    ax.errorbar(mid, y, xerr=[mid - lo, hi - mid], fmt="o", capsize=3, color="#4c72b0")
+    ax.errorbar(mid, y + offset, xerr=[mid - lo, hi - mid], fmt="o", capsize=3, color=color, label=legend_label)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set(
         xlabel=xlabel, title=title, yticks=y, yticklabels=[label(n) if isinstance(n, str) else n for n in table.index]

@@ -43,6 +43,15 @@ def profiles_table() -> list[str]:
     ]
 
 
+def _profile_values(p, profiles: list[str]) -> str:
+    """One cell for a parameter's values: one value once when every profile has it, else each profile's
+    (four columns of profiles made the appendix wider than the page)."""
+    values = [p.values[pr] for pr in profiles]
+    if all(v == values[0] for v in values):
+        return f"`{values[0]!r}` in every profile"
+    return "; ".join(f"{pr} `{v!r}`" for pr, v in zip(profiles, values))
+
+
 def write_parameter_appendix(path: Path) -> None:
     """Write the appendix page that lists every parameter of every profile."""
     s = P.spec()
@@ -68,13 +77,12 @@ def write_parameter_appendix(path: Path) -> None:
         lines += [
             f"## {nb['title']} (`{stem}`)",
             "",
-            "| parameter | type | allowed | " + " | ".join(profiles) + " | meaning |",
-            "|---|---|---|" + "---|" * len(profiles) + "---|",
+            "| parameter | value in each profile | allowed | meaning |",
+            "|---|---|---|---|",
         ]
         for name, p in nb["parameters"].items():
-            vals = " | ".join(f"`{p.values[pr]!r}`" for pr in profiles)
             meaning = p.help.replace("|", "\\|")  # a "|" in a help text (||w||) would end the table's cell
-            lines.append(f"| `{name}` | {p.type} | {p.allowed()} | {vals} | {meaning} |")
+            lines.append(f"| `{name}` | {_profile_values(p, profiles)} | {p.allowed()} | {meaning} |")
         lines.append("")
     path.write_text("\n".join(lines))
 

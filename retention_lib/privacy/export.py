@@ -149,7 +149,8 @@ FACTS = {"T_cal": "tenure (weeks)", "frequency_cal": "repeat purchases", "spend_
 
 def audit_table(audit: ExportAudit) -> pd.DataFrame:
     """The audit's findings per fact, for a reader: the identity that rebuilds it, the share of rows it
-    rebuilds, the band's and the model's mean error, their ratio and whether the column holds."""
+    rebuilds, the band's and the model's mean error, their ratio and whether the column holds. A column
+    exported as it is has no band (its error is 0): its ratio is missing, shown as "-", not infinite."""
     r = audit.rebuild
     out = pd.DataFrame(
         {
@@ -157,7 +158,7 @@ def audit_table(audit: ExportAudit) -> pd.DataFrame:
             "rows rebuilt": (100 * r["rebuilt exactly"]).map("{:.1f} %".format),
             "band's error": r["band's error"].round(3),
             "model's error": r["model's error"].round(3),
-            "model / band": r["error ratio"].round(2),
+            "model / band": r["error ratio"].where(r["band's error"] > 0).round(2),
             "holds": r["passes"].map({True: "yes", False: "no"}),
         }
     )

@@ -142,6 +142,26 @@ class WorldConfig:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def table(self, names=None) -> pd.DataFrame:
+        """The settings (all, or those in ``names``, in that order) with their values and meanings, for a
+        reader; an unknown name is the same error as :meth:`from_settings` gives.
+
+        >>> WorldConfig(seed=3).table(["seed", "text_effect"])["value"].tolist()
+        [3, 1.0]
+        """
+        values = self.as_dict()
+        if names is not None:
+            self.from_settings(**{n: values.get(n) for n in names})  # names every unknown setting
+        meaning = {**{k: v[2] for k, v in self.RULES.items()}, "start_date": "the first day of the world"}
+        rows = list(values) if names is None else list(names)
+        return pd.DataFrame(
+            {
+                "value": pd.Series([values[n] for n in rows], dtype=object).to_numpy(),
+                "meaning": [meaning[n] for n in rows],
+            },
+            index=pd.Index(rows, name="setting"),
+        )
+
 
 @dataclass
 class Observed:
