@@ -159,8 +159,8 @@ def test_the_page_check_finds_each_defect_a_reader_meets(tmp_path):
         '<p class="admonition-title"><span class="caption-number">Exercise 38 </span>(generated)</p>'
         '<a class="reference internal" href="#x"><span>Exercise 40</span></a>'
         "<pre>exercise 9 in code is not prose</pre>"
-        "<table><tr><th>fit_miss</th><th>share kept</th></tr>"
-        "<tr><td>nan</td><td>2.114412</td></tr><tr><td>15848.0</td><td>0.42</td></tr></table>"
+        "<table><tr><th>fit_miss</th><th>share kept</th><th>CREDIT_CARD</th></tr>"
+        "<tr><td>nan</td><td>2.114412</td><td>inf</td></tr><tr><td>15848.0</td><td>0.42</td><td>1</td></tr></table>"
         f"<table><tr>{wide}</tr></table>"
         '<img alt="../_images/e684.png" src="../_images/e684.png" style="width: 1118px; height: 363px;"/>'
         '<img alt="Retention by cohort: the share of customers still buying" src="a.png" style="width: 600px;"/>'
@@ -172,6 +172,8 @@ def test_the_page_check_finds_each_defect_a_reader_meets(tmp_path):
             "typed ref",
             "typed ref",
             "key header",
+            "key header",
+            "missing value",
             "missing value",
             "raw number",
             "raw number",

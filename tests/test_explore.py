@@ -63,7 +63,7 @@ def test_word_counts_and_missing_values():
     s = pd.Series(["a b c", None, "  one  "], dtype="string")
     assert explore.word_counts(s).tolist() == [3, 0, 1]
     mv = explore.missing_values(pd.DataFrame({"x": [1, None], "y": [1, 2]}))
-    assert mv.index.tolist() == ["x"] and mv.loc["x", "share"] == 0.5
+    assert mv.index.tolist() == ["x"] and mv.loc["x", "share (%)"] == 50
 
 
 def test_labels_for_display_and_session_helpers():

@@ -176,6 +176,24 @@ def test_every_exercise_has_a_title(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_exercise_and_solution_block_is_closed_before_the_next_opens(path):
+    """A solution fence left open swallows the next exercise into its dropdown (chapter 09's exercise 32 was
+    hidden so): no directive may open inside another in a chapter's markdown."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "markdown":
+            continue
+        open_block = None
+        for line in "".join(cell["source"]).splitlines():
+            fence = re.match(r"^```\{(\w+)\}", line)
+            if fence:
+                assert open_block is None, f"{fence.group(1)!r} opens inside an open {open_block!r}: {line}"
+                open_block = fence.group(1)
+            elif line.strip() == "```" and open_block:
+                open_block = None
+        assert open_block is None, f"a {open_block!r} block is never closed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_no_checked_cell_glues_a_timing(path):
     """nbval compares a checked cell's outputs between two runs: a timing glued there never reproduces."""
     for cell in json.loads(path.read_text())["cells"]:

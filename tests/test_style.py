@@ -23,6 +23,12 @@ def test_a_table_is_shown_with_labels_counts_and_four_significant_digits():
     mixed = shown(pd.DataFrame({"value": [150.0, 0.692922, "text", float("nan")]}, dtype=object))
     assert mixed["value"].tolist() == ["150", "0.6929", "text", "-"]
     assert shown(pd.DataFrame({"p": [3.9e-07]}))["p"].tolist() == ["3.90e-07"]
+    kinds = shown(pd.DataFrame({"CREDIT_CARD": [np.inf, 1.5], "SOME_KIND": [-np.inf, 2.5]}))
+    assert list(kinds.columns) == ["card number", "some kind"]  # a label, or an unknown key's words
+    assert kinds.iloc[0].tolist() == ["∞", "-∞"]  # never Python's "inf"
+    rows = shown(pd.DataFrame({"x": [1.0, 2.0]}, index=["fit_miss vs als_lm", "spend per repeat ($)"]))
+    assert rows.index[0].startswith("fit misses vs ALS re-ranked") and rows.index[1] == "spend per repeat ($)"
+    assert shown(pd.DataFrame({"d": [-6e-4, 0.0021]}))["d"].tolist() == ["-0.0006", "0.0021"]  # no exponent beside
 
 
 def test_a_shown_table_passes_the_page_check(tmp_path):

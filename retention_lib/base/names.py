@@ -7,9 +7,11 @@ relabels a table's index and columns for display. A display string is never an i
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
-__all__ = ["LABELS", "label", "human"]
+__all__ = ["LABELS", "label", "human", "in_words"]
 
 LABELS: dict[str, str] = {
     # retention models (chapter 04 onwards)
@@ -77,7 +79,6 @@ LABELS: dict[str, str] = {
     "recall": "recall",
     "ndcg": "NDCG",
     "ap": "MAP",
-    "coverage": "catalogue coverage",
     "novelty": "novelty (bits)",
     # a shop's customers (chapter 12)
     "p_buy_again": "P(buys again)",
@@ -104,6 +105,7 @@ LABELS: dict[str, str] = {
     "spend_trend": "last minus first spend ($)",
     "days_last_13w": "purchase days, last 13 weeks",
     "days_last_4w": "purchase days, last 4 weeks",
+    "frequency_holdout": "purchase days in the holdout",
     # kinds of personal data (chapter 11; Presidio's entity names)
     "CREDIT_CARD": "card number",
     "EMAIL_ADDRESS": "e-mail address",
@@ -148,3 +150,12 @@ def human(table: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     if isinstance(out, pd.DataFrame):
         out = out.rename(columns=lambda k: label(k) if isinstance(k, str) else k)
     return out
+
+
+def in_words(text: str) -> str:
+    """``text`` with every code key in it replaced by its label (an identity, a formula written with keys).
+
+    >>> in_words("weeks_since_last + frequency_cal × ipt_mean_weeks")
+    'weeks since last purchase + repeat purchase days × mean weeks between purchases'
+    """
+    return re.sub(r"[A-Za-z][A-Za-z0-9_]*", lambda m: LABELS.get(m.group(0), m.group(0)), text)

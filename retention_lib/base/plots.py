@@ -102,6 +102,29 @@ def retention_curves(retention: pd.DataFrame, ax=None):
     return ax
 
 
+#: one colour per retention model in every figure of the book (a model that is green in one figure and orange
+#: in the next makes a reader compare the wrong lines); keys not listed take the next free colours
+MODEL_COLOURS = {
+    "bgnbd_expected": "C0",
+    "bgnbd_p": "C1",
+    "lr_rfm": "C2",
+    "lr_rich": "C3",
+    "gb_rich": "C4",
+    "mlp_rich": "C5",
+    "lr_gb_rich": "C6",
+}
+
+
+def model_colours(keys) -> dict:
+    """The colour of each key: its own in :data:`MODEL_COLOURS`, else the next colour no listed model uses.
+
+    >>> model_colours(["lr_rich", "something else", "bgnbd_p"])
+    {'lr_rich': 'C3', 'something else': 'C7', 'bgnbd_p': 'C1'}
+    """
+    free = iter(f"C{i}" for i in range(7, 10))
+    return {k: MODEL_COLOURS[k] if k in MODEL_COLOURS else next(free, "C9") for k in keys}
+
+
 def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axes=None):
     """Left: ROC curves of every score. Right: calibration curves of the probability scores.
 
@@ -111,19 +134,20 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(7.8, 4.2))
     ax_roc, ax_cal = axes
-    for k, (key, score) in enumerate(predictions.items()):
+    colour = model_colours(predictions)
+    for key, score in predictions.items():
         fpr, tpr, _ = roc_curve(y, score)
-        ax_roc.plot(fpr, tpr, color=f"C{k}", label=f"{label(key)} (AUC {roc_auc_score(y, score):.3f})")
+        ax_roc.plot(fpr, tpr, color=colour[key], label=f"{label(key)} (AUC {roc_auc_score(y, score):.3f})")
         if key not in rankings:
             frac, mean_pred = calibration_curve(y, score, n_bins=n_bins, strategy="quantile")
-            ax_cal.plot(mean_pred, frac, "o-", ms=4, color=f"C{k}", label=label(key))
+            ax_cal.plot(mean_pred, frac, "o-", ms=4, color=colour[key], label=label(key))
     ax_roc.plot([0, 1], [0, 1], ls=":", color="grey")
     ax_roc.set(
         xlabel="false positive rate (leavers flagged as stayers)",
         ylabel="true positive rate (stayers found)",
         title="ROC curves",
     )
-    ax_roc.legend(fontsize=9, loc="lower right")
+    ax_roc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22))  # below: on the axes it hid the curves
     ax_cal.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
     ax_cal.set(
         xlabel="mean predicted P(any holdout purchase)",
@@ -140,11 +164,12 @@ def gains_chart(y, scores: dict, ax=None):
     """Cumulative gains: share of all stayers found when targeting the top x % by each score (key -> score)."""
     ax = ax or plt.subplots()[1]
     y = np.asarray(y, dtype=float)
-    for k, (key, score) in enumerate(scores.items()):
+    colour = model_colours(scores)
+    for key, score in scores.items():
         order = np.argsort(-np.asarray(score), kind="stable")
         captured = np.concatenate([[0], np.cumsum(y[order]) / y.sum()])
         share = np.linspace(0, 1, len(captured))
-        ax.plot(share * 100, captured * 100, color=f"C{k}", label=label(key))
+        ax.plot(share * 100, captured * 100, color=colour[key], label=label(key))
     ax.plot([0, 100], [0, 100], ls=":", color="grey", label="random order")
     ax.set(
         xlabel="customers targeted, highest score first (%)", ylabel="stayers captured (%)", title="Cumulative gains"
@@ -159,21 +184,22 @@ def learning_curves(curve: pd.DataFrame, ax=None):
     ``curve`` is the output of :func:`retention_lib.retention.auc_learning_curve`.
     """
     ax = ax or plt.subplots()[1]
-    for k, (key, d) in enumerate(curve.groupby("model", sort=False)):
-        name = label(key)
-        ax.plot(d["customers"], d["validation_auc"], "o-", color=f"C{k}", label=f"{name}, validation")
+    colour = model_colours(curve["model"].unique())
+    for key, d in curve.groupby("model", sort=False):
+        name, c = label(key), colour[key]
+        ax.plot(d["customers"], d["validation_auc"], "o-", color=c, label=f"{name}, validation")
         ax.fill_between(
             d["customers"],
             d["validation_auc"] - d["validation_auc_sd"],
             d["validation_auc"] + d["validation_auc_sd"],
-            color=f"C{k}",
+            color=c,
             alpha=0.15,
         )
-        ax.plot(d["customers"], d["training_auc"], "--", color=f"C{k}", alpha=0.7, label=f"{name}, training")
+        ax.plot(d["customers"], d["training_auc"], "--", color=c, alpha=0.7, label=f"{name}, training")
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.set(xlabel="customers in the training set (log scale)", ylabel="ROC AUC", title="More customers, same ceiling")
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside: on the axes it hid the curves
     return ax
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from retention_lib.base.names import LABELS
+from retention_lib.base.names import LABELS, in_words
 
 __all__ = ["require_columns", "readable", "shown"]
 
@@ -95,9 +95,11 @@ def readable(
 def _significant(value: float) -> str:
     """A number at about four significant digits (none after the point from 100 up), never more than four
     decimals; tiny ones in scientific notation (a p-value of 3.9e-07 is not "0.0000")."""
+    if np.isinf(value):
+        return "∞" if value > 0 else "-∞"  # a reader's sign, not Python's "inf"
     if value == 0 or not np.isfinite(value):
         return f"{value:g}"
-    if abs(value) < 1e-3:
+    if abs(value) < 1e-4:  # 0.0006 stays a decimal beside 0.0021 in its column; 3.9e-07 needs the exponent
         return f"{value:.2e}"
     magnitude = abs(float(f"{value:.4g}"))  # after rounding: 99.996 is 100, written "100", not "100.00"
     decimals = 0 if magnitude >= 100 else int(min(4, 3 - np.floor(np.log10(magnitude))))  # 245, 12.35, 0.7205
@@ -125,7 +127,9 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
             return tuple(words(k) for k in key)
         if not isinstance(key, str):
             return key
-        return LABELS.get(key, key.replace("_", " ") if _SNAKE.match(key) else key)
+        if key in LABELS or _SNAKE.match(key):
+            return LABELS.get(key, key.replace("_", " ").lower())
+        return in_words(key) if "_" in key else key  # "fit_miss vs als_lm": the keys inside become words
 
     out = {}
     for j in range(table.shape[1]):  # by position: column names may repeat
@@ -159,4 +163,4 @@ def _missing(value) -> bool:
         return False
 
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+_SNAKE = re.compile(r"^([a-z][a-z0-9]*(_[a-z0-9]+)+|[A-Z][A-Z0-9]*(_[A-Z0-9]+)+)$")  # fit_miss, CREDIT_CARD

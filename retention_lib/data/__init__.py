@@ -157,7 +157,7 @@ def card_table(name: str, df: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = [(k, card[k]) for k in ("title", "description", "source", "licence", "citation", "caveats")]
     if "rows" in card:
         rows.append(("size", f"{card['rows']:,} rows x {card['n_columns']} columns"))
-    rows += [(f"column `{c}`", m) for c, m in card["columns"].items()]
+    rows += [(f"column {c}", m) for c, m in card["columns"].items()]  # a table shows no markdown: no backticks
     return pd.DataFrame(rows, columns=["field", "value"]).set_index("field")
 
 

