@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["compare", "reached", "times", "portion", "placement", "share_words", "share_interval"]
+__all__ = ["compare", "reached", "times", "portion", "placement", "share_words", "share_interval", "counted"]
 
 
 def compare(
@@ -145,3 +145,13 @@ def share_words(share: float, low: float, high: float) -> str:
     if portion(low) == portion(high):
         return portion(low)
     return f"{low:.0%} to {high:.0%}".replace("%", " %")
+
+
+def counted(n: float, unit: str, digits: int = 0) -> str:
+    """``n`` with its unit, singular for one ("1 epoch", "8 weeks", "2.5 minutes"), not "epoch(s)".
+
+    >>> counted(1, "epoch"), counted(8, "week"), counted(0.96, "second"), counted(2.5, "minute", 1)
+    ('1 epoch', '8 weeks', '1 second', '2.5 minutes')
+    """
+    text = f"{n:,.{digits}f}"
+    return f"{text} {unit}" + ("" if float(text.replace(",", "")) == 1 else "s")
