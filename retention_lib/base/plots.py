@@ -132,7 +132,7 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
     rank (they get no calibration curve). Legends use the keys' labels.
     """
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(7.8, 4.2))
+        _, axes = plt.subplots(1, 2, figsize=(7.8, 5.2))  # room for the ROC legend below its panel
     ax_roc, ax_cal = axes
     colour = model_colours(predictions)
     for key, score in predictions.items():
@@ -147,7 +147,7 @@ def roc_and_calibration(y, predictions: dict, rankings=(), n_bins: int = 10, axe
         ylabel="true positive rate (stayers found)",
         title="ROC curves",
     )
-    ax_roc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22))  # below: on the axes it hid the curves
+    ax_roc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below: on the axes it hid the curves
     ax_cal.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect calibration")
     ax_cal.set(
         xlabel="mean predicted P(any holdout purchase)",

@@ -5,6 +5,8 @@ All functions take the tidy frames of :mod:`retention_lib.data` and return DataF
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -112,6 +114,4 @@ def snippets(text: pd.Series, width: int = 90) -> pd.Series:
     >>> snippets(pd.Series(["Love it!\\r\\nFits well, runs a little small in the chest.", None]), 30).tolist()
     ['Love it! Fits well, runs a ...', nan]
     """
-    import textwrap
-
     return text.map(lambda t: textwrap.shorten(t, width, placeholder=" ...") if isinstance(t, str) else t)
