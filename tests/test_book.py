@@ -14,13 +14,11 @@ from retention_lib.machinery import build as book
 from retention_lib.machinery import params as P
 from retention_lib.machinery import runner
 
-pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
+#: runs every notebook and builds the book: minutes. make test runs the suite on two workers (pytest-xdist,
+#: --dist loadscope): every test of this module goes to one worker, where they share its smoke run and book build
+pytestmark = pytest.mark.slow
 
 #: a folder made by tempfile (tmpab12_x9z) or a system temporary folder, on any platform
-#: make test runs the suite on two workers (pytest-xdist, --dist loadgroup): every test here shares the module's smoke
-#: run and book build, so all of them go to one worker, in order
-pytestmark = pytest.mark.xdist_group("book")
-
 TEMP_FOLDER = re.compile(r"/tmp/|/var/folders/|\\Temp\\|\btmp[a-z0-9_]{8}\b")
 
 

