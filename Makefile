@@ -12,7 +12,7 @@ book: fetch key  ## run the standard profile and build the HTML book
 	$(PY) -m retention_lib build --profile standard
 
 test: fetch  ## the whole test suite, including a smoke run of every chapter and a book build
-	$(PY) -m pytest -n 2 --dist loadscope  # each test module on one worker: the book's tests share its smoke run
+	$(PY) -m pytest
 
 full: fetch key  ## the full profile (meant for a GPU) and its book
 	$(PY) -m retention_lib run --profile full

@@ -14,9 +14,7 @@ from retention_lib.machinery import build as book
 from retention_lib.machinery import params as P
 from retention_lib.machinery import runner
 
-#: runs every notebook and builds the book: minutes. make test runs the suite on two workers (pytest-xdist,
-#: --dist loadscope): every test of this module goes to one worker, where they share its smoke run and book build
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # runs every notebook and builds the book: minutes
 
 #: a folder made by tempfile (tmpab12_x9z) or a system temporary folder, on any platform
 TEMP_FOLDER = re.compile(r"/tmp/|/var/folders/|\\Temp\\|\btmp[a-z0-9_]{8}\b")
